@@ -1,0 +1,279 @@
+//! Config stage: `config/instance.yaml` of an instance folder, with `${VAR}` taken from the
+//! environment or the instance's `.env` file. Every error names the file, the line and the key.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use serde::Deserialize;
+
+use crate::sample_data::SampleSize;
+
+/// The validated configuration of one instance. Paths are absolute.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The instance folder (holds `config/`, `content/`).
+    pub instance_dir: PathBuf,
+    /// The `instance.yaml` that was read.
+    pub file: PathBuf,
+    /// Instance name shown on every page.
+    pub name: String,
+    /// Subtitle under the name (may be empty).
+    pub subtitle: String,
+    /// Where tables come from.
+    pub data_source: DataSource,
+    /// The published output tree (what the gate serves and analysts rsync); a symlink to the
+    /// current build once published.
+    pub output: PathBuf,
+    /// Sync state, locks and other files not for analysts.
+    pub state: PathBuf,
+    /// A theme folder overriding templates and static files of the embedded default theme.
+    pub theme: Option<PathBuf>,
+    /// Published builds kept besides the current one (for readers still syncing an older tree).
+    pub keep_builds: usize,
+    /// Catalog grouping: folder order and labels.
+    pub catalog: CatalogConfig,
+}
+
+/// Where tables come from.
+#[derive(Debug, Clone)]
+pub enum DataSource {
+    /// CSV files in a folder, one per table.
+    Csv {
+        /// The folder (absolute).
+        folder: PathBuf,
+        /// When set, the demo shop of this size and seed is generated into `folder` if it is
+        /// missing or was generated with other settings (demo instances only).
+        sample: Option<(SampleSize, u64)>,
+    },
+}
+
+/// How the catalog groups tables.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogConfig {
+    /// Folder keys in display order; folders not listed follow alphabetically.
+    #[serde(default)]
+    pub order: Vec<String>,
+    /// Display label per folder key.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    instance: RawInstance,
+    data_source: RawDataSource,
+    #[serde(default)]
+    output: Option<String>,
+    #[serde(default)]
+    state: Option<String>,
+    #[serde(default)]
+    theme: Option<String>,
+    #[serde(default)]
+    keep_builds: Option<usize>,
+    #[serde(default)]
+    catalog: CatalogConfig,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInstance {
+    name: String,
+    #[serde(default)]
+    subtitle: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDataSource {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    csv: Option<RawCsv>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCsv {
+    folder: String,
+    #[serde(default)]
+    sample: Option<RawSample>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSample {
+    size: SampleSize,
+    #[serde(default = "default_seed")]
+    seed: u64,
+}
+
+fn default_seed() -> u64 {
+    42
+}
+
+/// Replace every `${NAME}` in `text` with `vars[NAME]`. Lines starting with `#` are left alone.
+/// Errors name `file`, the line and the key on that line, for a variable that is not set.
+pub fn interpolate(
+    text: &str,
+    vars: &dyn Fn(&str) -> Option<String>,
+    file: &Path,
+) -> anyhow::Result<String> {
+    let mut out = String::with_capacity(text.len());
+    for (n, line) in text.split_inclusive('\n').enumerate() {
+        if line.trim_start().starts_with('#') || !line.contains("${") {
+            out.push_str(line);
+            continue;
+        }
+        let mut rest = line;
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let Some(end) = after.find('}') else {
+                bail!("{}:{}: `${{` without a closing `}}`", file.display(), n + 1);
+            };
+            let name = &after[..end];
+            match vars(name) {
+                Some(v) => out.push_str(&v),
+                None => {
+                    let key = line.split(':').next().unwrap_or("").trim();
+                    bail!(
+                        "{}:{}: key `{key}`: environment variable `{name}` is not set (set it in the environment or in the instance's .env)",
+                        file.display(),
+                        n + 1
+                    );
+                }
+            }
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+    }
+    Ok(out)
+}
+
+impl Config {
+    /// Load `<instance_dir>/config/instance.yaml`.
+    ///
+    /// Errors: the file is missing or not YAML; unknown or missing keys; an unset `${VAR}`; an
+    /// unsupported `data_source.type`. Each message names the file, the line and the key.
+    pub fn load(instance_dir: &Path) -> anyhow::Result<Config> {
+        let instance_dir = std::path::absolute(instance_dir)
+            .with_context(|| format!("{}: not a usable folder", instance_dir.display()))?;
+        let file = instance_dir.join("config").join("instance.yaml");
+        let text = std::fs::read_to_string(&file).with_context(|| {
+            format!(
+                "{}: cannot read the instance configuration (is {} an instance folder?)",
+                file.display(),
+                instance_dir.display()
+            )
+        })?;
+        let dotenv = read_dotenv(&instance_dir.join(".env"))?;
+        let lookup = |k: &str| std::env::var(k).ok().or_else(|| dotenv.get(k).cloned());
+        let text = interpolate(&text, &lookup, &file)?;
+        let raw: RawConfig = serde_yaml::from_str(&text).map_err(|e| {
+            let line = e.location().map(|l| l.line()).unwrap_or(1);
+            let msg = e.to_string();
+            let msg = msg.rfind(" at line ").map(|i| &msg[..i]).unwrap_or(&msg);
+            anyhow::anyhow!("{}:{line}: {msg}", file.display())
+        })?;
+        let line_of = |key: &str| {
+            text.lines()
+                .position(|l| l.trim_start().starts_with(&format!("{key}:")))
+                .map(|i| i + 1)
+                .unwrap_or(1)
+        };
+        if raw.instance.name.trim().is_empty() {
+            bail!(
+                "{}:{}: key `instance.name`: must not be empty",
+                file.display(),
+                line_of("name")
+            );
+        }
+        let data_source = match raw.data_source.kind.as_str() {
+            "csv" => {
+                let Some(csv) = raw.data_source.csv else {
+                    bail!(
+                        "{}:{}: key `data_source.csv`: missing; a csv data source needs `csv: {{folder: ...}}`",
+                        file.display(),
+                        line_of("type")
+                    );
+                };
+                DataSource::Csv {
+                    folder: instance_dir.join(csv.folder),
+                    sample: csv.sample.map(|s| (s.size, s.seed)),
+                }
+            }
+            other => bail!(
+                "{}:{}: key `data_source.type`: `{other}` is not supported yet (supported: csv)",
+                file.display(),
+                line_of("type")
+            ),
+        };
+        Ok(Config {
+            name: raw.instance.name.trim().to_string(),
+            subtitle: raw.instance.subtitle.unwrap_or_default().trim().to_string(),
+            data_source,
+            output: instance_dir.join(raw.output.as_deref().unwrap_or("public")),
+            state: instance_dir.join(raw.state.as_deref().unwrap_or("state")),
+            theme: raw.theme.map(|t| instance_dir.join(t)),
+            keep_builds: raw.keep_builds.unwrap_or(2),
+            catalog: raw.catalog,
+            file,
+            instance_dir,
+        })
+    }
+
+    /// The instance's `content/` folder.
+    pub fn content_dir(&self) -> PathBuf {
+        self.instance_dir.join("content")
+    }
+}
+
+fn read_dotenv(path: &Path) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut vars = BTreeMap::new();
+    if !path.exists() {
+        return Ok(vars);
+    }
+    for item in
+        dotenvy::from_path_iter(path).with_context(|| format!("{}: cannot read", path.display()))?
+    {
+        let (k, v) = item.with_context(|| format!("{}: not a valid .env file", path.display()))?;
+        vars.insert(k, v);
+    }
+    Ok(vars)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interpolation_names_file_line_and_key() {
+        let vars = |k: &str| (k == "A").then(|| "x".to_string());
+        let f = Path::new("i.yaml");
+        assert_eq!(
+            interpolate("a: ${A}-${A}\n# ${B}\n", &vars, f).unwrap(),
+            "a: x-x\n# ${B}\n"
+        );
+        let e = interpolate("a: 1\n  token: ${B}\n", &vars, f).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "i.yaml:2: key `token`: environment variable `B` is not set (set it in the environment or in the instance's .env)"
+        );
+    }
+
+    #[test]
+    fn unknown_key_is_an_error_with_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("config")).unwrap();
+        std::fs::write(
+            dir.path().join("config/instance.yaml"),
+            "instance:\n  name: X\n  colour: red\ndata_source:\n  type: csv\n  csv: {folder: d}\n",
+        )
+        .unwrap();
+        let e = Config::load(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("instance.yaml:3:") && e.contains("colour"), "{e}");
+    }
+}

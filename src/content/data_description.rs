@@ -1,0 +1,503 @@
+//! `data_description.md`: tables declared in fenced YAML blocks inside Markdown.
+//!
+//! Every block fenced with three backticks and `yaml` (or `yml`) is parsed; blocks may hold
+//! `tables:` (a list, concatenated across blocks) and `folder_mapping:` (a map from a table id's
+//! bucket to a folder, merged across blocks). This is the original system's format, with two
+//! additions: `columns:` (per-column description and optional type) and `file:` (the CSV file of a
+//! `csv` data source, relative to its folder).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+use anyhow::{anyhow, bail, Context};
+use serde::{Deserialize, Serialize};
+
+/// How a table is brought up to date on each build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncStrategy {
+    /// Replace the whole table every run.
+    FullRefresh,
+    /// Read rows changed since the stored cursor and merge them by primary key.
+    Incremental,
+    /// Files per partition of a date column, rewriting only partitions that received rows.
+    Partitioned,
+}
+
+impl fmt::Display for SyncStrategy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SyncStrategy::FullRefresh => "full_refresh",
+            SyncStrategy::Incremental => "incremental",
+            SyncStrategy::Partitioned => "partitioned",
+        })
+    }
+}
+
+/// A column's logical type, as declared in `columns:` or inferred from the data.
+///
+/// Maps to Arrow: Int64, Float64, Boolean, Date32, Timestamp(microsecond, "UTC"), Utf8.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ColumnType {
+    /// 64-bit signed integer.
+    Int64,
+    /// 64-bit IEEE float.
+    Float64,
+    /// true / false.
+    Boolean,
+    /// Calendar date (days since 1970-01-01).
+    Date,
+    /// Instant in time, microsecond precision, stored in UTC.
+    Timestamp,
+    /// UTF-8 text.
+    String,
+}
+
+impl ColumnType {
+    /// The name used in pages, JSON and `AGENTS.md` (`int64`, `float64`, `boolean`, `date`,
+    /// `timestamp`, `string`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ColumnType::Int64 => "int64",
+            ColumnType::Float64 => "float64",
+            ColumnType::Boolean => "boolean",
+            ColumnType::Date => "date",
+            ColumnType::Timestamp => "timestamp",
+            ColumnType::String => "string",
+        }
+    }
+
+    /// The DuckDB SQL type a view exposes for this column.
+    pub fn duckdb_type(self) -> &'static str {
+        match self {
+            ColumnType::Int64 => "BIGINT",
+            ColumnType::Float64 => "DOUBLE",
+            ColumnType::Boolean => "BOOLEAN",
+            ColumnType::Date => "DATE",
+            ColumnType::Timestamp => "TIMESTAMP WITH TIME ZONE",
+            ColumnType::String => "VARCHAR",
+        }
+    }
+}
+
+impl fmt::Display for ColumnType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One declared column of a table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnSpec {
+    /// Column name as in the source's header.
+    pub name: String,
+    /// What the column means, for the catalog and `AGENTS.md`.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Declared type; when absent the type is inferred from the whole file.
+    #[serde(default, rename = "type")]
+    pub column_type: Option<ColumnType>,
+}
+
+/// A foreign key: `column` of this table references `references` (`table.column`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForeignKey {
+    /// Column of the declaring table.
+    pub column: String,
+    /// `table.column` it points to.
+    pub references: String,
+    /// What the relation means.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+impl ForeignKey {
+    /// `(table, column)` of the referenced side; `None` when `references` has no dot.
+    pub fn target(&self) -> Option<(&str, &str)> {
+        self.references.split_once('.')
+    }
+}
+
+/// A row filter sent to the source (`column operator values`), kept for connectors that support it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WhereFilter {
+    /// Column to filter on.
+    pub column: String,
+    /// One of eq, ne, gt, ge, lt, le.
+    pub operator: String,
+    /// Values compared against.
+    pub values: Vec<String>,
+}
+
+/// One table as declared in `data_description.md`, validated.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TableSpec {
+    /// Source table id (`in.c-crm.orders`); the bucket is the id minus its last segment.
+    pub id: String,
+    /// Short name: the Parquet file name, the DuckDB view name and the page name.
+    pub name: String,
+    /// What the table holds.
+    pub description: String,
+    /// Primary key columns (composite keys have several); may be empty.
+    pub primary_key: Vec<String>,
+    /// How the table is synced.
+    pub sync_strategy: SyncStrategy,
+    /// Output folder under `data/` (`folder`, else `folder_mapping[bucket]`, else the bucket).
+    pub folder: String,
+    /// For `incremental`: how far before the cursor to read again, in days (default 7).
+    pub incremental_window_days: u32,
+    /// Column whose date partitions the table's files.
+    pub partition_by: Option<String>,
+    /// year | month | day (default month).
+    pub partition_granularity: Option<String>,
+    /// Limit of the first incremental load, in days.
+    pub max_history_days: Option<u32>,
+    /// Declared columns, in declaration order.
+    pub columns: Vec<ColumnSpec>,
+    /// Foreign keys from this table to others.
+    pub foreign_keys: Vec<ForeignKey>,
+    /// Filters sent to the source.
+    pub where_filters: Vec<WhereFilter>,
+    /// For a `csv` data source: the file relative to the source folder (default `<name>.csv`,
+    /// or `<name>.csv.gz` when only that exists).
+    pub file: Option<String>,
+    /// The line of `data_description.md` where the table's entry starts (1-based).
+    pub line: usize,
+}
+
+impl TableSpec {
+    /// The declared column named `name`, if any.
+    pub fn column(&self, name: &str) -> Option<&ColumnSpec> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Block {
+    #[serde(default)]
+    folder_mapping: BTreeMap<String, String>,
+    #[serde(default)]
+    tables: Vec<RawTable>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum KeyList {
+    Text(String),
+    List(Vec<String>),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTable {
+    id: String,
+    name: String,
+    description: String,
+    #[serde(default)]
+    primary_key: Option<KeyList>,
+    sync_strategy: SyncStrategy,
+    #[serde(default)]
+    incremental_window_days: Option<u32>,
+    #[serde(default)]
+    partition_by: Option<String>,
+    #[serde(default)]
+    partition_granularity: Option<String>,
+    #[serde(default)]
+    max_history_days: Option<u32>,
+    #[serde(default)]
+    initial_load_chunk_days: Option<u32>,
+    #[serde(default)]
+    folder: Option<String>,
+    #[serde(default)]
+    dataset: Option<String>,
+    #[serde(default)]
+    foreign_keys: Vec<ForeignKey>,
+    #[serde(default)]
+    where_filters: Vec<WhereFilter>,
+    #[serde(default)]
+    columns: Vec<ColumnSpec>,
+    #[serde(default)]
+    file: Option<String>,
+}
+
+/// A fenced YAML block: its text and the 1-based line of the file where its first line is.
+struct YamlBlock<'a> {
+    text: &'a str,
+    first_line: usize,
+}
+
+fn yaml_blocks(markdown: &str) -> Vec<YamlBlock<'_>> {
+    let mut blocks = Vec::new();
+    let mut offset = 0usize;
+    let mut open: Option<(usize, usize)> = None; // (byte start, first line)
+    for (i, line) in markdown.split_inclusive('\n').enumerate() {
+        let trimmed = line.trim();
+        match open {
+            None => {
+                let info = trimmed.strip_prefix("```").map(str::trim);
+                if matches!(info, Some("yaml") | Some("yml")) {
+                    open = Some((offset + line.len(), i + 2));
+                }
+            }
+            Some((start, first_line)) => {
+                if trimmed == "```" {
+                    blocks.push(YamlBlock {
+                        text: &markdown[start..offset],
+                        first_line,
+                    });
+                    open = None;
+                }
+            }
+        }
+        offset += line.len();
+    }
+    blocks
+}
+
+fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Parse the tables of one `data_description.md` text; `path` only names the file in errors.
+///
+/// Errors (each naming `path`, line and key): YAML syntax, unknown keys, missing required fields
+/// (`id`, `name`, `description`, `sync_strategy`), an invalid strategy or granularity, a name that
+/// is not a SQL identifier, a duplicate table name, `partitioned` without `partition_by`, a
+/// primary key or partition column missing from declared `columns`, no YAML block at all.
+pub fn parse(markdown: &str, path: &Path) -> anyhow::Result<Vec<TableSpec>> {
+    let blocks = yaml_blocks(markdown);
+    if blocks.is_empty() {
+        bail!(
+            "{}: no ```yaml block found; tables are declared in fenced YAML blocks",
+            path.display()
+        );
+    }
+    let mut folder_mapping = BTreeMap::new();
+    let mut raw = Vec::new();
+    let mut errors = Vec::new();
+    for block in &blocks {
+        match serde_yaml::from_str::<Option<Block>>(block.text) {
+            Ok(Some(b)) => {
+                folder_mapping.extend(b.folder_mapping);
+                for t in b.tables {
+                    let line = find_line(block, &t.name);
+                    raw.push((t, line));
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                let line = e
+                    .location()
+                    .map(|l| block.first_line + l.line() - 1)
+                    .unwrap_or(block.first_line);
+                errors.push(format!("{}:{line}: {}", path.display(), strip_location(&e)));
+            }
+        }
+    }
+    let mut tables: Vec<TableSpec> = Vec::new();
+    for (t, line) in raw {
+        match validate(t, line, &folder_mapping) {
+            Ok(spec) => {
+                if let Some(first) = tables.iter().find(|x| x.name == spec.name) {
+                    errors.push(format!(
+                        "{}:{line}: key `name`: duplicate table name `{}` (first declared at line {})",
+                        path.display(),
+                        spec.name,
+                        first.line
+                    ));
+                } else {
+                    tables.push(spec);
+                }
+            }
+            Err(e) => errors.push(format!("{}:{line}: {e}", path.display())),
+        }
+    }
+    if !errors.is_empty() {
+        bail!("{}", errors.join("\n"));
+    }
+    Ok(tables)
+}
+
+/// Read and parse `path`. Errors: the file is missing or unreadable, or as [`parse`].
+pub fn load(path: &Path) -> anyhow::Result<Vec<TableSpec>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    parse(&text, path)
+}
+
+fn strip_location(e: &serde_yaml::Error) -> String {
+    // serde_yaml appends " at line L column C"; the caller reports the file line itself.
+    let msg = e.to_string();
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg,
+    }
+}
+
+fn find_line(block: &YamlBlock<'_>, name: &str) -> usize {
+    for (i, line) in block.text.lines().enumerate() {
+        let l = line.trim_start().trim_start_matches("- ").trim();
+        if let Some(v) = l.strip_prefix("name:") {
+            if v.trim().trim_matches(|c| c == '"' || c == '\'') == name {
+                return block.first_line + i;
+            }
+        }
+    }
+    block.first_line
+}
+
+fn validate(
+    t: RawTable,
+    line: usize,
+    folder_mapping: &BTreeMap<String, String>,
+) -> anyhow::Result<TableSpec> {
+    let _ = (t.initial_load_chunk_days, &t.dataset);
+    if !valid_name(&t.name) {
+        bail!(
+            "key `name`: `{}` is not a valid table name (letters, digits and _, not starting with a digit)",
+            t.name
+        );
+    }
+    if t.description.trim().is_empty() {
+        bail!("key `description`: table `{}` has an empty description", t.name);
+    }
+    let primary_key: Vec<String> = match t.primary_key {
+        None => Vec::new(),
+        Some(KeyList::Text(s)) => s
+            .split(',')
+            .map(|c| c.trim().to_string())
+            .filter(|c| !c.is_empty())
+            .collect(),
+        Some(KeyList::List(v)) => v.into_iter().map(|c| c.trim().to_string()).collect(),
+    };
+    if let Some(g) = &t.partition_granularity {
+        if !matches!(g.as_str(), "year" | "month" | "day") {
+            bail!(
+                "key `partition_granularity`: invalid value `{g}` for table `{}`; allowed: year, month, day",
+                t.name
+            );
+        }
+    }
+    if t.sync_strategy == SyncStrategy::Partitioned && t.partition_by.is_none() {
+        bail!(
+            "key `partition_by`: table `{}` has sync_strategy partitioned but no partition_by",
+            t.name
+        );
+    }
+    let mut seen = std::collections::HashSet::new();
+    for c in &t.columns {
+        if !seen.insert(c.name.as_str()) {
+            bail!(
+                "key `columns`: column `{}` of table `{}` is declared twice",
+                c.name,
+                t.name
+            );
+        }
+    }
+    if !t.columns.is_empty() {
+        for k in primary_key.iter().chain(t.partition_by.iter()) {
+            if !seen.contains(k.as_str()) {
+                bail!(
+                    "key `primary_key`: column `{k}` of table `{}` is not among its declared columns",
+                    t.name
+                );
+            }
+        }
+    }
+    for fk in &t.foreign_keys {
+        if fk.target().is_none() {
+            return Err(anyhow!(
+                "key `foreign_keys`: `references: {}` of table `{}` must be `table.column`",
+                fk.references,
+                t.name
+            ));
+        }
+    }
+    let bucket = t.id.rsplit_once('.').map(|(b, _)| b).unwrap_or("");
+    let folder = t
+        .folder
+        .clone()
+        .or_else(|| folder_mapping.get(bucket).cloned())
+        .unwrap_or_else(|| {
+            if bucket.is_empty() {
+                "default".to_string()
+            } else {
+                bucket.to_string()
+            }
+        });
+    if folder.contains("..") || folder.starts_with('/') || folder.contains('\\') {
+        bail!(
+            "key `folder`: `{folder}` of table `{}` must be a plain relative folder name",
+            t.name
+        );
+    }
+    Ok(TableSpec {
+        id: t.id,
+        name: t.name,
+        description: t.description.trim().to_string(),
+        primary_key,
+        sync_strategy: t.sync_strategy,
+        folder,
+        incremental_window_days: t.incremental_window_days.unwrap_or(7),
+        partition_by: t.partition_by,
+        partition_granularity: t.partition_granularity,
+        max_history_days: t.max_history_days,
+        columns: t.columns,
+        foreign_keys: t.foreign_keys,
+        where_filters: t.where_filters,
+        file: t.file,
+        line,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOC: &str = "# Tables\n\ntext\n\n```yaml\nfolder_mapping: {\"in.c-crm\": sales}\ntables:\n  - id: in.c-crm.orders\n    name: orders\n    description: Orders\n    primary_key: \"order_id, line_id\"\n    sync_strategy: full_refresh\n```\n\n```yaml\ntables:\n  - id: in.c-x.customers\n    name: customers\n    description: People\n    sync_strategy: incremental\n    columns:\n      - {name: id, type: int64}\n```\n";
+
+    #[test]
+    fn parses_all_blocks_with_folder_mapping_and_composite_keys() {
+        let t = parse(DOC, Path::new("dd.md")).unwrap();
+        assert_eq!(t.len(), 2);
+        assert_eq!(t[0].folder, "sales");
+        assert_eq!(t[0].primary_key, vec!["order_id", "line_id"]);
+        assert_eq!(t[0].line, 9);
+        assert_eq!(t[1].folder, "in.c-x");
+        assert_eq!(t[1].columns[0].column_type, Some(ColumnType::Int64));
+        assert_eq!(t[1].incremental_window_days, 7);
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_and_key() {
+        let doc = "```yaml\ntables:\n  - id: a.b\n    name: b\n    description: d\n    sync_strategy: full_refresh\n    colour: red\n```\n";
+        let e = parse(doc, Path::new("dd.md")).unwrap_err().to_string();
+        assert!(e.starts_with("dd.md:7:"), "{e}");
+        assert!(e.contains("colour"), "{e}");
+    }
+
+    #[test]
+    fn duplicate_names_and_bad_strategy_are_errors() {
+        let doc = "```yaml\ntables:\n  - {id: a.b, name: b, description: d, sync_strategy: full_refresh}\n  - {id: a.c, name: b, description: d, sync_strategy: full_refresh}\n```\n";
+        let e = parse(doc, Path::new("dd.md")).unwrap_err().to_string();
+        assert!(e.contains("duplicate table name `b`"), "{e}");
+        let doc = "```yaml\ntables:\n  - id: a.b\n    name: b\n    description: d\n    sync_strategy: sometimes\n```\n";
+        let e = parse(doc, Path::new("dd.md")).unwrap_err().to_string();
+        assert!(e.starts_with("dd.md:6:") && e.contains("sometimes"), "{e}");
+    }
+
+    #[test]
+    fn missing_description_is_an_error() {
+        let doc = "```yaml\ntables:\n  - id: a.b\n    name: b\n    sync_strategy: full_refresh\n```\n";
+        let e = parse(doc, Path::new("dd.md")).unwrap_err().to_string();
+        assert!(e.contains("description"), "{e}");
+    }
+}

@@ -1,0 +1,28 @@
+//! The `broker` command line: parses arguments and hands each subcommand to `broker::cmd`.
+
+use clap::{Parser, Subcommand};
+
+/// A data broker for AI analysts: typed Parquet, profiles, metrics and a static catalog.
+#[derive(Parser)]
+#[command(name = "broker", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Sync every table, profile it, run the metrics and publish the catalog site.
+    Build(broker::cmd::build::Args),
+    /// Write the deterministic demo shop (9 tables of CSV) into a folder.
+    SampleData(broker::cmd::sample_data::Args),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Build(args) => broker::cmd::build::run(args),
+        Command::SampleData(args) => broker::cmd::sample_data::run(args),
+    };
+    std::process::exit(code);
+}

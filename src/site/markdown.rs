@@ -1,0 +1,337 @@
+//! Markdown → HTML for docs pages (pulldown-cmark with tables, strikethrough and footnotes).
+//!
+//! The output is safe to embed: raw HTML in the source is shown as text (escaped), never passed
+//! through; links and images with a scheme other than http, https, mailto or tel are replaced
+//! by `#`. Headings get ids (a slug of their text, unique within the page) for the table of
+//! contents. Relative links to `*.md` files are rewritten to `*.html`, and every relative link
+//! is returned with its source line so the caller can check it.
+
+use std::collections::BTreeSet;
+
+use pulldown_cmark::{CodeBlockKind, CowStr, Event, Options, Parser, Tag, TagEnd};
+use serde::Serialize;
+
+/// A heading of a rendered page.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Heading {
+    /// 1 for `#`, 2 for `##`, ...
+    pub level: u8,
+    /// The `id` attribute written on the heading.
+    pub id: String,
+    /// The heading's text.
+    pub text: String,
+}
+
+/// A relative link found in the source.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Link {
+    /// 1-based line of the source where the link starts.
+    pub line: usize,
+    /// The link target as written in the page (after `.md` → `.html`).
+    pub target: String,
+}
+
+/// The result of [`render`].
+#[derive(Debug, Clone, Default)]
+pub struct Rendered {
+    /// HTML fragment, safe to embed without escaping.
+    pub html: String,
+    /// Every heading, in order.
+    pub headings: Vec<Heading>,
+    /// Relative links (no scheme, not starting with `/` or `#`), in order.
+    pub links: Vec<Link>,
+}
+
+/// Render `markdown` to safe HTML; see the module documentation.
+pub fn render(markdown: &str) -> Rendered {
+    let options =
+        Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_FOOTNOTES;
+    let mut events: Vec<(Event<'_>, std::ops::Range<usize>)> = Parser::new_ext(markdown, options)
+        .into_offset_iter()
+        .collect();
+
+    let line_starts: Vec<usize> = std::iter::once(0)
+        .chain(markdown.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
+    let line_of = |offset: usize| line_starts.partition_point(|&s| s <= offset).max(1);
+
+    // Pass 1: heading ids.
+    let mut headings = Vec::new();
+    let mut used = BTreeSet::new();
+    let mut i = 0;
+    while i < events.len() {
+        if let Event::Start(Tag::Heading { level, .. }) = &events[i].0 {
+            let level = *level as u8;
+            let mut text = String::new();
+            let mut j = i + 1;
+            while j < events.len() && !matches!(events[j].0, Event::End(TagEnd::Heading(_))) {
+                match &events[j].0 {
+                    Event::Text(t) | Event::Code(t) | Event::InlineHtml(t) | Event::Html(t) => {
+                        text.push_str(t)
+                    }
+                    Event::SoftBreak | Event::HardBreak => text.push(' '),
+                    _ => {}
+                }
+                j += 1;
+            }
+            let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            let id = unique_slug(&text, &mut used);
+            if let Event::Start(Tag::Heading { id: slot, .. }) = &mut events[i].0 {
+                *slot = Some(CowStr::from(id.clone()));
+            }
+            headings.push(Heading { level, id, text });
+            i = j;
+        }
+        i += 1;
+    }
+
+    // Pass 2: neutralise raw HTML and unsafe URLs, collect links.
+    let mut links = Vec::new();
+    let events = events.into_iter().map(|(event, range)| match event {
+        Event::Html(s) | Event::InlineHtml(s) => Event::Text(s),
+        Event::Start(Tag::HtmlBlock) => Event::Start(Tag::CodeBlock(CodeBlockKind::Indented)),
+        Event::End(TagEnd::HtmlBlock) => Event::End(TagEnd::CodeBlock),
+        Event::Start(Tag::Link {
+            link_type,
+            dest_url,
+            title,
+            id,
+        }) => {
+            let dest = rewrite_link(&dest_url);
+            if is_relative(&dest) {
+                links.push(Link {
+                    line: line_of(range.start),
+                    target: dest.clone(),
+                });
+            }
+            Event::Start(Tag::Link {
+                link_type,
+                dest_url: CowStr::from(dest),
+                title,
+                id,
+            })
+        }
+        Event::Start(Tag::Image {
+            link_type,
+            dest_url,
+            title,
+            id,
+        }) => Event::Start(Tag::Image {
+            link_type,
+            dest_url: CowStr::from(safe_url(&dest_url)),
+            title,
+            id,
+        }),
+        other => other,
+    });
+    let mut html = String::with_capacity(markdown.len() * 3 / 2);
+    pulldown_cmark::html::push_html(&mut html, events);
+    Rendered {
+        html,
+        headings,
+        links,
+    }
+}
+
+/// A slug of heading text: lower-case letters and digits, other runs replaced by `-`; `section`
+/// when nothing is left; `-2`, `-3`, ... appended to repeats.
+fn unique_slug(text: &str, used: &mut BTreeSet<String>) -> String {
+    let mut slug = String::new();
+    for c in text.chars().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() {
+            slug.push(c);
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    let slug = slug.trim_end_matches('-').to_string();
+    let base = if slug.is_empty() {
+        "section".to_string()
+    } else {
+        slug
+    };
+    let mut candidate = base.clone();
+    let mut n = 2;
+    while used.contains(&candidate) {
+        candidate = format!("{base}-{n}");
+        n += 1;
+    }
+    used.insert(candidate.clone());
+    candidate
+}
+
+/// The scheme of a URL (lower-case), ignoring the whitespace and control characters browsers
+/// ignore; `None` for a relative URL.
+fn scheme(url: &str) -> Option<String> {
+    let cleaned: String = url
+        .chars()
+        .filter(|c| !c.is_whitespace() && !c.is_control())
+        .collect();
+    let end = cleaned.find([':', '/', '?', '#'])?;
+    if cleaned[end..].starts_with(':') && end > 0 {
+        Some(cleaned[..end].to_ascii_lowercase())
+    } else {
+        None
+    }
+}
+
+/// `url` when its scheme is allowed (or it has none), else `#`.
+fn safe_url(url: &str) -> String {
+    match scheme(url) {
+        None => url.to_string(),
+        Some(s) if matches!(s.as_str(), "http" | "https" | "mailto" | "tel") => url.to_string(),
+        Some(_) => "#".to_string(),
+    }
+}
+
+/// True for a link resolved against the page's folder.
+fn is_relative(url: &str) -> bool {
+    !url.is_empty() && scheme(url).is_none() && !url.starts_with(['/', '#', '?'])
+}
+
+/// Safe URL, with a relative `x.md` (optionally `#fragment`) rewritten to `x.html`.
+fn rewrite_link(url: &str) -> String {
+    let url = safe_url(url);
+    if !is_relative(&url) {
+        return url;
+    }
+    let (path, rest) = match url.find(['#', '?']) {
+        Some(i) => url.split_at(i),
+        None => (url.as_str(), ""),
+    };
+    match path.strip_suffix(".md") {
+        Some(stem) => format!("{stem}.html{rest}"),
+        None => url,
+    }
+}
+
+/// Resolve relative link `target` (fragment and query dropped, `%XX` decoded) against the folder
+/// `base` (`docs`, no trailing slash) into a path from the output root; `None` when it climbs
+/// above the root.
+pub fn resolve(base: &str, target: &str) -> Option<String> {
+    let path = target.split(['#', '?']).next().unwrap_or("");
+    let path = percent_decode(path);
+    let mut parts: Vec<String> = base
+        .split('/')
+        .filter(|p| !p.is_empty())
+        .map(String::from)
+        .collect();
+    for seg in path.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            s => parts.push(s.to_string()),
+        }
+    }
+    if path.ends_with('/') || path.is_empty() {
+        parts.push("index.html".to_string());
+    }
+    Some(parts.join("/"))
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+            if let Some(b) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headings_get_unique_ids() {
+        let r = render(
+            "# Title\n\n## Orders & items\n\ntext\n\n## Orders & items\n\n### `code` here\n",
+        );
+        let ids: Vec<&str> = r.headings.iter().map(|h| h.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["title", "orders-items", "orders-items-2", "code-here"]
+        );
+        assert!(r.html.contains("<h2 id=\"orders-items\">"), "{}", r.html);
+    }
+
+    #[test]
+    fn raw_html_is_escaped() {
+        let r = render("Hello <script>alert(1)</script> there\n\n<div onclick=\"x()\">\n<script>alert(2)</script>\n</div>\n");
+        assert!(!r.html.contains("<script"), "{}", r.html);
+        assert!(!r.html.contains("<div"), "{}", r.html);
+        assert!(r.html.contains("&lt;script&gt;alert(1)"), "{}", r.html);
+        assert!(r.html.contains("&lt;script&gt;alert(2)"), "{}", r.html);
+    }
+
+    #[test]
+    fn unsafe_urls_are_dropped() {
+        let r = render("[x](javascript:alert(1)) [y](< JaVa\tScRiPt:alert(2)>) <javascript:alert(3)> ![i](data:text/html,hi) [ok](https://example.com)");
+        let lower = r.html.to_lowercase();
+        assert!(
+            !lower.contains("href=\"javascript") && !lower.contains("href=\" java"),
+            "{}",
+            r.html
+        );
+        assert!(!r.html.contains("src=\"data:"), "{}", r.html);
+        assert_eq!(r.html.matches("href=\"#\"").count(), 3, "{}", r.html);
+        assert!(
+            r.html.contains("href=\"https://example.com\""),
+            "{}",
+            r.html
+        );
+    }
+
+    #[test]
+    fn links_are_collected_with_lines() {
+        let r = render("# T\n\nsee [a](other.md#x)\nand [b](../tables/orders.html)\n[c](https://x.y/z.html) [d](#top)\n");
+        assert_eq!(
+            r.links,
+            vec![
+                Link {
+                    line: 3,
+                    target: "other.html#x".into()
+                },
+                Link {
+                    line: 4,
+                    target: "../tables/orders.html".into()
+                },
+            ]
+        );
+        assert!(r.html.contains("href=\"other.html#x\""));
+    }
+
+    #[test]
+    fn resolves_paths() {
+        assert_eq!(resolve("docs", "a.html#x").as_deref(), Some("docs/a.html"));
+        assert_eq!(
+            resolve("docs", "../tables/orders.html").as_deref(),
+            Some("tables/orders.html")
+        );
+        assert_eq!(resolve("docs", "../../x.html"), None);
+        assert_eq!(
+            resolve("docs", "my%20doc.html").as_deref(),
+            Some("docs/my doc.html")
+        );
+    }
+
+    #[test]
+    fn tables_strikethrough_footnotes() {
+        let r = render("| a | b |\n|---|---|\n| 1 | 2 |\n\n~~old~~ new[^1]\n\n[^1]: note\n");
+        assert!(r.html.contains("<table>"));
+        assert!(r.html.contains("<del>old</del>"));
+        assert!(r.html.contains("footnote"));
+    }
+}

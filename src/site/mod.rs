@@ -1,0 +1,203 @@
+//! Site stage: the static catalog (minijinja templates from `themes/<name>/`, Markdown by
+//! pulldown-cmark), a JSON twin per page, and the analyst kit.
+
+pub mod format;
+pub mod kit;
+pub mod markdown;
+pub mod pages;
+pub mod theme;
+
+use std::path::Path;
+
+use anyhow::Context as _;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::content::{Content, TableSpec};
+use crate::metrics::MetricResult;
+use crate::profile::TableProfile;
+use crate::sync::SyncedTable;
+
+/// Everything one table page shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct TableReport {
+    /// The declaration from `data_description.md`.
+    pub spec: TableSpec,
+    /// The sync's result; `None` when the sync failed.
+    pub synced: Option<SyncedTable>,
+    /// The profile; `None` when sync or profiling failed.
+    pub profile: Option<TableProfile>,
+    /// The error that stopped the sync or profile of this table, as one message naming file,
+    /// line, column and value where known.
+    pub error: Option<String>,
+}
+
+/// What the site renders.
+#[derive(Debug, Clone, Serialize)]
+pub struct SiteInput {
+    /// Instance name (`instance.name`).
+    pub instance_name: String,
+    /// Subtitle (`instance.subtitle`), may be empty.
+    pub instance_subtitle: String,
+    /// RFC 3339 UTC time the build started.
+    pub built_at: String,
+    /// broker's version.
+    pub broker_version: String,
+    /// Parsed content.
+    pub content: Content,
+    /// One per declared table, in declaration order.
+    pub tables: Vec<TableReport>,
+    /// One per metric, in `content.metrics` order.
+    pub metrics: Vec<MetricResult>,
+}
+
+/// Write `bytes` to `out/rel`, creating folders.
+fn write(out: &Path, rel: &str, bytes: &[u8]) -> anyhow::Result<()> {
+    let path = out.join(rel);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("{}: cannot create folder", parent.display()))?;
+    }
+    std::fs::write(&path, bytes).with_context(|| format!("{}: cannot write", path.display()))
+}
+
+/// Pretty JSON with a trailing newline (deterministic: map keys sorted by serde_json).
+fn to_json(v: &serde_json::Value) -> anyhow::Result<Vec<u8>> {
+    let mut bytes = serde_json::to_vec_pretty(v).context("cannot serialise a JSON twin")?;
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
+/// Render one page and its JSON twin.
+fn page(
+    theme: &theme::Theme,
+    out: &Path,
+    template: &str,
+    path: &str,
+    ctx: minijinja::Value,
+    twin: &serde_json::Value,
+) -> anyhow::Result<()> {
+    // `data`: the twin, for themes that want the raw input.
+    let ctx = minijinja::context! { data => minijinja::Value::from_serialize(twin), ..ctx };
+    let html = theme
+        .render(template, ctx)
+        .with_context(|| format!("rendering {path}"))?;
+    write(out, path, html.as_bytes())?;
+    write(out, &pages::json_path(path), &to_json(twin)?)
+}
+
+/// Render every page, its JSON twin, static assets and the analyst kit into `out` (the staging
+/// root). Returns warnings (e.g. a broken link), each naming the file.
+///
+/// Pages: `index.html` (dashboard), `tables/index.html`, `tables/<name>.html`,
+/// `metrics/index.html`, `metrics/<category>/<name>.html`, `docs/index.html`,
+/// `docs/<slug>.html`, each with a `.json` twin; `assets/` (the theme's static files);
+/// `analyst/views.sql` and `analyst/AGENTS.md`. Every link is relative. Only `index.html` and
+/// `index.json` carry the build time, so other files keep their bytes when their data did not
+/// change.
+///
+/// The default theme is embedded in the binary; `theme_dir` (a folder with `templates/` and
+/// `static/`) overrides any template or static file by the same name.
+///
+/// Errors: the theme folder is missing, a template fails, or a file cannot be written.
+pub fn render(
+    input: &SiteInput,
+    out: &Path,
+    theme_dir: Option<&Path>,
+) -> anyhow::Result<Vec<String>> {
+    let theme = theme::Theme::load(theme_dir)?;
+    let site = pages::Site::new(input);
+    let mut warnings = site.reference_warnings();
+
+    // Dashboard.
+    let (ctx, twin) = site.dashboard();
+    let ctx = minijinja::Value::from_serialize(&ctx);
+    page(&theme, out, "index.html", "index.html", ctx, &twin)?;
+
+    // Tables.
+    let (ctx, twin) = site.table_catalog();
+    page(
+        &theme,
+        out,
+        "tables.html",
+        "tables/index.html",
+        minijinja::Value::from_serialize(&ctx),
+        &twin,
+    )?;
+    input.tables.par_iter().try_for_each(|t| {
+        let (ctx, twin) = site.table(t);
+        page(
+            &theme,
+            out,
+            "table.html",
+            &pages::table_path(&t.spec.name),
+            minijinja::Value::from_serialize(&ctx),
+            &twin,
+        )
+    })?;
+
+    // Metrics.
+    let (ctx, twin) = site.metric_catalog();
+    page(
+        &theme,
+        out,
+        "metrics.html",
+        "metrics/index.html",
+        minijinja::Value::from_serialize(&ctx),
+        &twin,
+    )?;
+    input.metrics.par_iter().try_for_each(|m| {
+        let (ctx, twin) = site.metric(m);
+        page(
+            &theme,
+            out,
+            "metric.html",
+            &pages::metric_path(&m.metric),
+            minijinja::Value::from_serialize(&ctx),
+            &twin,
+        )
+    })?;
+
+    // Docs.
+    let (ctx, twin, intro) = site.docs_index();
+    let mut ctx = minijinja::Value::from_serialize(&ctx);
+    if let Some(r) = &intro {
+        if let Some(d) = input.content.docs.iter().find(|d| d.slug == "index") {
+            warnings.extend(site.check_links(d, r));
+        }
+        ctx = minijinja::context! { content => minijinja::Value::from_safe_string(r.html.clone()), ..ctx };
+    }
+    page(&theme, out, "docs.html", "docs/index.html", ctx, &twin)?;
+    for d in input.content.docs.iter().filter(|d| d.slug != "index") {
+        let (ctx, twin, rendered) = site.doc(d);
+        warnings.extend(site.check_links(d, &rendered));
+        // The Markdown HTML is generated here (raw HTML escaped, URLs checked): the only
+        // content marked safe.
+        let ctx = minijinja::context! {
+            content => minijinja::Value::from_safe_string(rendered.html),
+            ..minijinja::Value::from_serialize(&ctx)
+        };
+        page(
+            &theme,
+            out,
+            "doc.html",
+            &pages::doc_path(&d.slug),
+            ctx,
+            &twin,
+        )?;
+    }
+
+    // Static assets.
+    for (name, bytes) in theme.static_files()? {
+        write(out, &format!("assets/{name}"), &bytes)?;
+    }
+
+    // Analyst kit.
+    write(out, "analyst/views.sql", kit::views_sql(input).as_bytes())?;
+    write(out, "analyst/AGENTS.md", kit::agents_md(input).as_bytes())?;
+
+    Ok(warnings)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,1135 @@
+//! Page models: for each page, the template context (display-ready strings, relative links) and
+//! the JSON twin (the input structs as serialised by serde).
+//!
+//! Nothing here depends on the build time except the dashboard, so an unchanged table, metric
+//! or doc gives the same bytes on every build.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{json, Value};
+
+use crate::content::{ForeignKey, Metric};
+use crate::metrics::{MetricResult, QueryResult};
+use crate::profile::{ColumnProfile, TableProfile};
+use crate::site::format::{self, NA};
+use crate::site::kit;
+use crate::site::markdown;
+use crate::site::{SiteInput, TableReport};
+
+/// Version of the JSON twins' format.
+pub const JSON_VERSION: u32 = 1;
+
+/// A path segment safe as a file name: `/`, `\` and control characters become `_`; empty,
+/// `.` and `..` become `_`.
+pub fn safe_segment(s: &str) -> String {
+    let out: String = s
+        .chars()
+        .map(|c| {
+            if c == '/' || c == '\\' || c.is_control() {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    if out.is_empty() || out == "." || out == ".." {
+        "_".to_string()
+    } else {
+        out
+    }
+}
+
+/// Percent-encode one URL path segment (everything but `A-Z a-z 0-9 - . _ ~`).
+pub fn enc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The anchor id of a column on its table page: `column-<name>` (whitespace as `_`).
+pub fn column_anchor(name: &str) -> String {
+    let clean: String = name
+        .chars()
+        .map(|c| if c.is_whitespace() { '_' } else { c })
+        .collect();
+    format!("column-{clean}")
+}
+
+/// The anchor id of a folder on the tables catalog: `folder-<name>` (whitespace as `_`).
+pub fn folder_anchor(folder: &str) -> String {
+    let clean: String = folder
+        .chars()
+        .map(|c| if c.is_whitespace() { '_' } else { c })
+        .collect();
+    format!("folder-{clean}")
+}
+
+/// Output path of a table page (`tables/<name>.html`; a table named `index` is published as
+/// `tables/index.table.html`, since `tables/index.html` is the catalog and a table name never
+/// holds a dot).
+pub fn table_path(name: &str) -> String {
+    if name == "index" {
+        return "tables/index.table.html".to_string();
+    }
+    format!("tables/{}.html", safe_segment(name))
+}
+
+/// Output path of a metric page (`metrics/<category>/<name>.html`).
+pub fn metric_path(m: &Metric) -> String {
+    format!(
+        "metrics/{}/{}.html",
+        safe_segment(&m.category),
+        safe_segment(&m.name)
+    )
+}
+
+/// Output path of a doc page (`docs/<slug>.html`; a doc named `index` is the docs index).
+pub fn doc_path(slug: &str) -> String {
+    format!("docs/{}.html", safe_segment(slug))
+}
+
+/// The href of output path `target` from page `from` (both relative to the output root).
+pub fn href(from: &str, target: &str) -> String {
+    let depth = from.matches('/').count();
+    let mut out = "../".repeat(depth);
+    let encoded: Vec<String> = target.split('/').map(enc).collect();
+    out.push_str(&encoded.join("/"));
+    out
+}
+
+/// The JSON twin's path for a page path (`x.html` → `x.json`).
+pub fn json_path(page: &str) -> String {
+    match page.strip_suffix(".html") {
+        Some(stem) => format!("{stem}.json"),
+        None => format!("{page}.json"),
+    }
+}
+
+/// Redact a password in a URL's user info (`https://user:secret@host` → `https://user:***@host`).
+fn redact(source: &str) -> String {
+    let Some(scheme_end) = source.find("://") else {
+        return source.to_string();
+    };
+    let rest = &source[scheme_end + 3..];
+    let host_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..host_end];
+    match authority.rfind('@') {
+        Some(at) => {
+            let user = authority[..at].split(':').next().unwrap_or("");
+            format!(
+                "{}://{}:***@{}",
+                &source[..scheme_end],
+                user,
+                &rest[at + 1..]
+            )
+        }
+        None => source.to_string(),
+    }
+}
+
+/// Indexes over the input shared by all pages.
+pub struct Site<'a> {
+    /// The input.
+    pub input: &'a SiteInput,
+    tables: BTreeMap<&'a str, &'a TableReport>,
+    fk_in: BTreeMap<&'a str, Vec<(&'a str, &'a ForeignKey)>>,
+    metrics_by_table: BTreeMap<String, Vec<&'a Metric>>,
+    /// Every HTML page the site will hold, by path from the output root.
+    pub pages: BTreeSet<String>,
+}
+
+impl<'a> Site<'a> {
+    /// Build the indexes.
+    pub fn new(input: &'a SiteInput) -> Site<'a> {
+        let mut tables = BTreeMap::new();
+        let mut fk_in: BTreeMap<&str, Vec<(&str, &ForeignKey)>> = BTreeMap::new();
+        for t in &input.tables {
+            tables.entry(t.spec.name.as_str()).or_insert(t);
+            for fk in &t.spec.foreign_keys {
+                if let Some((target, _)) = fk.target() {
+                    fk_in
+                        .entry(target)
+                        .or_default()
+                        .push((t.spec.name.as_str(), fk));
+                }
+            }
+        }
+        let mut metrics_by_table: BTreeMap<String, Vec<&Metric>> = BTreeMap::new();
+        for m in &input.metrics {
+            for t in m.metric.tables_used() {
+                metrics_by_table.entry(t).or_default().push(&m.metric);
+            }
+        }
+        let mut pages = BTreeSet::new();
+        for p in [
+            "index.html",
+            "tables/index.html",
+            "metrics/index.html",
+            "docs/index.html",
+        ] {
+            pages.insert(p.to_string());
+        }
+        for t in &input.tables {
+            pages.insert(table_path(&t.spec.name));
+        }
+        for m in &input.metrics {
+            pages.insert(metric_path(&m.metric));
+        }
+        for d in &input.content.docs {
+            pages.insert(doc_path(&d.slug));
+        }
+        Site {
+            input,
+            tables,
+            fk_in,
+            metrics_by_table,
+            pages,
+        }
+    }
+
+    fn site(&self) -> Value {
+        json!({
+            "name": self.input.instance_name,
+            "subtitle": self.input.instance_subtitle,
+        })
+    }
+
+    fn page(&self, path: &str, title: &str, section: &str) -> Value {
+        let depth = path.matches('/').count();
+        let json_name = json_path(path.rsplit('/').next().unwrap_or(path));
+        json!({
+            "path": path,
+            "title": title,
+            "section": section,
+            "root": "../".repeat(depth),
+            "json": json_name,
+        })
+    }
+
+    fn table_href(&self, from: &str, table: &str, column: Option<&str>) -> Option<String> {
+        self.tables.get(table)?;
+        let mut h = href(from, &table_path(table));
+        if let Some(c) = column {
+            h.push('#');
+            h.push_str(&enc(&column_anchor(c)));
+        }
+        Some(h)
+    }
+
+    // ---------------------------------------------------------------- dashboard
+
+    /// `index.html`: counts, build time, failures.
+    pub fn dashboard(&self) -> (Value, Value) {
+        let path = "index.html";
+        let input = self.input;
+        let synced: Vec<&TableReport> =
+            input.tables.iter().filter(|t| t.synced.is_some()).collect();
+        let rows: u64 = synced
+            .iter()
+            .filter_map(|t| t.synced.as_ref())
+            .map(|s| s.rows)
+            .sum();
+        let bytes: u64 = synced
+            .iter()
+            .filter_map(|t| t.synced.as_ref())
+            .map(|s| s.bytes)
+            .sum();
+        let categories: BTreeSet<&str> = input
+            .metrics
+            .iter()
+            .map(|m| m.metric.category.as_str())
+            .collect();
+        let failed_tables: Vec<&TableReport> = input
+            .tables
+            .iter()
+            .filter(|t| t.error.is_some() || t.synced.is_none())
+            .collect();
+        let failed_metrics: Vec<&MetricResult> =
+            input.metrics.iter().filter(|m| m.failed()).collect();
+
+        let mut folders: BTreeMap<&str, (u64, u64, u64)> = BTreeMap::new();
+        for t in &input.tables {
+            let e = folders.entry(t.spec.folder.as_str()).or_default();
+            e.0 += 1;
+            if let Some(s) = &t.synced {
+                e.1 += s.rows;
+                e.2 += s.bytes;
+            }
+        }
+
+        let ctx = json!({
+            "site": self.site(),
+            "page": self.page(path, &input.instance_name, "home"),
+            "built_at": input.built_at,
+            "broker_version": input.broker_version,
+            "counts": [
+                {"label": "tables", "value": format::int(input.tables.len() as u64),
+                 "note": if failed_tables.is_empty() { "all synced".to_string() } else { format!("{} failed", failed_tables.len()) },
+                 "href": "tables/index.html"},
+                {"label": "rows", "value": format::int(rows), "note": "across synced tables", "href": "tables/index.html"},
+                {"label": "on disk", "value": format::bytes(bytes), "note": "Parquet, zstd", "href": "tables/index.html"},
+                {"label": "metrics", "value": format::int(input.metrics.len() as u64),
+                 "note": format!("in {} {}", categories.len(), if categories.len() == 1 { "category" } else { "categories" }),
+                 "href": "metrics/index.html"},
+                {"label": "docs", "value": format::int(input.content.docs.len() as u64), "note": "pages", "href": "docs/index.html"},
+            ],
+            "folders": folders.iter().map(|(f, (n, r, b))| json!({
+                "folder": f, "href": format!("tables/index.html#{}", enc(&folder_anchor(f))), "tables": format::int(*n), "rows": format::int(*r), "bytes": format::bytes(*b),
+            })).collect::<Vec<_>>(),
+            "failed_tables": failed_tables.iter().map(|t| json!({
+                "name": t.spec.name,
+                "href": href(path, &table_path(&t.spec.name)),
+                "error": t.error.clone().unwrap_or_else(|| "sync failed".to_string()),
+            })).collect::<Vec<_>>(),
+            "failed_metrics": failed_metrics.iter().map(|m| json!({
+                "name": m.metric.name,
+                "display_name": m.metric.display_name,
+                "href": href(path, &metric_path(&m.metric)),
+                "errors": m.results.iter().filter_map(|r| r.error.as_ref().map(|e| json!({"title": r.title, "key": r.key, "error": e}))).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        });
+        let twin = json!({
+            "version": JSON_VERSION,
+            "kind": "dashboard",
+            "instance": {"name": input.instance_name, "subtitle": input.instance_subtitle},
+            "built_at": input.built_at,
+            "broker_version": input.broker_version,
+            "counts": {
+                "tables": input.tables.len(),
+                "tables_synced": synced.len(),
+                "tables_failed": failed_tables.len(),
+                "rows": rows,
+                "bytes": bytes,
+                "metrics": input.metrics.len(),
+                "metric_categories": categories.len(),
+                "metrics_failed": failed_metrics.len(),
+                "docs": input.content.docs.len(),
+            },
+            "failed_tables": failed_tables.iter().map(|t| json!({
+                "name": t.spec.name,
+                "href": href(path, &table_path(&t.spec.name)),
+                "error": t.error,
+            })).collect::<Vec<_>>(),
+            "failed_metrics": failed_metrics.iter().map(|m| json!({
+                "name": m.metric.name,
+                "category": m.metric.category,
+                "href": href(path, &metric_path(&m.metric)),
+                "errors": m.results.iter().filter_map(|r| r.error.as_ref().map(|e| json!({"key": r.key, "error": e}))).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        });
+        (ctx, twin)
+    }
+
+    // ---------------------------------------------------------------- tables
+
+    /// `tables/index.html`: tables grouped by folder.
+    pub fn table_catalog(&self) -> (Value, Value) {
+        let path = "tables/index.html";
+        let mut folders: BTreeMap<&str, Vec<&TableReport>> = BTreeMap::new();
+        for t in &self.input.tables {
+            folders.entry(t.spec.folder.as_str()).or_default().push(t);
+        }
+        let groups: Vec<Value> = folders
+            .iter()
+            .map(|(folder, tables)| {
+                let rows: Vec<Value> = tables
+                    .iter()
+                    .map(|t| {
+                        let columns: Vec<&str> = match &t.synced {
+                            Some(s) => s.columns.iter().map(|c| c.name.as_str()).collect(),
+                            None => t.spec.columns.iter().map(|c| c.name.as_str()).collect(),
+                        };
+                        let search = format!(
+                            "{} {} {} {}",
+                            t.spec.name,
+                            t.spec.folder,
+                            t.spec.description,
+                            columns.join(" ")
+                        )
+                        .to_lowercase();
+                        json!({
+                            "name": t.spec.name,
+                            "href": href(path, &table_path(&t.spec.name)),
+                            "description": t.spec.description,
+                            "rows": t.synced.as_ref().map(|s| format::int(s.rows)).unwrap_or_else(|| NA.to_string()),
+                            "columns": if columns.is_empty() { NA.to_string() } else { columns.len().to_string() },
+                            "bytes": t.synced.as_ref().map(|s| format::bytes(s.bytes)).unwrap_or_else(|| NA.to_string()),
+                            "completeness": format::pct(t.profile.as_ref().and_then(|p| p.completeness_pct)),
+                            "failed": t.synced.is_none() || t.error.is_some(),
+                            "error": t.error.as_deref().map(format::first_line),
+                            "alerts": t.profile.as_ref().map(|p| p.alerts.len()).unwrap_or(0),
+                            "search": search,
+                        })
+                    })
+                    .collect();
+                json!({"folder": folder, "label": folder, "anchor": folder_anchor(folder), "tables": rows})
+            })
+            .collect();
+        let ctx = json!({
+            "site": self.site(),
+            "page": self.page(path, "Tables", "tables"),
+            "count": self.input.tables.len(),
+            "folders": groups,
+        });
+        let twin = json!({
+            "version": JSON_VERSION,
+            "kind": "table_catalog",
+            "folders": folders.iter().map(|(folder, tables)| json!({
+                "folder": folder,
+                "tables": tables.iter().map(|t| json!({
+                    "name": t.spec.name,
+                    "href": href(path, &table_path(&t.spec.name)),
+                    "json": json_path(&href(path, &table_path(&t.spec.name))),
+                    "description": t.spec.description,
+                    "rows": t.synced.as_ref().map(|s| s.rows),
+                    "columns": t.synced.as_ref().map(|s| s.columns.len()),
+                    "bytes": t.synced.as_ref().map(|s| s.bytes),
+                    "completeness_pct": t.profile.as_ref().and_then(|p| p.completeness_pct),
+                    "error": t.error,
+                })).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        });
+        (ctx, twin)
+    }
+
+    /// `tables/<name>.html`.
+    pub fn table(&self, r: &TableReport) -> (Value, Value) {
+        let spec = &r.spec;
+        let path = table_path(&spec.name);
+        let path = path.as_str();
+        let profile = r.profile.as_ref();
+
+        // Schema: the synced columns, else the declared ones.
+        let schema: Vec<Value> = match &r.synced {
+            Some(s) => s
+                .columns
+                .iter()
+                .map(|c| {
+                    let desc = spec
+                        .column(&c.source_name)
+                        .or_else(|| spec.column(&c.name))
+                        .and_then(|d| d.description.clone());
+                    let p = profile.and_then(|p| p.columns.iter().find(|x| x.name == c.name));
+                    json!({
+                        "name": c.name,
+                        "anchor": column_anchor(&c.name),
+                        "href": format!("#{}", enc(&column_anchor(&c.name))),
+                        "source_name": if c.source_name != c.name { Some(c.source_name.clone()) } else { None },
+                        "type": c.column_type.as_str(),
+                        "type_source": c.type_source,
+                        "description": desc,
+                        "primary_key": spec.primary_key.contains(&c.name),
+                        "nulls": p.map(|p| format::pct(p.null_pct)).unwrap_or_else(|| NA.to_string()),
+                        "distinct": p.map(|p| format::int(p.distinct_count)).unwrap_or_else(|| NA.to_string()),
+                        "profiled": p.is_some(),
+                    })
+                })
+                .collect(),
+            None => spec
+                .columns
+                .iter()
+                .map(|c| {
+                    json!({
+                        "name": c.name,
+                        "anchor": column_anchor(&c.name),
+                        "href": format!("#{}", enc(&column_anchor(&c.name))),
+                        "source_name": Value::Null,
+                        "type": c.column_type.map(|t| t.as_str()).unwrap_or(NA),
+                        "type_source": if c.column_type.is_some() { "declared" } else { NA },
+                        "description": c.description,
+                        "primary_key": spec.primary_key.contains(&c.name),
+                        "nulls": NA,
+                        "distinct": NA,
+                        "profiled": false,
+                    })
+                })
+                .collect(),
+        };
+
+        let mut facts: Vec<Value> = Vec::new();
+        let mut fact =
+            |label: &str, value: String| facts.push(json!({"label": label, "value": value}));
+        match (&r.synced, profile) {
+            (Some(s), _) => {
+                fact("rows", format::int(s.rows));
+                fact("columns", format::int(s.columns.len() as u64));
+                fact("on disk", format::bytes(s.bytes));
+            }
+            (None, _) => {
+                fact("rows", NA.to_string());
+            }
+        }
+        if let Some(p) = profile {
+            fact("complete", format::pct(p.completeness_pct));
+            fact("missing cells", format::int(p.missing_cells));
+            if let Some(d) = p.duplicate_primary_keys {
+                fact("duplicate keys", format::int(d));
+            }
+        }
+
+        let details = {
+            let mut d: Vec<Value> = Vec::new();
+            let mut add = |label: &str, value: String| {
+                d.push(json!({"label": label, "value": value}));
+            };
+            add("id", spec.id.clone());
+            add(
+                "primary key",
+                if spec.primary_key.is_empty() {
+                    "none declared".to_string()
+                } else {
+                    spec.primary_key.join(", ")
+                },
+            );
+            let mut strategy = spec.sync_strategy.to_string();
+            if let Some(col) = &spec.partition_by {
+                strategy.push_str(&format!(
+                    " by {col} ({})",
+                    spec.partition_granularity.as_deref().unwrap_or("month")
+                ));
+            }
+            if spec.sync_strategy == crate::content::SyncStrategy::Incremental {
+                strategy.push_str(&format!(
+                    ", re-reads the last {} days",
+                    spec.incremental_window_days
+                ));
+            }
+            add("sync", strategy);
+            add("folder", spec.folder.clone());
+            if let Some(s) = &r.synced {
+                if !s.source.is_empty() {
+                    add("source", redact(&s.source));
+                }
+            }
+            if let Some(range) = profile.and_then(|p| p.date_range.as_ref()) {
+                add(
+                    "data range",
+                    format!(
+                        "{} to {} ({}, {} days)",
+                        range.earliest,
+                        range.latest,
+                        range.column,
+                        format::int_signed(range.span_days)
+                    ),
+                );
+            }
+            d
+        };
+
+        let files: Vec<Value> = r
+            .synced
+            .iter()
+            .flat_map(|s| s.files.iter())
+            .map(|f| {
+                json!({
+                    "path": f.path,
+                    "href": href(path, &f.path),
+                    "rows": format::int(f.rows),
+                    "bytes": format::bytes(f.bytes),
+                })
+            })
+            .collect();
+
+        let alerts: Vec<Value> = profile
+            .map(|p| {
+                p.alerts
+                    .iter()
+                    .map(|a| {
+                        json!({
+                            "column": a.column,
+                            "href": format!("#{}", enc(&column_anchor(&a.column))),
+                            "kind": a.kind,
+                            "message": a.message,
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+
+        let columns: Vec<Value> = profile
+            .map(|p| {
+                p.columns
+                    .iter()
+                    .map(|c| {
+                        let desc = spec.column(&c.name).and_then(|d| d.description.clone());
+                        column_view(c, desc)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+
+        let sample = profile.map(sample_view);
+
+        let fk_out: Vec<Value> = spec
+            .foreign_keys
+            .iter()
+            .map(|fk| {
+                let (t, c) = fk.target().unwrap_or((fk.references.as_str(), ""));
+                json!({
+                    "column": fk.column,
+                    "column_href": format!("#{}", enc(&column_anchor(&fk.column))),
+                    "references": fk.references,
+                    "href": self.table_href(path, t, if c.is_empty() { None } else { Some(c) }),
+                    "description": fk.description,
+                })
+            })
+            .collect();
+        let fk_in_list: &[(&str, &ForeignKey)] = self
+            .fk_in
+            .get(spec.name.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        let fk_in: Vec<Value> = fk_in_list
+            .iter()
+            .map(|(from, fk)| {
+                let ours = fk.target().map(|(_, c)| c).unwrap_or("");
+                json!({
+                    "from": format!("{from}.{}", fk.column),
+                    "href": self.table_href(path, from, Some(&fk.column)),
+                    "column": ours,
+                    "column_href": format!("#{}", enc(&column_anchor(ours))),
+                    "description": fk.description,
+                })
+            })
+            .collect();
+
+        let metrics: Vec<&Metric> = self
+            .metrics_by_table
+            .get(&spec.name)
+            .cloned()
+            .unwrap_or_default();
+        let failed_metrics: BTreeSet<(&str, &str)> = self
+            .input
+            .metrics
+            .iter()
+            .filter(|m| m.failed())
+            .map(|m| (m.metric.category.as_str(), m.metric.name.as_str()))
+            .collect();
+        let metric_links: Vec<Value> = metrics
+            .iter()
+            .map(|m| {
+                json!({
+                    "name": m.name,
+                    "display_name": m.display_name,
+                    "category": m.category,
+                    "description": m.description,
+                    "href": href(path, &metric_path(m)),
+                    "failed": failed_metrics.contains(&(m.category.as_str(), m.name.as_str())),
+                })
+            })
+            .collect();
+
+        let snippet = format!(
+            "duckdb -init analyst/views.sql\nSELECT * FROM {} LIMIT 10;",
+            kit::query_name(&spec.name)
+        );
+
+        let ctx = json!({
+            "site": self.site(),
+            "page": self.page(path, &spec.name, "tables"),
+            "table": {
+                "name": spec.name,
+                "description": spec.description,
+                "folder": spec.folder,
+                "error": r.error,
+                "failed": r.synced.is_none(),
+                "profile_missing": r.synced.is_some() && profile.is_none(),
+                "facts": facts,
+                "details": details,
+                "files": files,
+                "alerts": alerts,
+                "schema": schema,
+                "columns": columns,
+                "sample": sample,
+                "fk_out": fk_out,
+                "fk_in": fk_in,
+                "metrics": metric_links,
+                "snippet": snippet,
+            },
+        });
+        let twin = json!({
+            "version": JSON_VERSION,
+            "kind": "table",
+            "name": spec.name,
+            "spec": spec,
+            "synced": r.synced,
+            "profile": r.profile,
+            "error": r.error,
+            "foreign_keys_in": fk_in_list.iter().map(|(from, fk)| json!({
+                "table": from, "column": fk.column, "references": fk.references, "description": fk.description,
+            })).collect::<Vec<_>>(),
+            "metrics": metrics.iter().map(|m| json!({
+                "name": m.name, "category": m.category, "href": href(path, &metric_path(m)),
+            })).collect::<Vec<_>>(),
+        });
+        (ctx, twin)
+    }
+
+    // ---------------------------------------------------------------- metrics
+
+    /// `metrics/index.html`: metrics grouped by category.
+    pub fn metric_catalog(&self) -> (Value, Value) {
+        let path = "metrics/index.html";
+        let mut cats: BTreeMap<&str, Vec<&MetricResult>> = BTreeMap::new();
+        for m in &self.input.metrics {
+            cats.entry(m.metric.category.as_str()).or_default().push(m);
+        }
+        let view = |m: &MetricResult| {
+            let mm = &m.metric;
+            json!({
+                "name": mm.name,
+                "display_name": mm.display_name,
+                "description": mm.description,
+                "href": href(path, &metric_path(mm)),
+                "type": mm.metric_type,
+                "unit": mm.unit,
+                "grain": mm.grain,
+                "tables": mm.tables_used(),
+                "failed": m.failed(),
+                "queries": mm.queries.len(),
+            })
+        };
+        let ctx = json!({
+            "site": self.site(),
+            "page": self.page(path, "Metrics", "metrics"),
+            "count": self.input.metrics.len(),
+            "categories": cats.iter().map(|(c, ms)| json!({
+                "category": c,
+                "label": format::title_case(c),
+                "anchor": format!("category-{}", enc(c)),
+                "metrics": ms.iter().map(|m| view(m)).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        });
+        let twin = json!({
+            "version": JSON_VERSION,
+            "kind": "metric_catalog",
+            "categories": cats.iter().map(|(c, ms)| json!({
+                "category": c,
+                "metrics": ms.iter().map(|m| json!({
+                    "name": m.metric.name,
+                    "display_name": m.metric.display_name,
+                    "description": m.metric.description,
+                    "type": m.metric.metric_type,
+                    "unit": m.metric.unit,
+                    "grain": m.metric.grain,
+                    "href": href(path, &metric_path(&m.metric)),
+                    "failed": m.failed(),
+                })).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        });
+        (ctx, twin)
+    }
+
+    /// `metrics/<category>/<name>.html`.
+    pub fn metric(&self, mr: &MetricResult) -> (Value, Value) {
+        let m = &mr.metric;
+        let path = metric_path(m);
+        let path = path.as_str();
+        let mut definition: Vec<Value> = Vec::new();
+        let mut def = |label: &str, value: &Option<String>| {
+            if let Some(v) = value {
+                definition.push(json!({"label": label, "value": v}));
+            }
+        };
+        def("type", &m.metric_type);
+        def("unit", &m.unit);
+        def("grain", &m.grain);
+        def("time column", &m.time_column);
+        let tables: Vec<Value> = m
+            .tables_used()
+            .iter()
+            .map(|t| json!({"name": t, "href": self.table_href(path, t, None)}))
+            .collect();
+        let queries: Vec<Value> = m
+            .queries
+            .iter()
+            .map(|q| {
+                let result = mr.results.iter().find(|r| r.key == q.key);
+                json!({
+                    "key": q.key,
+                    "title": q.title,
+                    "query": q.query,
+                    "anchor": format!("query-{}", q.key),
+                    "result": result.map(result_view),
+                })
+            })
+            .collect();
+        let ctx = json!({
+            "site": self.site(),
+            "page": self.page(path, &m.display_name, "metrics"),
+            "metric": {
+                "name": m.name,
+                "display_name": m.display_name,
+                "category": m.category,
+                "category_label": format::title_case(&m.category),
+                "category_href": format!("{}#category-{}", href(path, "metrics/index.html"), enc(&m.category)),
+                "description": m.description,
+                "definition": definition,
+                "tables": tables,
+                "expression": m.expression,
+                "dimensions": m.dimensions,
+                "notes": m.notes,
+                "synonyms": m.synonyms,
+                "validation": m.validation,
+                "file": m.file,
+                "failed": mr.failed(),
+                "queries": queries,
+            },
+        });
+        let twin = json!({
+            "version": JSON_VERSION,
+            "kind": "metric",
+            "name": m.name,
+            "category": m.category,
+            "metric": m,
+            "results": mr.results,
+        });
+        (ctx, twin)
+    }
+
+    // ---------------------------------------------------------------- docs
+
+    /// `docs/index.html`: the docs list, with the doc named `index` (if any) on top. Returns the
+    /// context, the twin and warnings.
+    pub fn docs_index(&self) -> (Value, Value, Option<markdown::Rendered>) {
+        let path = "docs/index.html";
+        let docs: Vec<Value> = self
+            .input
+            .content
+            .docs
+            .iter()
+            .filter(|d| d.slug != "index")
+            .map(|d| json!({"slug": d.slug, "title": d.title, "href": href(path, &doc_path(&d.slug))}))
+            .collect();
+        let intro = self
+            .input
+            .content
+            .docs
+            .iter()
+            .find(|d| d.slug == "index")
+            .map(|d| markdown::render(&d.markdown));
+        let ctx = json!({
+            "site": self.site(),
+            "page": self.page(path, "Docs", "docs"),
+            "docs": docs,
+            "toc": intro.as_ref().map(|r| toc(&r.headings)).unwrap_or_default(),
+        });
+        let twin = json!({
+            "version": JSON_VERSION,
+            "kind": "doc_catalog",
+            "docs": docs,
+            "markdown": self.input.content.docs.iter().find(|d| d.slug == "index").map(|d| &d.markdown),
+        });
+        (ctx, twin, intro)
+    }
+
+    /// `docs/<slug>.html` with its rendered Markdown.
+    pub fn doc(&self, d: &crate::content::Doc) -> (Value, Value, markdown::Rendered) {
+        let path = doc_path(&d.slug);
+        let rendered = markdown::render(&d.markdown);
+        let ctx = json!({
+            "site": self.site(),
+            "page": self.page(&path, &d.title, "docs"),
+            "doc": {"slug": d.slug, "title": d.title, "has_h1": rendered.headings.iter().any(|h| h.level == 1)},
+            "toc": toc(&rendered.headings),
+        });
+        let twin = json!({
+            "version": JSON_VERSION,
+            "kind": "doc",
+            "slug": d.slug,
+            "title": d.title,
+            "headings": rendered.headings,
+            "markdown": d.markdown,
+        });
+        (ctx, twin, rendered)
+    }
+
+    /// Warnings for links in a doc that point at pages the site does not have.
+    pub fn check_links(
+        &self,
+        d: &crate::content::Doc,
+        rendered: &markdown::Rendered,
+    ) -> Vec<String> {
+        let mut out = Vec::new();
+        for link in &rendered.links {
+            let path_part = link.target.split(['#', '?']).next().unwrap_or("");
+            if !path_part.ends_with(".html") {
+                continue;
+            }
+            let ok =
+                markdown::resolve("docs", &link.target).is_some_and(|p| self.pages.contains(&p));
+            if !ok {
+                out.push(format!(
+                    "{}:{}: broken link {}",
+                    d.source, link.line, link.target
+                ));
+            }
+        }
+        out
+    }
+
+    /// Warnings about references to tables that are not declared.
+    pub fn reference_warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for t in &self.input.tables {
+            for fk in &t.spec.foreign_keys {
+                let target = fk.target().map(|(t, _)| t).unwrap_or(&fk.references);
+                if !self.tables.contains_key(target) {
+                    out.push(format!(
+                        "data_description.md:{}: table `{}`: foreign key `{}` references `{}`, which is not a declared table",
+                        t.spec.line, t.spec.name, fk.column, fk.references
+                    ));
+                }
+            }
+        }
+        for m in &self.input.metrics {
+            for t in m.metric.tables_used() {
+                if !self.tables.contains_key(t.as_str()) {
+                    out.push(format!(
+                        "metrics/{}: metric `{}` uses table `{t}`, which is not a declared table",
+                        m.metric.file, m.metric.name
+                    ));
+                }
+            }
+        }
+        out
+    }
+}
+
+fn toc(headings: &[markdown::Heading]) -> Vec<Value> {
+    headings
+        .iter()
+        .filter(|h| (2..=3).contains(&h.level))
+        .map(|h| json!({"level": h.level, "id": h.id, "href": format!("#{}", enc(&h.id)), "text": h.text}))
+        .collect()
+}
+
+fn stat(label: &str, value: String) -> Value {
+    json!({"label": label, "value": value})
+}
+
+fn bar(label: String, count: u64, pct: f64, max_pct: f64) -> Value {
+    let width = if max_pct > 0.0 && pct.is_finite() {
+        (pct / max_pct * 100.0).clamp(0.0, 100.0)
+    } else {
+        0.0
+    };
+    json!({
+        "label": label,
+        "count": format::int(count),
+        "pct": format::pct(Some(pct)),
+        "width": format!("{width:.1}"),
+    })
+}
+
+/// The display model of one column profile.
+fn column_view(c: &ColumnProfile, description: Option<String>) -> Value {
+    let mut stats = vec![
+        stat(
+            "nulls",
+            format!(
+                "{} ({})",
+                format::int(c.null_count),
+                format::pct(c.null_pct)
+            ),
+        ),
+        stat(
+            "distinct",
+            format!(
+                "{} ({})",
+                format::int(c.distinct_count),
+                format::pct(c.distinct_pct)
+            ),
+        ),
+    ];
+    let mut bars: Vec<Value> = Vec::new();
+    let mut histogram: Option<Value> = None;
+    if c.temporal.is_none() && c.column_type != "boolean" {
+        stats.push(stat("min", format::json_stat(c.min.as_ref())));
+        stats.push(stat("max", format::json_stat(c.max.as_ref())));
+    }
+    if let Some(n) = &c.numeric {
+        stats.push(stat("mean", format::float(n.mean)));
+        stats.push(stat("std dev", format::float(n.stddev)));
+        stats.push(stat("p25", format::float(n.p25)));
+        stats.push(stat("median", format::float(n.p50)));
+        stats.push(stat("p75", format::float(n.p75)));
+        stats.push(stat("zeros", format::int(n.zeros)));
+        stats.push(stat("negatives", format::int(n.negatives)));
+        if n.nan_count > 0 {
+            stats.push(stat("NaN", format::int(n.nan_count)));
+        }
+        if n.infinite_count > 0 {
+            stats.push(stat("infinite", format::int(n.infinite_count)));
+        }
+        if let Some(h) = &n.histogram {
+            if h.edges.len() == h.counts.len() + 1 && !h.counts.is_empty() {
+                let max = h.counts.iter().copied().max().unwrap_or(0);
+                let bins: Vec<Value> = h
+                    .counts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &count)| {
+                        let height = if max > 0 {
+                            count as f64 / max as f64 * 100.0
+                        } else {
+                            0.0
+                        };
+                        let close = if i + 1 == h.counts.len() { "]" } else { ")" };
+                        json!({
+                            "label": format!("[{}, {}{close}: {}", format::float(Some(h.edges[i])), format::float(Some(h.edges[i + 1])), format::int(count)),
+                            "height": format!("{height:.1}"),
+                        })
+                    })
+                    .collect();
+                histogram = Some(json!({
+                    "bins": bins,
+                    "min": format::float(h.edges.first().copied()),
+                    "max": format::float(h.edges.last().copied()),
+                }));
+            }
+        }
+    }
+    if let Some(s) = &c.string {
+        stats.push(stat(
+            "length",
+            format!(
+                "{} – {} (mean {})",
+                s.min_length
+                    .map(format::int)
+                    .unwrap_or_else(|| NA.to_string()),
+                s.max_length
+                    .map(format::int)
+                    .unwrap_or_else(|| NA.to_string()),
+                format::float(s.avg_length)
+            ),
+        ));
+        stats.push(stat("empty strings", format::int(s.empty_count)));
+        let max = s.top_values.iter().map(|v| v.pct).fold(0.0_f64, f64::max);
+        bars = s
+            .top_values
+            .iter()
+            .map(|v| bar(v.value.clone(), v.count, v.pct, max))
+            .collect();
+    }
+    if let Some(t) = &c.temporal {
+        stats.push(stat(
+            "earliest",
+            t.earliest.clone().unwrap_or_else(|| NA.to_string()),
+        ));
+        stats.push(stat(
+            "latest",
+            t.latest.clone().unwrap_or_else(|| NA.to_string()),
+        ));
+        stats.push(stat(
+            "span",
+            t.span_days
+                .map(|d| format!("{} days", format::int_signed(d)))
+                .unwrap_or_else(|| NA.to_string()),
+        ));
+    }
+    if let Some(b) = &c.boolean {
+        let total = b.true_count + b.false_count;
+        let share = |n: u64| {
+            if total > 0 {
+                n as f64 / total as f64 * 100.0
+            } else {
+                0.0
+            }
+        };
+        stats.push(stat("true", format::int(b.true_count)));
+        stats.push(stat("false", format::int(b.false_count)));
+        let max = share(b.true_count).max(share(b.false_count));
+        bars = vec![
+            bar("true".into(), b.true_count, share(b.true_count), max),
+            bar("false".into(), b.false_count, share(b.false_count), max),
+        ];
+    }
+    json!({
+        "name": c.name,
+        "anchor": column_anchor(&c.name),
+        "type": c.column_type,
+        "primary_key": c.is_primary_key,
+        "description": description,
+        "alerts": c.alerts.iter().map(|a| json!({"kind": a.kind, "message": a.message})).collect::<Vec<_>>(),
+        "stats": stats,
+        "bars_title": if c.boolean.is_some() { "Values" } else { "Top values" },
+        "bars": bars,
+        "histogram": histogram,
+        "samples": c.sample_values,
+    })
+}
+
+fn sample_view(p: &TableProfile) -> Value {
+    json!({
+        "headers": p.columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>(),
+        "rows": p.sample_rows.iter().map(|row| row.iter().map(|v| match v {
+            Some(s) => json!({"text": s, "null": false}),
+            None => json!({"text": "NULL", "null": true}),
+        }).collect::<Vec<_>>()).collect::<Vec<_>>(),
+    })
+}
+
+fn result_view(r: &QueryResult) -> Value {
+    let numeric: Vec<bool> = r
+        .column_types
+        .iter()
+        .map(|t| {
+            let t = t.to_ascii_uppercase();
+            [
+                "INT", "DOUBLE", "FLOAT", "DECIMAL", "REAL", "NUMERIC", "HUGEINT",
+            ]
+            .iter()
+            .any(|k| t.contains(k))
+        })
+        .collect();
+    json!({
+        "error": r.error,
+        "columns": r.columns.iter().enumerate().map(|(i, c)| json!({
+            "name": c,
+            "type": r.column_types.get(i).cloned().unwrap_or_default(),
+            "numeric": numeric.get(i).copied().unwrap_or(false),
+        })).collect::<Vec<_>>(),
+        "rows": r.rows.iter().map(|row| row.iter().enumerate().map(|(i, v)| json!({
+            "text": format::cell(v),
+            "null": v.is_null(),
+            "numeric": numeric.get(i).copied().unwrap_or(false),
+        })).collect::<Vec<_>>()).collect::<Vec<_>>(),
+        "row_count": format::int(r.row_count),
+        "shown": format::int(r.rows.len() as u64),
+        "truncated": (r.rows.len() as u64) < r.row_count,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_and_hrefs() {
+        assert_eq!(
+            href("index.html", "tables/orders.html"),
+            "tables/orders.html"
+        );
+        assert_eq!(
+            href("metrics/rev/x.html", "tables/a b.html"),
+            "../../tables/a%20b.html"
+        );
+        assert_eq!(safe_segment(".."), "_");
+        assert_eq!(table_path("index"), "tables/index.table.html");
+        assert_eq!(table_path("orders"), "tables/orders.html");
+        assert_eq!(safe_segment("a/b"), "a_b");
+        assert_eq!(json_path("tables/x.html"), "tables/x.json");
+        assert_eq!(
+            redact("https://bob:secret@example.com/x.csv"),
+            "https://bob:***@example.com/x.csv"
+        );
+        assert_eq!(redact("/srv/data/x.csv"), "/srv/data/x.csv");
+    }
+}

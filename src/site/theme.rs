@@ -1,0 +1,187 @@
+//! Themes: minijinja templates and static files. The default theme (`themes/default/`) is
+//! embedded in the binary; a theme folder given at run time overrides any template
+//! (`<dir>/templates/<name>`) or static file (`<dir>/static/<name>`) by the same name and may add
+//! new ones.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use minijinja::{AutoEscape, Environment, Error, ErrorKind};
+
+/// Templates of the default theme, by name.
+const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "base.html",
+        include_str!("../../themes/default/templates/base.html"),
+    ),
+    (
+        "macros.html",
+        include_str!("../../themes/default/templates/macros.html"),
+    ),
+    (
+        "index.html",
+        include_str!("../../themes/default/templates/index.html"),
+    ),
+    (
+        "tables.html",
+        include_str!("../../themes/default/templates/tables.html"),
+    ),
+    (
+        "table.html",
+        include_str!("../../themes/default/templates/table.html"),
+    ),
+    (
+        "metrics.html",
+        include_str!("../../themes/default/templates/metrics.html"),
+    ),
+    (
+        "metric.html",
+        include_str!("../../themes/default/templates/metric.html"),
+    ),
+    (
+        "docs.html",
+        include_str!("../../themes/default/templates/docs.html"),
+    ),
+    (
+        "doc.html",
+        include_str!("../../themes/default/templates/doc.html"),
+    ),
+];
+
+/// Static files of the default theme, by name; published under `assets/`.
+const STATIC: &[(&str, &str)] = &[
+    (
+        "style.css",
+        include_str!("../../themes/default/static/style.css"),
+    ),
+    (
+        "site.js",
+        include_str!("../../themes/default/static/site.js"),
+    ),
+];
+
+/// A loaded theme: the template environment and where overrides come from.
+pub struct Theme {
+    env: Environment<'static>,
+    dir: Option<PathBuf>,
+}
+
+/// Escape text for HTML content and quoted attributes (`& < > " '`).
+pub fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + s.len() / 8);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn safe_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with(['/', '\\'])
+        && name
+            .split(['/', '\\'])
+            .all(|seg| seg != ".." && !seg.is_empty())
+}
+
+impl Theme {
+    /// The default theme, overridden by files under `dir` when given.
+    ///
+    /// Errors: `dir` is given but is not a folder.
+    pub fn load(dir: Option<&Path>) -> anyhow::Result<Theme> {
+        if let Some(d) = dir {
+            if !d.is_dir() {
+                bail!("{}: theme folder not found", d.display());
+            }
+        }
+        let dir = dir.map(Path::to_path_buf);
+        let mut env = Environment::new();
+        env.set_trim_blocks(true);
+        env.set_lstrip_blocks(true);
+        // Strings are escaped like minijinja does, minus its `/` → `&#x2f;` (not needed in
+        // content or quoted attributes), so paths and SQL read naturally in the page source.
+        env.set_formatter(|out, state, value| {
+            if let (AutoEscape::Html, Some(s)) = (state.auto_escape(), value.as_str()) {
+                if !value.is_safe() {
+                    return out.write_str(&html_escape(s)).map_err(Error::from);
+                }
+            }
+            minijinja::escape_formatter(out, state, value)
+        });
+        let override_dir = dir.clone();
+        env.set_loader(move |name| {
+            if !safe_name(name) {
+                return Ok(None);
+            }
+            if let Some(d) = &override_dir {
+                let p = d.join("templates").join(name);
+                if p.is_file() {
+                    return std::fs::read_to_string(&p).map(Some).map_err(|e| {
+                        Error::new(
+                            ErrorKind::InvalidOperation,
+                            format!("{}: cannot read: {e}", p.display()),
+                        )
+                    });
+                }
+            }
+            Ok(TEMPLATES
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, s)| s.to_string()))
+        });
+        Ok(Theme { env, dir })
+    }
+
+    /// Render template `name` with `ctx`.
+    ///
+    /// Errors: the template is missing or fails; the message names the template and line.
+    pub fn render<S: serde::Serialize>(&self, name: &str, ctx: S) -> anyhow::Result<String> {
+        let tmpl = self
+            .env
+            .get_template(name)
+            .map_err(|e| anyhow::anyhow!("theme template {name}: {e:#}"))?;
+        tmpl.render(ctx)
+            .map_err(|e| anyhow::anyhow!("theme template {name}: {e:#}"))
+    }
+
+    /// The static files to publish under `assets/`: the default theme's, replaced or extended by
+    /// the files under `<dir>/static/` (subfolders kept), sorted by path.
+    ///
+    /// Errors: a file under `<dir>/static/` cannot be read.
+    pub fn static_files(&self) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+        let mut files: std::collections::BTreeMap<String, Vec<u8>> = STATIC
+            .iter()
+            .map(|(n, s)| (n.to_string(), s.as_bytes().to_vec()))
+            .collect();
+        if let Some(d) = &self.dir {
+            let root = d.join("static");
+            if root.is_dir() {
+                for entry in walkdir::WalkDir::new(&root).sort_by_file_name() {
+                    let entry =
+                        entry.with_context(|| format!("{}: cannot list", root.display()))?;
+                    if !entry.file_type().is_file() {
+                        continue;
+                    }
+                    let rel = entry
+                        .path()
+                        .strip_prefix(&root)
+                        .unwrap_or(entry.path())
+                        .components()
+                        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                        .collect::<Vec<_>>()
+                        .join("/");
+                    let bytes = std::fs::read(entry.path())
+                        .with_context(|| format!("{}: cannot read", entry.path().display()))?;
+                    files.insert(rel, bytes);
+                }
+            }
+        }
+        Ok(files.into_iter().collect())
+    }
+}
