@@ -12,10 +12,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         eprintln!("usage: duckdb_convert <csv folder> <out folder>");
         std::process::exit(2);
     }
-    let (src, out) = (std::path::Path::new(&args[1]), std::path::Path::new(&args[2]));
+    let (src, out) = (
+        std::path::Path::new(&args[1]),
+        std::path::Path::new(&args[2]),
+    );
     std::fs::create_dir_all(out)?;
     let conn = duckdb::Connection::open_in_memory()?;
-    conn.execute_batch("SET autoinstall_known_extensions=false; SET autoload_known_extensions=false;")?;
+    conn.execute_batch(
+        "SET autoinstall_known_extensions=false; SET autoload_known_extensions=false;",
+    )?;
     let mut files: Vec<_> = std::fs::read_dir(src)?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "csv"))

@@ -266,7 +266,7 @@ mod tests {
 
     #[test]
     fn unknown_key_is_an_error_with_its_line() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::testkit::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("config")).unwrap();
         std::fs::write(
             dir.path().join("config/instance.yaml"),
@@ -274,6 +274,9 @@ mod tests {
         )
         .unwrap();
         let e = Config::load(dir.path()).unwrap_err().to_string();
-        assert!(e.contains("instance.yaml:3:") && e.contains("colour"), "{e}");
+        assert!(
+            e.contains("instance.yaml:3:") && e.contains("colour"),
+            "{e}"
+        );
     }
 }

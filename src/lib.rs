@@ -14,3 +14,4 @@ pub mod report;
 pub mod sample_data;
 pub mod site;
 pub mod sync;
+pub mod testkit;

@@ -242,7 +242,8 @@ pub fn lock(state: &Path) -> anyhow::Result<Option<BuildLock>> {
     match file.try_lock() {
         Ok(()) => {
             let _ = file.set_len(0);
-            let _ = std::io::Write::write_all(&mut &file, std::process::id().to_string().as_bytes());
+            let _ =
+                std::io::Write::write_all(&mut &file, std::process::id().to_string().as_bytes());
             Ok(Some(BuildLock { _file: file }))
         }
         Err(fs::TryLockError::WouldBlock) => Ok(None),
@@ -389,10 +390,9 @@ fn link_unchanged(new_root: &Path, prev_root: &Path) -> anyhow::Result<usize> {
         let rel = entry.path().strip_prefix(new_root)?;
         let old = prev_root.join(rel);
         if old.is_file() && same_bytes(entry.path(), &old)? {
-            let tmp = entry.path().with_file_name(format!(
-                ".{}.link",
-                entry.file_name().to_string_lossy()
-            ));
+            let tmp = entry
+                .path()
+                .with_file_name(format!(".{}.link", entry.file_name().to_string_lossy()));
             if fs::hard_link(&old, &tmp).is_ok() {
                 fs::rename(&tmp, entry.path())?;
                 linked += 1;
@@ -425,7 +425,7 @@ mod tests {
 
     #[test]
     fn publish_swaps_links_unchanged_files_and_prunes() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::testkit::tempdir().unwrap();
         let out = dir.path().join("public");
         for (i, id) in ["b1", "b2", "b3", "b4"].iter().enumerate() {
             let s = Staging::create(&out, id).unwrap();
@@ -453,7 +453,7 @@ mod tests {
 
     #[test]
     fn a_dead_partial_build_is_removed_and_the_published_tree_kept() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::testkit::tempdir().unwrap();
         let out = dir.path().join("public");
         let s = Staging::create(&out, "b1").unwrap();
         fs::write(s.root().join("a.txt"), "one").unwrap();
@@ -468,7 +468,7 @@ mod tests {
 
     #[test]
     fn second_lock_is_refused_while_the_first_is_held() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::testkit::tempdir().unwrap();
         let first = lock(dir.path()).unwrap();
         assert!(first.is_some());
         assert!(lock(dir.path()).unwrap().is_none());

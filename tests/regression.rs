@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use common::*;
 
 /// Build an instance whose only table `t` is the test file; returns (instance, exit code, stderr).
-fn build_case(case: &str) -> (tempfile::TempDir, Option<i32>, String) {
-    let dir = tempfile::tempdir().unwrap();
+fn build_case(case: &str) -> (broker::testkit::TempDir, Option<i32>, String) {
+    let dir = broker::testkit::tempdir().unwrap();
     let d = dir.path();
     std::fs::create_dir_all(d.join("config")).unwrap();
     std::fs::create_dir_all(d.join("content")).unwrap();
@@ -54,7 +54,6 @@ fn schema(dir: &Path) -> Vec<(String, String)> {
 /// Column `col` as text (NULL → None), in file order.
 fn column(dir: &Path, col: &str) -> Vec<Option<String>> {
     let c = duckdb::Connection::open_in_memory().unwrap();
-    c.execute_batch("SET TimeZone='UTC';").unwrap();
     let mut s = c
         .prepare(&format!(
             "SELECT CAST(\"{col}\" AS VARCHAR) FROM read_parquet('{}')",
@@ -72,14 +71,15 @@ fn some(v: &[&str]) -> Vec<Option<String>> {
 }
 
 fn profile_column(dir: &Path, col: &str) -> serde_json::Value {
-    let p: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.join("public/tables/t.json")).unwrap(),
-    )
-    .unwrap();
+    let p: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("public/tables/t.json")).unwrap())
+            .unwrap();
     fn find(v: &serde_json::Value, col: &str) -> Option<serde_json::Value> {
         match v {
             serde_json::Value::Object(m) => {
-                if m.get("name").and_then(|n| n.as_str()) == Some(col) && m.contains_key("null_count") {
+                if m.get("name").and_then(|n| n.as_str()) == Some(col)
+                    && m.contains_key("null_count")
+                {
                     return Some(v.clone());
                 }
                 m.values().find_map(|x| find(x, col))
@@ -103,7 +103,10 @@ fn case_01_utf8_bom_quoted_header() {
             ("amount".to_string(), "DOUBLE".to_string()),
         ]
     );
-    assert_eq!(column(dir.path(), "customer"), some(&["Novak, Jana", "Dvořák", "O'Neil"]));
+    assert_eq!(
+        column(dir.path(), "customer"),
+        some(&["Novak, Jana", "Dvořák", "O'Neil"])
+    );
     assert_eq!(column(dir.path(), "amount"), some(&["12.5", "7.0", "0.99"]));
 }
 
@@ -117,7 +120,12 @@ fn case_03_quoted_newlines_doubled_quotes() {
     );
     assert_eq!(
         column(dir.path(), "comment"),
-        some(&["First line\nsecond line", "He said \"hi\", then left", "Ends with newline\n", "C:\\temp\\new"])
+        some(&[
+            "First line\nsecond line",
+            "He said \"hi\", then left",
+            "Ends with newline\n",
+            "C:\\temp\\new"
+        ])
     );
 }
 
@@ -140,11 +148,20 @@ fn case_07_late_text_after_1500_ints() {
 fn case_09_leading_zero_codes() {
     let (dir, code, err) = build_case("09-leading-zero-codes.csv");
     assert_eq!(code, Some(0), "{err}");
-    assert_eq!(column(dir.path(), "zip"), some(&["04017", "00714", "10001"]));
-    assert_eq!(column(dir.path(), "istat_code"), some(&["0415", "073002", "1234"]));
+    assert_eq!(
+        column(dir.path(), "zip"),
+        some(&["04017", "00714", "10001"])
+    );
+    assert_eq!(
+        column(dir.path(), "istat_code"),
+        some(&["0415", "073002", "1234"])
+    );
     assert_eq!(column(dir.path(), "agent"), some(&["007", "042", "100"]));
     let types: Vec<String> = schema(dir.path()).into_iter().map(|(_, t)| t).collect();
-    assert_eq!(types, vec!["VARCHAR", "VARCHAR", "VARCHAR", "BIGINT", "BIGINT"]);
+    assert_eq!(
+        types,
+        vec!["VARCHAR", "VARCHAR", "VARCHAR", "BIGINT", "BIGINT"]
+    );
     assert_eq!(column(dir.path(), "floor"), some(&["0", "1", "-1"]));
 }
 
@@ -154,12 +171,21 @@ fn case_10_boolean_spellings() {
     assert_eq!(code, Some(0), "{err}");
     let s = schema(dir.path());
     let ty = |n: &str| s.iter().find(|(c, _)| c == n).unwrap().1.clone();
-    for c in ["flag_lower", "flag_upper", "flag_title", "flag_quoted", "flag_tf"] {
+    for c in [
+        "flag_lower",
+        "flag_upper",
+        "flag_title",
+        "flag_quoted",
+        "flag_tf",
+    ] {
         assert_eq!(ty(c), "BOOLEAN", "{c}");
     }
     assert_eq!(ty("flag_01"), "BIGINT");
     assert_eq!(ty("flag_yn"), "VARCHAR");
-    assert_eq!(column(dir.path(), "flag_upper"), some(&["true", "false", "false", "true"]));
+    assert_eq!(
+        column(dir.path(), "flag_upper"),
+        some(&["true", "false", "false", "true"])
+    );
     let p = profile_column(dir.path(), "flag_lower");
     assert_eq!(p["boolean"]["true_count"], 2);
     assert_eq!(p["boolean"]["false_count"], 2);
@@ -174,8 +200,14 @@ fn case_13_empty_string_vs_null() {
         column(dir.path(), "nickname"),
         vec![Some(String::new()), None, Some("Bob".into())]
     );
-    assert_eq!(column(dir.path(), "comment"), vec![Some("ok".into()), None, Some(String::new())]);
-    assert_eq!(column(dir.path(), "score"), vec![Some("10".into()), None, Some("7".into())]);
+    assert_eq!(
+        column(dir.path(), "comment"),
+        vec![Some("ok".into()), None, Some(String::new())]
+    );
+    assert_eq!(
+        column(dir.path(), "score"),
+        vec![Some("10".into()), None, Some("7".into())]
+    );
     let p = profile_column(dir.path(), "nickname");
     assert_eq!(p["null_count"], 1);
     assert_eq!(p["string"]["empty_count"], 1);
@@ -199,7 +231,10 @@ fn case_15_duplicate_and_empty_headers() {
     let (dir, code, err) = build_case("15-duplicate-and-empty-headers.csv");
     assert_eq!(code, Some(0), "{err}");
     let names: Vec<String> = schema(dir.path()).into_iter().map(|(n, _)| n).collect();
-    assert_eq!(names, vec!["id", "name", "name_3", "column_4", "amount", "name_2"]);
+    assert_eq!(
+        names,
+        vec!["id", "name", "name_3", "column_4", "amount", "name_2"]
+    );
     assert_eq!(column(dir.path(), "name_3"), some(&["Anička", "Bobík"]));
     assert_eq!(column(dir.path(), "column_4"), some(&["x", "y"]));
     assert_eq!(column(dir.path(), "name_2"), some(&["src-a", "src-b"]));
@@ -209,7 +244,10 @@ fn case_15_duplicate_and_empty_headers() {
 fn case_17_ragged_rows_are_an_error_with_the_line() {
     let (dir, code, err) = build_case("17-ragged-rows.csv");
     assert_eq!(code, Some(1), "{err}");
-    assert!(err.contains("17-ragged-rows.csv:3: row has 2 fields, the header has 3"), "{err}");
+    assert!(
+        err.contains("17-ragged-rows.csv:3: row has 2 fields, the header has 3"),
+        "{err}"
+    );
     assert!(!parquet(dir.path()).exists());
 }
 
@@ -217,6 +255,9 @@ fn case_17_ragged_rows_are_an_error_with_the_line() {
 fn case_25_empty_file_is_an_error() {
     let (dir, code, err) = build_case("25-empty-file.csv");
     assert_eq!(code, Some(1), "{err}");
-    assert!(err.contains("25-empty-file.csv: the file is empty"), "{err}");
+    assert!(
+        err.contains("25-empty-file.csv: the file is empty"),
+        "{err}"
+    );
     assert!(!parquet(dir.path()).exists());
 }

@@ -115,9 +115,9 @@ fn date_of(timestamp: &str) -> &str {
 
 #[test]
 fn same_seed_gives_identical_bytes_and_another_seed_differs() {
-    let a = tempfile::tempdir().unwrap();
-    let b = tempfile::tempdir().unwrap();
-    let c = tempfile::tempdir().unwrap();
+    let a = broker::testkit::tempdir().unwrap();
+    let b = broker::testkit::tempdir().unwrap();
+    let c = broker::testkit::tempdir().unwrap();
     generate("xs", 7, a.path());
     generate("xs", 7, b.path());
     generate("xs", 8, c.path());
@@ -137,7 +137,7 @@ fn same_seed_gives_identical_bytes_and_another_seed_differs() {
 
 #[test]
 fn manifest_records_size_seed_period_and_every_file() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = broker::testkit::tempdir().unwrap();
     let output = generate("xs", 7, dir.path());
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("web_sessions"), "{stdout}");
@@ -166,7 +166,7 @@ fn manifest_records_size_seed_period_and_every_file() {
 }
 
 fn assert_preset_counts(size: &str, expected: [(&str, usize); 7]) {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = broker::testkit::tempdir().unwrap();
     generate(size, 42, dir.path());
     for (table, rows) in expected {
         assert_eq!(
@@ -222,7 +222,7 @@ fn row_counts_follow_the_s_preset() {
 
 #[test]
 fn csv_format_is_plain_rfc4180_with_international_text() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = broker::testkit::tempdir().unwrap();
     generate("s", 42, dir.path());
     for t in TABLES {
         let raw = std::fs::read_to_string(dir.path().join(format!("{t}.csv"))).unwrap();
@@ -256,7 +256,7 @@ fn csv_format_is_plain_rfc4180_with_international_text() {
 
 #[test]
 fn foreign_keys_hold_and_amounts_add_up_on_size_s() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = broker::testkit::tempdir().unwrap();
     generate("s", 42, dir.path());
     let d = dir.path();
     let customers_t = Table::read(d, "customers");
@@ -463,7 +463,7 @@ fn foreign_keys_hold_and_amounts_add_up_on_size_s() {
 
 #[test]
 fn bad_size_is_a_usage_error() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = broker::testkit::tempdir().unwrap();
     let out = dir.path().join("x");
     let output = broker(&[
         "sample-data",
@@ -480,7 +480,7 @@ fn bad_size_is_a_usage_error() {
 
 #[test]
 fn out_that_is_a_file_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = broker::testkit::tempdir().unwrap();
     let file = dir.path().join("file");
     std::fs::write(&file, "x").unwrap();
     let output = broker(&[

@@ -147,7 +147,14 @@ fn build(config: &Config, content: &Content, log: &Reporter) -> anyhow::Result<S
     let previous = publish::current_tree(&config.output);
 
     let t = Instant::now();
-    let synced = sync_tables(content, connector.as_ref(), &staging, previous.as_deref(), &build_id, log)?;
+    let synced = sync_tables(
+        content,
+        connector.as_ref(),
+        &staging,
+        previous.as_deref(),
+        &build_id,
+        log,
+    )?;
     timings.insert("sync", t.elapsed().as_secs_f64());
 
     let t = Instant::now();
@@ -197,9 +204,18 @@ fn build(config: &Config, content: &Content, log: &Reporter) -> anyhow::Result<S
     let t = Instant::now();
     let linked = staging.publish(config.keep_builds)?;
     timings.insert("publish", t.elapsed().as_secs_f64());
-    log.detail(&format!("{linked} unchanged files kept from the previous build"));
+    log.detail(&format!(
+        "{linked} unchanged files kept from the previous build"
+    ));
 
-    let summary = summarize(config, &build_id, &synced, &input.metrics, warnings, timings);
+    let summary = summarize(
+        config,
+        &build_id,
+        &synced,
+        &input.metrics,
+        warnings,
+        timings,
+    );
     log.info(&format!(
         "published {} ({} tables, {} failed; {} metrics, {} failed)",
         config.output.display(),
@@ -250,8 +266,9 @@ fn prepare_source(config: &Config, log: &Reporter) -> anyhow::Result<Box<dyn Con
                         "generating the demo shop's CSV files into {}",
                         folder.display()
                     ));
-                    sample_data::generate(*size, *seed, folder)
-                        .with_context(|| format!("{}: cannot generate sample data", folder.display()))?;
+                    sample_data::generate(*size, *seed, folder).with_context(|| {
+                        format!("{}: cannot generate sample data", folder.display())
+                    })?;
                 }
             }
             Ok(Box::new(CsvConnector {
@@ -351,7 +368,11 @@ fn keep_previous(
     Ok(Some((table, synced_in)))
 }
 
-fn profile_tables(content: &Content, synced: &[Synced], log: &Reporter) -> Vec<Option<TableProfile>> {
+fn profile_tables(
+    content: &Content,
+    synced: &[Synced],
+    log: &Reporter,
+) -> Vec<Option<TableProfile>> {
     let items: Vec<(&TableSpec, &SyncedTable)> = content
         .tables
         .iter()

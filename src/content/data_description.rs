@@ -328,8 +328,8 @@ pub fn parse(markdown: &str, path: &Path) -> anyhow::Result<Vec<TableSpec>> {
 
 /// Read and parse `path`. Errors: the file is missing or unreadable, or as [`parse`].
 pub fn load(path: &Path) -> anyhow::Result<Vec<TableSpec>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("{}: cannot read", path.display()))?;
     parse(&text, path)
 }
 
@@ -367,7 +367,10 @@ fn validate(
         );
     }
     if t.description.trim().is_empty() {
-        bail!("key `description`: table `{}` has an empty description", t.name);
+        bail!(
+            "key `description`: table `{}` has an empty description",
+            t.name
+        );
     }
     let primary_key: Vec<String> = match t.primary_key {
         None => Vec::new(),
@@ -496,7 +499,8 @@ mod tests {
 
     #[test]
     fn missing_description_is_an_error() {
-        let doc = "```yaml\ntables:\n  - id: a.b\n    name: b\n    sync_strategy: full_refresh\n```\n";
+        let doc =
+            "```yaml\ntables:\n  - id: a.b\n    name: b\n    sync_strategy: full_refresh\n```\n";
         let e = parse(doc, Path::new("dd.md")).unwrap_err().to_string();
         assert!(e.contains("description"), "{e}");
     }

@@ -25,7 +25,9 @@ pub fn load_dir(dir: &Path) -> anyhow::Result<Vec<Doc>> {
         return Ok(Vec::new());
     }
     let mut docs = Vec::new();
-    for entry in std::fs::read_dir(dir).with_context(|| format!("{}: cannot list", dir.display()))? {
+    for entry in
+        std::fs::read_dir(dir).with_context(|| format!("{}: cannot list", dir.display()))?
+    {
         let path = entry?.path();
         if path.extension().and_then(|e| e.to_str()) != Some("md") {
             continue;

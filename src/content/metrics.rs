@@ -122,7 +122,9 @@ fn text(v: &serde_yaml::Value) -> Option<String> {
         serde_yaml::Value::String(s) => Some(s.trim().to_string()),
         serde_yaml::Value::Number(n) => Some(n.to_string()),
         serde_yaml::Value::Bool(b) => Some(b.to_string()),
-        other => serde_yaml::to_string(other).ok().map(|s| s.trim().to_string()),
+        other => serde_yaml::to_string(other)
+            .ok()
+            .map(|s| s.trim().to_string()),
     }
 }
 
@@ -189,8 +191,8 @@ pub fn parse(source: &str, category: &str, file: &str) -> anyhow::Result<Metric>
         }
     }
     queries.sort_by_key(|q| q.key != "sql");
-    let name = text(&get("name"))
-        .with_context(|| format!("{file}:1: key `name`: missing (required)"))?;
+    let name =
+        text(&get("name")).with_context(|| format!("{file}:1: key `name`: missing (required)"))?;
     if !name
         .chars()
         .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')

@@ -61,7 +61,9 @@ pub fn column_alerts(col: &ColumnProfile, rows: u64) -> Vec<Alert> {
     if unique {
         push(
             "unique",
-            format!("Every one of the {rows} values of {name} is distinct; it may be an identifier."),
+            format!(
+                "Every one of the {rows} values of {name} is distinct; it may be an identifier."
+            ),
         );
     }
     if let Some(pct) = col.null_pct {
@@ -86,10 +88,7 @@ pub fn column_alerts(col: &ColumnProfile, rows: u64) -> Vec<Alert> {
     if let Some(num) = &col.numeric {
         if let Some(pct) = share(num.zeros, non_null) {
             if pct > ZEROS_PCT {
-                push(
-                    "zeros",
-                    format!("{pct:.1}% of the values of {name} are 0."),
-                );
+                push("zeros", format!("{pct:.1}% of the values of {name} are 0."));
             }
         }
     }
@@ -128,7 +127,10 @@ mod tests {
     use crate::profile::model::{NumericStats, StringStats, TopValue};
 
     fn kinds(col: &ColumnProfile, rows: u64) -> Vec<String> {
-        column_alerts(col, rows).into_iter().map(|a| a.kind).collect()
+        column_alerts(col, rows)
+            .into_iter()
+            .map(|a| a.kind)
+            .collect()
     }
 
     #[test]
@@ -145,7 +147,10 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(kinds(&c, 3), vec!["constant"]);
-        assert!(kinds(&c, 1).is_empty(), "one row is neither constant nor unique");
+        assert!(
+            kinds(&c, 1).is_empty(),
+            "one row is neither constant nor unique"
+        );
 
         c.distinct_count = 3;
         assert_eq!(kinds(&c, 3), vec!["unique"]);

@@ -345,9 +345,8 @@ impl ColumnAcc {
                             continue;
                         }
                         self.buf.clear();
-                        write!(self.buf, "{}", fmt.value(i)).map_err(|_| {
-                            anyhow!("cannot display a {} value", array.data_type())
-                        })?;
+                        write!(self.buf, "{}", fmt.value(i))
+                            .map_err(|_| anyhow!("cannot display a {} value", array.data_type()))?;
                         set.insert(self.buf.as_bytes())?;
                     }
                 }

@@ -84,34 +84,34 @@ fn profile_inner(spec: &TableSpec, synced: &SyncedTable) -> Result<TableProfile>
         .collect::<Result<Vec<_>>>()?;
 
     // The table's columns: the first file's schema, else the synced schema.
-    let (names, kinds, types): (Vec<String>, Vec<Kind>, Vec<Option<DataType>>) =
-        match files.first() {
-            Some(first) => {
-                let schema = first.meta.schema();
-                (
-                    schema.fields().iter().map(|f| f.name().clone()).collect(),
-                    schema
-                        .fields()
-                        .iter()
-                        .map(|f| Kind::of(f.data_type()))
-                        .collect(),
-                    schema
-                        .fields()
-                        .iter()
-                        .map(|f| Some(f.data_type().clone()))
-                        .collect(),
-                )
-            }
-            None => (
-                synced.columns.iter().map(|c| c.name.clone()).collect(),
-                synced
-                    .columns
+    let (names, kinds, types): (Vec<String>, Vec<Kind>, Vec<Option<DataType>>) = match files.first()
+    {
+        Some(first) => {
+            let schema = first.meta.schema();
+            (
+                schema.fields().iter().map(|f| f.name().clone()).collect(),
+                schema
+                    .fields()
                     .iter()
-                    .map(|c| Kind::of_declared(c.column_type))
+                    .map(|f| Kind::of(f.data_type()))
                     .collect(),
-                vec![None; synced.columns.len()],
-            ),
-        };
+                schema
+                    .fields()
+                    .iter()
+                    .map(|f| Some(f.data_type().clone()))
+                    .collect(),
+            )
+        }
+        None => (
+            synced.columns.iter().map(|c| c.name.clone()).collect(),
+            synced
+                .columns
+                .iter()
+                .map(|c| Kind::of_declared(c.column_type))
+                .collect(),
+            vec![None; synced.columns.len()],
+        ),
+    };
     let first_path = synced
         .files
         .first()

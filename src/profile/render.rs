@@ -59,11 +59,17 @@ mod tests {
         assert_eq!(date(0), "1970-01-01");
         assert_eq!(date(20148), "2025-03-01");
         assert_eq!(date(-1), "1969-12-31");
-        assert_eq!(date(i64::from(i32::MAX)), "2147483647 days since 1970-01-01");
+        assert_eq!(
+            date(i64::from(i32::MAX)),
+            "2147483647 days since 1970-01-01"
+        );
         // 2025-03-01T10:00:00Z = 1740823200 s.
         assert_eq!(timestamp(1_740_823_200_000_000), "2025-03-01T10:00:00Z");
         assert_eq!(timestamp(1_740_823_200_250_000), "2025-03-01T10:00:00.250Z");
-        assert_eq!(timestamp(1_740_823_200_000_001), "2025-03-01T10:00:00.000001Z");
+        assert_eq!(
+            timestamp(1_740_823_200_000_001),
+            "2025-03-01T10:00:00.000001Z"
+        );
         assert_eq!(float(1.0), "1.0");
         assert_eq!(float(f64::NAN), "NaN");
         assert_eq!(float(f64::NEG_INFINITY), "-inf");

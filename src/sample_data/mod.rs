@@ -305,7 +305,7 @@ mod tests {
 
     #[test]
     fn generate_then_is_current_and_tampering_is_noticed() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::testkit::tempdir().unwrap();
         assert!(!is_current(SampleSize::Xs, 1, dir.path()));
         let summary = generate(SampleSize::Xs, 1, dir.path()).unwrap();
         let names: Vec<&str> = summary.tables.iter().map(|t| t.name.as_str()).collect();

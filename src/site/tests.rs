@@ -374,7 +374,7 @@ fn all_files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 
 #[test]
 fn renders_every_page_and_twin() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::testkit::tempdir().unwrap();
     render(&input(), dir.path(), None).unwrap();
     for rel in [
         "index.html",
@@ -429,7 +429,7 @@ fn renders_every_page_and_twin() {
 
 #[test]
 fn table_page_escapes_user_data() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::testkit::tempdir().unwrap();
     render(&input(), dir.path(), None).unwrap();
     let page = read(dir.path(), "tables/orders.html");
     assert!(!page.contains("<script>alert"), "raw script in page");
@@ -460,7 +460,7 @@ fn table_page_escapes_user_data() {
 
 #[test]
 fn metric_page_shows_sql_results_and_errors() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::testkit::tempdir().unwrap();
     render(&input(), dir.path(), None).unwrap();
     let page = read(dir.path(), "metrics/revenue/total_revenue.html");
     assert!(page.contains("<pre><code>SELECT 1 AS x</code></pre>"));
@@ -477,7 +477,7 @@ fn metric_page_shows_sql_results_and_errors() {
 
 #[test]
 fn docs_render_with_toc_and_warn_on_broken_links() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::testkit::tempdir().unwrap();
     let warnings = render(&input(), dir.path(), None).unwrap();
     let broken: Vec<&String> = warnings
         .iter()
@@ -502,7 +502,7 @@ fn docs_render_with_toc_and_warn_on_broken_links() {
 
 #[test]
 fn views_sql_has_one_view_per_synced_table() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::testkit::tempdir().unwrap();
     render(&input(), dir.path(), None).unwrap();
     let sql = read(dir.path(), "analyst/views.sql");
     assert!(sql.contains("duckdb -init analyst/views.sql"));
@@ -524,8 +524,8 @@ fn views_sql_has_one_view_per_synced_table() {
 
 #[test]
 fn renders_are_deterministic_except_the_dashboard() {
-    let a = tempfile::tempdir().unwrap();
-    let b = tempfile::tempdir().unwrap();
+    let a = crate::testkit::tempdir().unwrap();
+    let b = crate::testkit::tempdir().unwrap();
     let first = input();
     let mut second = input();
     second.built_at = "2025-06-30T12:00:00Z".into();
@@ -551,7 +551,7 @@ fn renders_are_deterministic_except_the_dashboard() {
 
 #[test]
 fn theme_dir_overrides_templates_and_static_files() {
-    let theme = tempfile::tempdir().unwrap();
+    let theme = crate::testkit::tempdir().unwrap();
     std::fs::create_dir_all(theme.path().join("templates")).unwrap();
     std::fs::create_dir_all(theme.path().join("static")).unwrap();
     std::fs::write(
@@ -561,7 +561,7 @@ fn theme_dir_overrides_templates_and_static_files() {
     .unwrap();
     std::fs::write(theme.path().join("static/style.css"), "body{}").unwrap();
     std::fs::write(theme.path().join("static/logo.svg"), "<svg/>").unwrap();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::testkit::tempdir().unwrap();
     render(&input(), dir.path(), Some(theme.path())).unwrap();
     assert_eq!(
         read(dir.path(), "metrics/revenue/total_revenue.html"),
@@ -578,7 +578,7 @@ fn theme_dir_overrides_templates_and_static_files() {
 
 #[test]
 fn empty_input_renders() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::testkit::tempdir().unwrap();
     let input = SiteInput {
         instance_name: "Empty".into(),
         instance_subtitle: String::new(),
@@ -602,7 +602,7 @@ fn warns_about_undeclared_tables() {
         references: "ghosts.id".into(),
         description: None,
     });
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::testkit::tempdir().unwrap();
     let warnings = render(&i, dir.path(), None).unwrap();
     assert!(
         warnings
@@ -615,7 +615,7 @@ fn warns_about_undeclared_tables() {
 #[test]
 fn views_sql_runs_in_duckdb() {
     use crate::site::kit::sql_string;
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::testkit::tempdir().unwrap();
     let root = dir.path();
     let conn = duckdb::Connection::open_in_memory().unwrap();
     for (rel, select) in [

@@ -16,7 +16,9 @@ use arrow::datatypes::{Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 
 use super::csv_reader::{CsvReader, ReadError, Record};
-use super::values::{int_shape, parse_bool, parse_date, parse_f64, parse_timestamp, IntShape, TypeGuess};
+use super::values::{
+    int_shape, parse_bool, parse_date, parse_f64, parse_timestamp, IntShape, TypeGuess,
+};
 use super::{arrow_type, Connector, SyncedColumn, TableStream};
 use crate::content::{ColumnType, TableSpec};
 
@@ -193,7 +195,9 @@ impl Connector for CsvConnector {
             .map(|n| spec.column(n).and_then(|c| c.column_type))
             .collect();
         let mut guesses: Vec<TypeGuess> = vec![TypeGuess::default(); names.len()];
-        let open_cols: Vec<usize> = (0..names.len()).filter(|&i| declared[i].is_none()).collect();
+        let open_cols: Vec<usize> = (0..names.len())
+            .filter(|&i| declared[i].is_none())
+            .collect();
         if !open_cols.is_empty() {
             while records.next(&mut rec)? {
                 for &i in &open_cols {
@@ -397,5 +401,4 @@ mod tests {
             vec!["id", "name", "name_3", "column_4", "amount", "name_2"]
         );
     }
-
 }

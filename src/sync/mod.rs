@@ -139,8 +139,7 @@ fn write_parquet_inner(stream: TableStream, tmp: &Path, table: &str) -> anyhow::
             table.to_string(),
         )]))
         .build();
-    let file =
-        File::create(tmp).with_context(|| format!("{}: cannot create", tmp.display()))?;
+    let file = File::create(tmp).with_context(|| format!("{}: cannot create", tmp.display()))?;
     let mut writer = ArrowWriter::try_new(file, stream.schema.clone(), Some(props))?;
     let mut rows = 0u64;
     for batch in stream.batches {

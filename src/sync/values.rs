@@ -103,7 +103,9 @@ pub fn parse_f64(s: &str) -> Option<f64> {
             return None;
         }
     }
-    let int_part_len = body.iter().position(|&c| c == b'.' || c == b'e' || c == b'E');
+    let int_part_len = body
+        .iter()
+        .position(|&c| c == b'.' || c == b'e' || c == b'E');
     let int_part = &body[..int_part_len.unwrap_or(body.len())];
     if int_part.len() > 1 && int_part[0] == b'0' {
         return None;
@@ -367,7 +369,10 @@ mod tests {
             parse_timestamp("2021-01-01T12:00:00+0530"),
             Some(1_609_482_600_000_000)
         );
-        assert_eq!(parse_timestamp("2021-01-01T06:30:00Z"), Some(1_609_482_600_000_000));
+        assert_eq!(
+            parse_timestamp("2021-01-01T06:30:00Z"),
+            Some(1_609_482_600_000_000)
+        );
         assert_eq!(parse_timestamp("2021-01-01T25:00:00Z"), None);
         assert_eq!(parse_date("1970-01-02"), Some(1));
         assert_eq!(parse_date("1969-12-31"), Some(-1));

@@ -26,14 +26,17 @@ pub fn copy_tree(from: &Path, to: &Path) {
 
 /// A copy of the demo instance (config and content) in a temporary folder. With `csv`, its CSV
 /// folder points there (made by [`sample_csv`]); without, the build generates the demo data.
-pub fn demo_instance(csv: Option<&Path>) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
+pub fn demo_instance(csv: Option<&Path>) -> broker::testkit::TempDir {
+    let dir = broker::testkit::tempdir().unwrap();
     copy_tree(&repo().join("content"), &dir.path().join("content"));
     std::fs::create_dir_all(dir.path().join("config")).unwrap();
     let mut config = std::fs::read_to_string(repo().join("config/instance.yaml")).unwrap();
     if let Some(csv) = csv {
         assert!(config.contains("folder: state/sample-data"));
-        config = config.replace("folder: state/sample-data", &format!("folder: {}", csv.display()));
+        config = config.replace(
+            "folder: state/sample-data",
+            &format!("folder: {}", csv.display()),
+        );
     }
     std::fs::write(dir.path().join("config/instance.yaml"), config).unwrap();
     dir
@@ -66,14 +69,20 @@ pub fn text(out: &Output) -> String {
 /// Generate the demo shop once per test binary at `size` into a folder that lives for the
 /// whole run; returns its path.
 pub fn sample_csv(size: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "broker-test-sample-{size}-{}",
-        std::process::id()
-    ));
+    let dir =
+        std::env::temp_dir().join(format!("broker-test-sample-{size}-{}", std::process::id()));
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _guard = LOCK.lock().unwrap();
     if !dir.join("_manifest.json").exists() {
-        let out = broker(&["sample-data", "--size", size, "--seed", "42", "--out", dir.to_str().unwrap()]);
+        let out = broker(&[
+            "sample-data",
+            "--size",
+            size,
+            "--seed",
+            "42",
+            "--out",
+            dir.to_str().unwrap(),
+        ]);
         assert!(out.status.success(), "{}", text(&out));
     }
     dir
