@@ -101,9 +101,12 @@ fn title_of(key: &str) -> String {
     if key == "sql" {
         return "Basic query".to_string();
     }
-    let words: Vec<String> = key
-        .trim_start_matches("sql_")
-        .split('_')
+    title_case(key.trim_start_matches("sql_"))
+}
+
+/// `snake_case`, `kebab-case` or spaced words → `Title Case` (each word's first letter upper-cased).
+pub fn title_case(s: &str) -> String {
+    s.split(['_', '-', ' '])
         .filter(|w| !w.is_empty())
         .map(|w| {
             let mut c = w.chars();
@@ -112,8 +115,8 @@ fn title_of(key: &str) -> String {
                 None => String::new(),
             }
         })
-        .collect();
-    words.join(" ")
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn text(v: &serde_yaml::Value) -> Option<String> {

@@ -192,18 +192,21 @@ pub struct ColumnResult {
 }
 
 impl ColumnAcc {
-    /// An empty accumulator for a column of `kind`.
-    pub fn new(kind: Kind) -> Self {
+    /// An empty accumulator for a column of `kind` expecting up to `rows` rows (the Parquet
+    /// metadata's count). Numeric and temporal value vectors reserve that capacity up front, so
+    /// they never double-and-copy; pages a mostly-NULL column never writes are never resident.
+    pub fn new(kind: Kind, rows: u64) -> Self {
+        let cap = usize::try_from(rows).unwrap_or(0);
         let values = match kind {
-            Kind::Int => Values::Int(Vec::new()),
+            Kind::Int => Values::Int(reserved(cap)),
             Kind::Float => Values::Float {
-                finite: Vec::new(),
+                finite: reserved(cap),
                 nan: 0,
                 pos_inf: 0,
                 neg_inf: 0,
             },
             Kind::Bool => Values::Bool { t: 0, f: 0 },
-            Kind::Date | Kind::Timestamp => Values::Temporal(Vec::new()),
+            Kind::Date | Kind::Timestamp => Values::Temporal(reserved(cap)),
             Kind::Str | Kind::Other => Values::Text(Interner::new()),
         };
         ColumnAcc {
@@ -466,6 +469,15 @@ impl ColumnAcc {
             rows,
         }
     }
+}
+
+/// An empty vector with room for `cap` values when the allocator grants it (a corrupt row
+/// count in a footer must not abort the process), else an empty one that grows as usual.
+fn reserved<T>(cap: usize) -> Vec<T> {
+    let mut v = Vec::new();
+    // Failure is fine: the vector then grows on demand.
+    let _ = v.try_reserve_exact(cap);
+    v
 }
 
 /// String statistics, min/max, distinct count and samples from the distinct values.

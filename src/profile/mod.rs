@@ -139,7 +139,7 @@ fn profile_inner(spec: &TableSpec, synced: &SyncedTable) -> Result<TableProfile>
         || {
             (0..names.len())
                 .into_par_iter()
-                .map(|j| scan_column(&files, j, &names[j], kinds[j]))
+                .map(|j| scan_column(&files, j, &names[j], kinds[j], rows))
                 .collect::<Vec<_>>()
         },
         || (pk.len() > 1).then(|| duplicate_keys(&files, &pk, &names)),
@@ -280,9 +280,15 @@ fn open_reader(f: &FileInfo, indices: &[usize]) -> Result<ParquetRecordBatchRead
         .with_context(|| format!("reading {}", path.display()))
 }
 
-/// Reads column `j` of every file into one accumulator.
-fn scan_column(files: &[FileInfo], j: usize, name: &str, kind: Kind) -> Result<ColumnAcc> {
-    let mut acc = ColumnAcc::new(kind);
+/// Reads column `j` of every file (`rows` rows in all) into one accumulator.
+fn scan_column(
+    files: &[FileInfo],
+    j: usize,
+    name: &str,
+    kind: Kind,
+    rows: u64,
+) -> Result<ColumnAcc> {
+    let mut acc = ColumnAcc::new(kind, rows);
     for f in files {
         let idx = *f
             .index

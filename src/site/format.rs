@@ -136,20 +136,7 @@ fn trim_zeros(s: String) -> String {
     }
 }
 
-/// `snake_case` or `kebab-case` → `Title Case`.
-pub fn title_case(s: &str) -> String {
-    s.split(['_', '-', ' '])
-        .filter(|w| !w.is_empty())
-        .map(|w| {
-            let mut c = w.chars();
-            match c.next() {
-                Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
-                None => String::new(),
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
+pub use crate::content::metrics::title_case;
 
 /// The first line of a message, trimmed.
 pub fn first_line(s: &str) -> &str {
