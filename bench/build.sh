@@ -24,7 +24,9 @@ csv_bytes=$(du -sb "$work/csv" | cut -f1)
 inst="$work/instance"
 rm -rf "$inst" && mkdir -p "$inst/config"
 cp -r content "$inst/content"
-sed "s#folder: state/sample-data#folder: $work/csv#" config/instance.yaml > "$inst/config/instance.yaml"
+# (without its `sample:` block, so the build reads the files as they are).
+sed -e "s#folder: state/sample-data#folder: $work/csv#" -e '/^    sample:/,/^      seed:/d' \
+    config/instance.yaml > "$inst/config/instance.yaml"
 
 echo "size $size: $(numfmt --to=iec "$csv_bytes") of CSV in $work/csv"
 /usr/bin/time -f "%e %M" -o "$work/broker.time" "$broker" build -q --json --instance "$inst" > "$work/broker.json"

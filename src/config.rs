@@ -49,7 +49,7 @@ pub enum DataSource {
 }
 
 /// How the catalog groups tables.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CatalogConfig {
     /// Folder keys in display order; folders not listed follow alphabetically.
@@ -151,6 +151,26 @@ pub fn interpolate(
         out.push_str(rest);
     }
     Ok(out)
+}
+
+impl CatalogConfig {
+    /// `folders` in display order: those named in `order` first, in that order, then the rest
+    /// alphabetically.
+    pub fn ordered<'a>(&self, folders: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+        let mut all: Vec<&str> = folders.into_iter().collect();
+        all.sort();
+        all.dedup();
+        all.sort_by_key(|f| self.order.iter().position(|o| o == f).unwrap_or(usize::MAX));
+        all
+    }
+
+    /// The display label of `folder`: its `labels` entry, else the folder key itself.
+    pub fn label<'a>(&'a self, folder: &'a str) -> &'a str {
+        self.labels
+            .get(folder)
+            .map(String::as_str)
+            .unwrap_or(folder)
+    }
 }
 
 impl Config {
@@ -262,6 +282,20 @@ mod tests {
             e.to_string(),
             "i.yaml:2: key `token`: environment variable `B` is not set (set it in the environment or in the instance's .env)"
         );
+    }
+
+    #[test]
+    fn catalog_order_then_alphabetical_and_labels() {
+        let c = CatalogConfig {
+            order: vec!["sales".into(), "crm".into()],
+            labels: [("crm".to_string(), "Customers".to_string())].into(),
+        };
+        assert_eq!(
+            c.ordered(["zeta", "crm", "alpha", "sales", "crm"]),
+            vec!["sales", "crm", "alpha", "zeta"]
+        );
+        assert_eq!(c.label("crm"), "Customers");
+        assert_eq!(c.label("alpha"), "alpha");
     }
 
     #[test]

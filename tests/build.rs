@@ -229,6 +229,15 @@ fn demo_build_matches_duckdb_over_the_csv_files() {
             t.name
         );
     }
+    // The catalog groups tables by folder in instance.yaml's order, with its labels.
+    let catalog = std::fs::read_to_string(root.join("tables/index.html")).unwrap();
+    let at = |label: &str| {
+        catalog
+            .find(&format!("<h2>{label}</h2>"))
+            .unwrap_or_else(|| panic!("{label}"))
+    };
+    assert!(at("Sales") < at("Customers &amp; support"));
+    assert!(at("Customers &amp; support") < at("Marketing"));
     // The manifest lists every data file with its hash.
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(root.join("meta/manifest.json")).unwrap())

@@ -187,6 +187,7 @@ fn build(config: &Config, content: &Content, log: &Reporter) -> anyhow::Result<S
         content: content.clone(),
         tables: reports,
         metrics: metric_results,
+        catalog: config.catalog.clone(),
     };
     let site_warnings = site::render(&input, staging.root(), config.theme.as_deref())?;
     for w in &site_warnings {

@@ -139,16 +139,19 @@ fn profile_inner(spec: &TableSpec, synced: &SyncedTable) -> Result<TableProfile>
         || {
             (0..names.len())
                 .into_par_iter()
-                .map(|j| scan_column(&files, j, &names[j], kinds[j], rows))
-                .collect::<Vec<_>>()
+                .map(|j| {
+                    let acc = scan_column(&files, j, &names[j], kinds[j], rows)?;
+                    Ok(acc.finish(&names[j], pk.contains(&j)))
+                })
+                .collect::<Vec<Result<_>>>()
         },
         || (pk.len() > 1).then(|| duplicate_keys(&files, &pk, &names)),
     );
 
     let mut columns = Vec::with_capacity(names.len());
     let mut first_rows = Vec::with_capacity(names.len());
-    for (j, acc) in scanned.into_iter().enumerate() {
-        let result = acc?.finish(&names[j], pk.contains(&j));
+    for (j, result) in scanned.into_iter().enumerate() {
+        let result: column::ColumnResult = result?;
         column::check_rows(&names[j], result.rows, rows)?;
         let mut profile = result.profile;
         profile.alerts = alerts::column_alerts(&profile, rows);

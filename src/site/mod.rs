@@ -49,6 +49,8 @@ pub struct SiteInput {
     pub tables: Vec<TableReport>,
     /// One per metric, in `content.metrics` order.
     pub metrics: Vec<MetricResult>,
+    /// Folder order and labels of the catalog (`catalog:` in instance.yaml).
+    pub catalog: crate::config::CatalogConfig,
 }
 
 /// Write `bytes` to `out/rel`, creating folders.

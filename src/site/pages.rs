@@ -253,15 +253,22 @@ impl<'a> Site<'a> {
         let failed_metrics: Vec<&MetricResult> =
             input.metrics.iter().filter(|m| m.failed()).collect();
 
-        let mut folders: BTreeMap<&str, (u64, u64, u64)> = BTreeMap::new();
-        for t in &input.tables {
-            let e = folders.entry(t.spec.folder.as_str()).or_default();
-            e.0 += 1;
-            if let Some(s) = &t.synced {
-                e.1 += s.rows;
-                e.2 += s.bytes;
-            }
-        }
+        let folders: Vec<(&str, (u64, u64, u64))> = input
+            .catalog
+            .ordered(input.tables.iter().map(|t| t.spec.folder.as_str()))
+            .into_iter()
+            .map(|f| {
+                let mut e = (0u64, 0u64, 0u64);
+                for t in input.tables.iter().filter(|t| t.spec.folder == f) {
+                    e.0 += 1;
+                    if let Some(s) = &t.synced {
+                        e.1 += s.rows;
+                        e.2 += s.bytes;
+                    }
+                }
+                (f, e)
+            })
+            .collect();
 
         let ctx = json!({
             "site": self.site(),
@@ -280,7 +287,7 @@ impl<'a> Site<'a> {
                 {"label": "docs", "value": format::int(input.content.docs.len() as u64), "note": "pages", "href": "docs/index.html"},
             ],
             "folders": folders.iter().map(|(f, (n, r, b))| json!({
-                "folder": f, "href": format!("tables/index.html#{}", enc(&folder_anchor(f))), "tables": format::int(*n), "rows": format::int(*r), "bytes": format::bytes(*b),
+                "folder": f, "label": input.catalog.label(f), "href": format!("tables/index.html#{}", enc(&folder_anchor(f))), "tables": format::int(*n), "rows": format::int(*r), "bytes": format::bytes(*b),
             })).collect::<Vec<_>>(),
             "failed_tables": failed_tables.iter().map(|t| json!({
                 "name": t.spec.name,
@@ -331,10 +338,20 @@ impl<'a> Site<'a> {
     /// `tables/index.html`: tables grouped by folder.
     pub fn table_catalog(&self) -> (Value, Value) {
         let path = "tables/index.html";
-        let mut folders: BTreeMap<&str, Vec<&TableReport>> = BTreeMap::new();
-        for t in &self.input.tables {
-            folders.entry(t.spec.folder.as_str()).or_default().push(t);
-        }
+        let catalog = &self.input.catalog;
+        let order = catalog.ordered(self.input.tables.iter().map(|t| t.spec.folder.as_str()));
+        let folders: Vec<(&str, Vec<&TableReport>)> = order
+            .into_iter()
+            .map(|f| {
+                let tables = self
+                    .input
+                    .tables
+                    .iter()
+                    .filter(|t| t.spec.folder == f)
+                    .collect();
+                (f, tables)
+            })
+            .collect();
         let groups: Vec<Value> = folders
             .iter()
             .map(|(folder, tables)| {
@@ -368,7 +385,7 @@ impl<'a> Site<'a> {
                         })
                     })
                     .collect();
-                json!({"folder": folder, "label": folder, "anchor": folder_anchor(folder), "tables": rows})
+                json!({"folder": folder, "label": catalog.label(folder), "anchor": folder_anchor(folder), "tables": rows})
             })
             .collect();
         let ctx = json!({
@@ -382,6 +399,7 @@ impl<'a> Site<'a> {
             "kind": "table_catalog",
             "folders": folders.iter().map(|(folder, tables)| json!({
                 "folder": folder,
+                "label": catalog.label(folder),
                 "tables": tables.iter().map(|t| json!({
                     "name": t.spec.name,
                     "href": href(path, &table_path(&t.spec.name)),
@@ -1012,9 +1030,12 @@ fn column_view(c: &ColumnProfile, description: Option<String>) -> Value {
         ));
         stats.push(stat("empty strings", format::int(s.empty_count)));
         let max = s.top_values.iter().map(|v| v.pct).fold(0.0_f64, f64::max);
+        // Values that each occur once say nothing a sample does not: no bars then.
+        let repeats = s.top_values.iter().any(|v| v.count > 1);
         bars = s
             .top_values
             .iter()
+            .filter(|_| repeats)
             .map(|v| bar(v.value.clone(), v.count, v.pct, max))
             .collect();
     }

@@ -348,6 +348,7 @@ pub(crate) fn input() -> SiteInput {
             },
         ],
         metrics: vec![MetricResult { metric, results }],
+        catalog: Default::default(),
     }
 }
 
@@ -587,6 +588,7 @@ fn empty_input_renders() {
         content: Content::default(),
         tables: Vec::new(),
         metrics: Vec::new(),
+        catalog: Default::default(),
     };
     let warnings = render(&input, dir.path(), None).unwrap();
     assert!(warnings.is_empty());

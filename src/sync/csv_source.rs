@@ -239,10 +239,15 @@ impl Connector for CsvConnector {
             rec,
             done: false,
         };
+        // The catalog names the file relative to the source folder: no server paths on pages.
+        let source = path
+            .strip_prefix(&self.folder)
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| shown.clone());
         Ok(TableStream {
             schema,
             columns,
-            source: shown,
+            source: format!("csv: {source}"),
             batches: Box::new(batches),
         })
     }

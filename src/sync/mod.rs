@@ -45,7 +45,7 @@ pub struct TableStream {
     pub schema: SchemaRef,
     /// The schema with source names and type provenance.
     pub columns: Vec<SyncedColumn>,
-    /// Where the rows come from (file path or URL), for messages and the catalog.
+    /// Where the rows come from, as the catalog shows it (`csv: orders.csv`; never a secret).
     pub source: String,
     /// Batches in source order; an `Err` ends the stream and fails the table.
     pub batches: Box<dyn Iterator<Item = anyhow::Result<RecordBatch>> + Send>,
@@ -99,7 +99,7 @@ pub struct SyncedTable {
     pub rows: u64,
     /// Total bytes of the files.
     pub bytes: u64,
-    /// Source the rows came from (file path or URL), for the catalog.
+    /// Where the rows came from, as the catalog shows it (`csv: orders.csv`).
     pub source: String,
     /// Milliseconds spent (not serialised: pages and twins stay byte-identical between builds).
     #[serde(skip)]
