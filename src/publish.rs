@@ -277,7 +277,18 @@ pub fn current_tree(output: &Path) -> Option<PathBuf> {
 impl Staging {
     /// Create `<builds>/<id>.partial/`, removing partial folders left by builds that died (the
     /// caller holds the build lock, so none is running).
+    ///
+    /// Errors: `output` exists and is not a symlink (a folder or file broker did not create is
+    /// never replaced: nothing of the user's is moved or deleted); I/O errors.
     pub fn create(output: &Path, id: &str) -> anyhow::Result<Staging> {
+        if let Ok(meta) = fs::symlink_metadata(output) {
+            if !meta.file_type().is_symlink() {
+                bail!(
+                    "{}: exists and is not the symlink broker publishes; move it away or choose another output (broker never replaces a folder it did not create)",
+                    output.display()
+                );
+            }
+        }
         let builds = builds_dir(output);
         fs::create_dir_all(&builds)
             .with_context(|| format!("{}: cannot create", builds.display()))?;
@@ -316,14 +327,10 @@ impl Staging {
         let final_root = self.builds.join(&self.id);
         fs::rename(&self.root, &final_root)?;
         sync_dir(&self.builds)?;
-        // An output that is a real folder (first run over an older layout) is moved aside once.
         if let Ok(meta) = fs::symlink_metadata(&self.output) {
-            if meta.is_dir() {
-                let aside = self.builds.join(format!("{}-before", self.id));
-                fs::rename(&self.output, &aside)?;
-            } else if !meta.file_type().is_symlink() {
+            if !meta.file_type().is_symlink() {
                 bail!(
-                    "{}: exists and is not a folder or symlink; move it away",
+                    "{}: appeared during the build and is not a symlink; not replaced",
                     self.output.display()
                 );
             }
@@ -464,6 +471,20 @@ mod tests {
         assert_eq!(fs::read_to_string(out.join("a.txt")).unwrap(), "one");
         let _next = Staging::create(&out, "b3").unwrap();
         assert!(!builds_dir(&out).join("b2.partial").exists());
+    }
+
+    #[test]
+    fn an_existing_folder_at_the_output_is_never_replaced() {
+        let dir = crate::testkit::tempdir().unwrap();
+        let out = dir.path().join("public");
+        fs::create_dir_all(&out).unwrap();
+        fs::write(out.join("keep.txt"), "precious").unwrap();
+        let e = Staging::create(&out, "b1").err().unwrap().to_string();
+        assert!(e.contains("is not the symlink broker publishes"), "{e}");
+        assert_eq!(
+            fs::read_to_string(out.join("keep.txt")).unwrap(),
+            "precious"
+        );
     }
 
     #[test]

@@ -440,3 +440,35 @@ fn a_declared_type_violation_names_file_line_column_and_value() {
     );
     assert!(!dir.path().join("public/data/t/things.parquet").exists());
 }
+
+#[test]
+fn an_existing_folder_at_the_output_is_refused_and_left_untouched() {
+    let dir = broker::testkit::tempdir().unwrap();
+    small_instance(dir.path(), "id\n1\n", "");
+    std::fs::create_dir_all(dir.path().join("public")).unwrap();
+    std::fs::write(dir.path().join("public/keep.txt"), "precious").unwrap();
+    let out = broker(&[
+        "build",
+        "--json",
+        "--instance",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not the symlink broker publishes"));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["status"], "config_error");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("public/keep.txt")).unwrap(),
+        "precious"
+    );
+    // An output that would contain the instance itself is refused too.
+    let out = broker(&[
+        "build",
+        "--instance",
+        dir.path().to_str().unwrap(),
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(dir.path().join("config/instance.yaml").is_file());
+}

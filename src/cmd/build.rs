@@ -83,39 +83,59 @@ pub fn run(args: Args) -> i32 {
         Verbosity::Normal
     };
     let log = Reporter::new(verbosity);
+    // With --json, stdout always holds one object, also when the build does not run.
+    let early = |status: &str, error: Option<String>, code: i32| -> i32 {
+        if let Some(e) = &error {
+            log.error(e);
+        }
+        if args.json {
+            println!("{}", serde_json::json!({"status": status, "error": error}));
+        }
+        code
+    };
     let mut config = match Config::load(&args.instance) {
         Ok(c) => c,
-        Err(e) => {
-            log.error(&format!("{e:#}"));
-            return 2;
-        }
+        Err(e) => return early("config_error", Some(format!("{e:#}")), 2),
     };
     if let Some(out) = &args.out {
         match std::path::absolute(out) {
             Ok(p) => config.output = p,
             Err(e) => {
-                log.error(&format!("--out {}: {e}", out.display()));
-                return 2;
+                return early(
+                    "config_error",
+                    Some(format!("--out {}: {e}", out.display())),
+                    2,
+                )
             }
         }
     }
+    if config.instance_dir.starts_with(&config.output) || config.state.starts_with(&config.output) {
+        let msg = format!(
+            "output {} would contain the instance folder {} or the state folder {}; choose an output beside them",
+            config.output.display(),
+            config.instance_dir.display(),
+            config.state.display()
+        );
+        return early("config_error", Some(msg), 2);
+    }
+    if std::fs::symlink_metadata(&config.output).is_ok_and(|m| !m.file_type().is_symlink()) {
+        let msg = format!(
+            "output {} exists and is not the symlink broker publishes; move it away or choose another output (broker never replaces a folder it did not create)",
+            config.output.display()
+        );
+        return early("config_error", Some(msg), 2);
+    }
     let content = match Content::load(&config.content_dir()) {
         Ok(c) => c,
-        Err(e) => {
-            log.error(&format!("{e:#}"));
-            return 2;
-        }
+        Err(e) => return early("config_error", Some(format!("{e:#}")), 2),
     };
     let _lock = match publish::lock(&config.state) {
         Ok(Some(l)) => l,
         Ok(None) => {
             log.info("another build of this instance is running; nothing to do");
-            return 0;
+            return early("skipped", None, 0);
         }
-        Err(e) => {
-            log.error(&format!("{e:#}"));
-            return 2;
-        }
+        Err(e) => return early("config_error", Some(format!("{e:#}")), 2),
     };
     match build(&config, &content, &log) {
         Ok(summary) => {
@@ -127,10 +147,11 @@ pub fn run(args: Args) -> i32 {
             }
             i32::from(summary.status != "ok")
         }
-        Err(e) => {
-            log.error(&format!("build failed, nothing published: {e:#}"));
-            1
-        }
+        Err(e) => early(
+            "failed",
+            Some(format!("build failed, nothing published: {e:#}")),
+            1,
+        ),
     }
 }
 
@@ -140,7 +161,7 @@ fn build(config: &Config, content: &Content, log: &Reporter) -> anyhow::Result<S
     let build_id = now.format("%Y%m%dT%H%M%S%.3fZ").to_string();
     let built_at = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let mut timings = BTreeMap::new();
-    let mut warnings = cross_check(content);
+    let mut warnings = Vec::new();
 
     let connector = prepare_source(config, log)?;
     let staging = Staging::create(&config.output, &build_id)?;
@@ -226,34 +247,6 @@ fn build(config: &Config, content: &Content, log: &Reporter) -> anyhow::Result<S
         summary.metrics_failed.len()
     ));
     Ok(summary)
-}
-
-/// Content references that point nowhere: a metric's table or a foreign key's table.
-fn cross_check(content: &Content) -> Vec<String> {
-    let mut warnings = Vec::new();
-    for m in &content.metrics {
-        for t in m.tables_used() {
-            if content.table(&t).is_none() {
-                warnings.push(format!(
-                    "metrics/{}: names table `{t}`, which data_description.md does not declare",
-                    m.file
-                ));
-            }
-        }
-    }
-    for t in &content.tables {
-        for fk in &t.foreign_keys {
-            if let Some((table, _)) = fk.target() {
-                if content.table(table).is_none() {
-                    warnings.push(format!(
-                        "data_description.md:{}: table `{}`: foreign key `{}` references unknown table `{table}`",
-                        t.line, t.name, fk.column
-                    ));
-                }
-            }
-        }
-    }
-    warnings
 }
 
 /// The connector of the configured data source; for a demo instance, generates the sample CSV

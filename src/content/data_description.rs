@@ -287,8 +287,12 @@ pub fn parse(markdown: &str, path: &Path) -> anyhow::Result<Vec<TableSpec>> {
         match serde_yaml::from_str::<Option<Block>>(block.text) {
             Ok(Some(b)) => {
                 folder_mapping.extend(b.folder_mapping);
-                for t in b.tables {
-                    let line = find_line(block, &t.name);
+                let mut seen: Vec<&str> = Vec::new();
+                let names: Vec<String> = b.tables.iter().map(|t| t.name.clone()).collect();
+                for (t, name) in b.tables.into_iter().zip(names.iter()) {
+                    let nth = seen.iter().filter(|n| **n == name.as_str()).count();
+                    seen.push(name);
+                    let line = find_line(block, name, nth);
                     raw.push((t, line));
                 }
             }
@@ -342,16 +346,20 @@ fn strip_location(e: &serde_yaml::Error) -> String {
     }
 }
 
-fn find_line(block: &YamlBlock<'_>, name: &str) -> usize {
-    for (i, line) in block.text.lines().enumerate() {
-        let l = line.trim_start().trim_start_matches("- ").trim();
-        if let Some(v) = l.strip_prefix("name:") {
-            if v.trim().trim_matches(|c| c == '"' || c == '\'') == name {
-                return block.first_line + i;
-            }
-        }
-    }
-    block.first_line
+/// The file line of the `nth` (0-based) `name: <name>` entry of the block.
+fn find_line(block: &YamlBlock<'_>, name: &str, nth: usize) -> usize {
+    block
+        .text
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| {
+            let l = line.trim_start().trim_start_matches("- ").trim();
+            l.strip_prefix("name:")
+                .is_some_and(|v| v.trim().trim_matches(|c| c == '"' || c == '\'') == name)
+        })
+        .nth(nth)
+        .map(|(i, _)| block.first_line + i)
+        .unwrap_or(block.first_line)
 }
 
 fn validate(
@@ -492,6 +500,12 @@ mod tests {
         let doc = "```yaml\ntables:\n  - {id: a.b, name: b, description: d, sync_strategy: full_refresh}\n  - {id: a.c, name: b, description: d, sync_strategy: full_refresh}\n```\n";
         let e = parse(doc, Path::new("dd.md")).unwrap_err().to_string();
         assert!(e.contains("duplicate table name `b`"), "{e}");
+        let doc = "```yaml\ntables:\n  - id: a.b\n    name: b\n    description: d\n    sync_strategy: full_refresh\n  - id: a.c\n    name: b\n    description: d\n    sync_strategy: full_refresh\n```\n";
+        let e = parse(doc, Path::new("dd.md")).unwrap_err().to_string();
+        assert!(
+            e.starts_with("dd.md:8: ") && e.contains("first declared at line 4"),
+            "{e}"
+        );
         let doc = "```yaml\ntables:\n  - id: a.b\n    name: b\n    description: d\n    sync_strategy: sometimes\n```\n";
         let e = parse(doc, Path::new("dd.md")).unwrap_err().to_string();
         assert!(e.starts_with("dd.md:6:") && e.contains("sometimes"), "{e}");

@@ -318,6 +318,13 @@ fn table_section(s: &mut String, report: &TableReport, input: &SiteInput) {
             .collect::<Vec<_>>()
             .join(", ")
     };
+    if let Some(e) = report.error.as_deref() {
+        let _ = writeln!(
+            s,
+            "**Stale**: the last sync failed ({}); the data below is from an earlier build.\n",
+            one_line(first_line(e))
+        );
+    }
     let _ = writeln!(s, "- Rows: {}", format::int(synced.rows));
     let _ = writeln!(
         s,
