@@ -10,7 +10,7 @@ use anyhow::Context;
 use serde::Serialize;
 
 use crate::config::{Config, DataSource};
-use crate::content::{Content, TableSpec};
+use crate::content::{Content, SyncStrategy, TableSpec};
 use crate::metrics::{self, MetricResult, TableView};
 use crate::profile::{self, ProfilesFile, TableProfile, PROFILES_VERSION};
 use crate::publish::{self, Manifest, Staging};
@@ -292,6 +292,14 @@ fn sync_tables(
     build_id: &str,
     log: &Reporter,
 ) -> anyhow::Result<Vec<Synced>> {
+    for spec in &content.tables {
+        if spec.sync_strategy != SyncStrategy::FullRefresh {
+            log.warn(&format!(
+                "sync  {}: sync_strategy {} is not supported yet; the table is read whole (full_refresh)",
+                spec.name, spec.sync_strategy
+            ));
+        }
+    }
     let results = sync::sync_all(connector, &content.tables, staging.root());
     let prev_manifest = previous.and_then(Manifest::read);
     let mut out = Vec::with_capacity(results.len());
@@ -412,7 +420,28 @@ fn run_metrics(
         })
         .collect();
     let conn = metrics::open_views(&views)?;
-    let results = metrics::run_all(&conn, &content.metrics);
+    let mut results = metrics::run_all(&conn, &content.metrics);
+    // A query over a table this build has no data for fails in DuckDB with an unrelated hint
+    // ("Did you mean ..."): say which table is missing and why.
+    for r in &mut results {
+        let missing: Vec<String> = r
+            .metric
+            .tables_used()
+            .into_iter()
+            .filter(|t| !views.iter().any(|v| &v.name == t))
+            .collect();
+        if missing.is_empty() {
+            continue;
+        }
+        for q in &mut r.results {
+            if let Some(e) = &q.error {
+                q.error = Some(format!(
+                    "table {} not available (its sync failed, see its page); DuckDB said: {e}",
+                    missing.join(", ")
+                ));
+            }
+        }
+    }
     for r in &results {
         for q in &r.results {
             match &q.error {

@@ -444,6 +444,17 @@ fn validate(
                 bucket.to_string()
             }
         });
+    if let Some(f) = &t.file {
+        if Path::new(f)
+            .components()
+            .any(|c| !matches!(c, std::path::Component::Normal(_)))
+        {
+            bail!(
+                "key `file`: `{f}` of table `{}` must be a path inside the data source folder (no `..`, not absolute)",
+                t.name
+            );
+        }
+    }
     if folder.contains("..") || folder.starts_with('/') || folder.contains('\\') {
         bail!(
             "key `folder`: `{folder}` of table `{}` must be a plain relative folder name",
@@ -509,6 +520,13 @@ mod tests {
         let doc = "```yaml\ntables:\n  - id: a.b\n    name: b\n    description: d\n    sync_strategy: sometimes\n```\n";
         let e = parse(doc, Path::new("dd.md")).unwrap_err().to_string();
         assert!(e.starts_with("dd.md:6:") && e.contains("sometimes"), "{e}");
+    }
+
+    #[test]
+    fn a_file_outside_the_source_folder_is_refused() {
+        let doc = "```yaml\ntables:\n  - id: a.b\n    name: b\n    description: d\n    sync_strategy: full_refresh\n    file: ../../etc/passwd\n```\n";
+        let e = parse(doc, Path::new("dd.md")).unwrap_err().to_string();
+        assert!(e.starts_with("dd.md:4: key `file`"), "{e}");
     }
 
     #[test]

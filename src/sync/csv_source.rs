@@ -117,7 +117,7 @@ impl Records {
             let at = e.valid_up_to();
             let column = self.names.get(i).map(String::as_str).unwrap_or("?");
             anyhow!(
-                "{}:{}: column `{}`: invalid UTF-8 byte 0x{:02X} at byte offset {} (set an encoding for this table, or convert the file to UTF-8)",
+                "{}:{}: column `{}`: invalid UTF-8 byte 0x{:02X} at byte offset {} (the file must be UTF-8: convert it, e.g. with iconv)",
                 self.path,
                 rec.line,
                 column,
