@@ -167,6 +167,7 @@ fn build(config: &Config, content: &Content, log: &Reporter) -> anyhow::Result<S
     let staging = Staging::create(&config.output, &build_id)?;
     let previous = publish::current_tree(&config.output);
 
+    log.info(&format!("sync: {} tables", content.tables.len()));
     let t = Instant::now();
     let synced = sync_tables(
         content,
@@ -178,14 +179,19 @@ fn build(config: &Config, content: &Content, log: &Reporter) -> anyhow::Result<S
     )?;
     timings.insert("sync", t.elapsed().as_secs_f64());
 
+    log.info("profile: every table and column");
     let t = Instant::now();
     let profiles = profile_tables(content, &synced, log);
     timings.insert("profile", t.elapsed().as_secs_f64());
+    log.info(&format!("profile: done in {:.2} s", timings["profile"]));
 
+    log.info(&format!("metrics: {} metrics", content.metrics.len()));
     let t = Instant::now();
     let metric_results = run_metrics(content, &synced, log)?;
     timings.insert("metrics", t.elapsed().as_secs_f64());
+    log.info(&format!("metrics: done in {:.2} s", timings["metrics"]));
 
+    log.info("site: pages, JSON twins, analyst kit, manifest");
     let t = Instant::now();
     let reports: Vec<TableReport> = content
         .tables
