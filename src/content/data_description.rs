@@ -302,7 +302,8 @@ pub fn parse(markdown: &str, path: &Path) -> anyhow::Result<Vec<TableSpec>> {
                     .location()
                     .map(|l| block.first_line + l.line() - 1)
                     .unwrap_or(block.first_line);
-                errors.push(format!("{}:{line}: {}", path.display(), strip_location(&e)));
+                let msg = shift_lines(&e.to_string(), block.first_line - 1);
+                errors.push(format!("{}:{line}: {msg}", path.display()));
             }
         }
     }
@@ -337,13 +338,23 @@ pub fn load(path: &Path) -> anyhow::Result<Vec<TableSpec>> {
     parse(&text, path)
 }
 
-fn strip_location(e: &serde_yaml::Error) -> String {
-    // serde_yaml appends " at line L column C"; the caller reports the file line itself.
-    let msg = e.to_string();
-    match msg.rfind(" at line ") {
-        Some(i) => msg[..i].to_string(),
-        None => msg,
+/// Add `offset` to every `line N` in a YAML parser message, so lines inside a fenced block
+/// become lines of the Markdown file.
+fn shift_lines(msg: &str, offset: usize) -> String {
+    let mut out = String::with_capacity(msg.len());
+    let mut rest = msg;
+    while let Some(i) = rest.find("line ") {
+        out.push_str(&rest[..i + 5]);
+        rest = &rest[i + 5..];
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        match rest[..digits].parse::<usize>() {
+            Ok(n) => out.push_str(&(n + offset).to_string()),
+            Err(_) => out.push_str(&rest[..digits]),
+        }
+        rest = &rest[digits..];
     }
+    out.push_str(rest);
+    out
 }
 
 /// The file line of the `nth` (0-based) `name: <name>` entry of the block.
@@ -527,6 +538,18 @@ mod tests {
         let doc = "```yaml\ntables:\n  - id: a.b\n    name: b\n    description: d\n    sync_strategy: full_refresh\n    file: ../../etc/passwd\n```\n";
         let e = parse(doc, Path::new("dd.md")).unwrap_err().to_string();
         assert!(e.starts_with("dd.md:4: key `file`"), "{e}");
+    }
+
+    #[test]
+    fn yaml_syntax_errors_give_lines_of_the_markdown_file() {
+        let doc = "# T\n\n```yaml\ntables:\n  - id: a.b\n    name: \"b\n```\n";
+        let e = parse(doc, Path::new("dd.md")).unwrap_err().to_string();
+        assert!(e.contains("line 6"), "{e}");
+        assert!(!e.contains("line 3 "), "{e}");
+        assert_eq!(
+            shift_lines("at line 2 column 3, x line 10", 5),
+            "at line 7 column 3, x line 15"
+        );
     }
 
     #[test]

@@ -28,7 +28,8 @@ pub const MIN_ROWS_CONSTANT_UNIQUE: u64 = 2;
 /// `high_missing` | `missing`, `zeros`, `imbalance`, `high_cardinality`.
 ///
 /// - `constant`: 1 distinct value, no NULLs, ≥ 2 rows.
-/// - `unique`: as many distinct values as rows, no NULLs, ≥ 2 rows, not a primary-key column.
+/// - `unique`: as many distinct values as rows, no NULLs, ≥ 2 rows, not a primary-key column,
+///   and an identifier-like type (string or int64: all-distinct amounts and timestamps are normal).
 /// - `high_missing`: NULL share > [`HIGH_MISSING_PCT`]; else `missing`: > [`MISSING_PCT`].
 /// - `zeros`: numeric, zeros > [`ZEROS_PCT`] of the non-null values.
 /// - `imbalance`: string, ≥ 2 distinct, top value > [`IMBALANCE_PCT`] of non-null rows.
@@ -57,7 +58,8 @@ pub fn column_alerts(col: &ColumnProfile, rows: u64) -> Vec<Alert> {
     let unique = col.distinct_count == rows
         && col.null_count == 0
         && rows >= MIN_ROWS_CONSTANT_UNIQUE
-        && !col.is_primary_key;
+        && !col.is_primary_key
+        && matches!(col.column_type.as_str(), "string" | "int64");
     if unique {
         push(
             "unique",
@@ -137,6 +139,7 @@ mod tests {
     fn thresholds() {
         let mut c = ColumnProfile {
             name: "x".into(),
+            column_type: "int64".into(),
             distinct_count: 1,
             sample_values: vec!["7".into()],
             null_pct: Some(0.0),
@@ -154,6 +157,9 @@ mod tests {
 
         c.distinct_count = 3;
         assert_eq!(kinds(&c, 3), vec!["unique"]);
+        c.column_type = "float64".into();
+        assert!(kinds(&c, 3).is_empty(), "all-distinct amounts are normal");
+        c.column_type = "int64".into();
         c.is_primary_key = true;
         assert!(kinds(&c, 3).is_empty());
 
