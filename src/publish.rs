@@ -253,6 +253,20 @@ pub fn lock(state: &Path) -> anyhow::Result<Option<BuildLock>> {
     }
 }
 
+/// Refuse an output path that exists and is not a symlink: a folder or file broker did not
+/// create is never replaced, so nothing of the user's is moved or deleted.
+///
+/// Errors: `output` exists and is not a symlink (the message names it).
+pub fn check_output(output: &Path) -> anyhow::Result<()> {
+    match fs::symlink_metadata(output) {
+        Ok(meta) if !meta.file_type().is_symlink() => bail!(
+            "output {} exists and is not the symlink broker publishes; move it away or choose another output (broker never replaces a folder it did not create)",
+            output.display()
+        ),
+        _ => Ok(()),
+    }
+}
+
 /// A build being assembled.
 pub struct Staging {
     output: PathBuf,
@@ -281,14 +295,7 @@ impl Staging {
     /// Errors: `output` exists and is not a symlink (a folder or file broker did not create is
     /// never replaced: nothing of the user's is moved or deleted); I/O errors.
     pub fn create(output: &Path, id: &str) -> anyhow::Result<Staging> {
-        if let Ok(meta) = fs::symlink_metadata(output) {
-            if !meta.file_type().is_symlink() {
-                bail!(
-                    "{}: exists and is not the symlink broker publishes; move it away or choose another output (broker never replaces a folder it did not create)",
-                    output.display()
-                );
-            }
-        }
+        check_output(output)?;
         let builds = builds_dir(output);
         fs::create_dir_all(&builds)
             .with_context(|| format!("{}: cannot create", builds.display()))?;

@@ -118,12 +118,8 @@ pub fn run(args: Args) -> i32 {
         );
         return early("config_error", Some(msg), 2);
     }
-    if std::fs::symlink_metadata(&config.output).is_ok_and(|m| !m.file_type().is_symlink()) {
-        let msg = format!(
-            "output {} exists and is not the symlink broker publishes; move it away or choose another output (broker never replaces a folder it did not create)",
-            config.output.display()
-        );
-        return early("config_error", Some(msg), 2);
+    if let Err(e) = publish::check_output(&config.output) {
+        return early("config_error", Some(format!("{e:#}")), 2);
     }
     let content = match Content::load(&config.content_dir()) {
         Ok(c) => c,

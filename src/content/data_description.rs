@@ -281,18 +281,20 @@ pub fn parse(markdown: &str, path: &Path) -> anyhow::Result<Vec<TableSpec>> {
         );
     }
     let mut folder_mapping = BTreeMap::new();
-    let mut raw = Vec::new();
+    let mut raw: Vec<(RawTable, usize)> = Vec::new();
     let mut errors = Vec::new();
     for block in &blocks {
         match serde_yaml::from_str::<Option<Block>>(block.text) {
             Ok(Some(b)) => {
                 folder_mapping.extend(b.folder_mapping);
-                let mut seen: Vec<&str> = Vec::new();
-                let names: Vec<String> = b.tables.iter().map(|t| t.name.clone()).collect();
-                for (t, name) in b.tables.into_iter().zip(names.iter()) {
-                    let nth = seen.iter().filter(|n| **n == name.as_str()).count();
-                    seen.push(name);
-                    let line = find_line(block, name, nth);
+                let start = raw.len();
+                for t in b.tables {
+                    // A repeated name is found at its own line, not its first one.
+                    let nth = raw[start..]
+                        .iter()
+                        .filter(|(r, _)| r.name == t.name)
+                        .count();
+                    let line = find_line(block, &t.name, nth);
                     raw.push((t, line));
                 }
             }
