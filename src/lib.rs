@@ -13,5 +13,6 @@ pub mod publish;
 pub mod report;
 pub mod sample_data;
 pub mod site;
+pub mod state;
 pub mod sync;
 pub mod testkit;

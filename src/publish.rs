@@ -192,6 +192,7 @@ impl Manifest {
                 files,
                 source: t.source.clone(),
                 elapsed_ms: 0,
+                run: Default::default(),
             },
             t.synced_in.clone(),
         ))

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::config::{Config, DataSource};
 use crate::content::{Content, SyncStrategy, TableSpec};
+use crate::state::{self, SyncState, SyncStatus, TableState, STATE_VERSION};
 use crate::metrics::{self, MetricResult, TableView};
 use crate::profile::{self, ProfilesFile, TableProfile, PROFILES_VERSION};
 use crate::publish::{self, Manifest, Staging};
@@ -31,6 +32,18 @@ pub struct Args {
     /// Print a JSON summary object on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Sync only these tables (comma-separated names); the others keep their published data.
+    #[arg(long, value_delimiter = ',', value_name = "TABLES")]
+    pub select: Vec<String>,
+    /// Do not sync these tables (comma-separated names); they keep their published data.
+    #[arg(long, value_delimiter = ',', value_name = "TABLES")]
+    pub exclude: Vec<String>,
+    /// Ignore stored cursors and published data: rebuild the synced tables from every source row.
+    #[arg(long)]
+    pub full_refresh: bool,
+    /// Say what would be read and written, then stop: no data is read, nothing is written.
+    #[arg(long)]
+    pub dry_run: bool,
     /// Errors only.
     #[arg(short, long, conflicts_with = "verbose")]
     pub quiet: bool,
@@ -65,10 +78,20 @@ pub struct Summary {
 pub struct TableSummary {
     /// Table name.
     pub name: String,
-    /// Rows published (from this build, or kept from the previous one when it failed).
+    /// `full_refresh`, `incremental` or `partitioned`.
+    pub strategy: SyncStrategy,
+    /// `ok`, `failed` (previous data kept when there was some) or `skipped` (not selected).
+    pub status: &'static str,
+    /// Rows taken from the source in this build (after an incremental table's cursor filter).
+    pub rows_read: Option<u64>,
+    /// Rows published (from this build, or kept from the previous one).
     pub rows: Option<u64>,
     /// Bytes of its data files.
     pub bytes: Option<u64>,
+    /// Seconds spent syncing it.
+    pub seconds: f64,
+    /// The cursor after this build (incremental tables).
+    pub cursor: Option<String>,
     /// The error, when this build could not sync it.
     pub error: Option<String>,
 }
@@ -125,6 +148,29 @@ pub fn run(args: Args) -> i32 {
         Ok(c) => c,
         Err(e) => return early("config_error", Some(format!("{e:#}")), 2),
     };
+    let selected = match select_tables(&content, &args.select, &args.exclude) {
+        Ok(s) => s,
+        Err(e) => return early("config_error", Some(format!("{e:#}")), 2),
+    };
+    let state = match SyncState::load(&config.state) {
+        Ok(s) => s,
+        Err(e) if args.full_refresh => {
+            log.warn(&format!("{e:#}; --full-refresh starts a new state"));
+            SyncState::default()
+        }
+        Err(e) => return early("config_error", Some(format!("{e:#}")), 2),
+    };
+    let run = Run {
+        selected,
+        full_refresh: args.full_refresh,
+        state,
+    };
+    if args.dry_run {
+        return match dry_run(&config, &content, &run, args.json) {
+            Ok(()) => 0,
+            Err(e) => early("config_error", Some(format!("{e:#}")), 2),
+        };
+    }
     let _lock = match publish::lock(&config.state) {
         Ok(Some(l)) => l,
         Ok(None) => {
@@ -133,7 +179,7 @@ pub fn run(args: Args) -> i32 {
         }
         Err(e) => return early("config_error", Some(format!("{e:#}")), 2),
     };
-    match build(&config, &content, &log) {
+    match build(&config, &content, &run, &log) {
         Ok(summary) => {
             if args.json {
                 println!(
@@ -152,7 +198,7 @@ pub fn run(args: Args) -> i32 {
 }
 
 /// The pipeline: config → content → sync → profile → metrics → site → publish.
-fn build(config: &Config, content: &Content, log: &Reporter) -> anyhow::Result<Summary> {
+fn build(config: &Config, content: &Content, run: &Run, log: &Reporter) -> anyhow::Result<Summary> {
     let now = chrono::Utc::now();
     let build_id = now.format("%Y%m%dT%H%M%S%.3fZ").to_string();
     let built_at = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
@@ -163,14 +209,20 @@ fn build(config: &Config, content: &Content, log: &Reporter) -> anyhow::Result<S
     let staging = Staging::create(&config.output, &build_id)?;
     let previous = publish::current_tree(&config.output);
 
-    log.info(&format!("sync: {} tables", content.tables.len()));
+    log.info(&format!(
+        "sync: {} of {} tables{}",
+        run.selected.iter().filter(|s| **s).count(),
+        content.tables.len(),
+        if run.full_refresh { " (full refresh)" } else { "" }
+    ));
     let t = Instant::now();
     let synced = sync_tables(
         content,
         connector.as_ref(),
         &staging,
         previous.as_deref(),
-        &build_id,
+        run,
+        (&build_id, now),
         log,
     )?;
     timings.insert("sync", t.elapsed().as_secs_f64());
@@ -189,6 +241,7 @@ fn build(config: &Config, content: &Content, log: &Reporter) -> anyhow::Result<S
 
     log.info("site: pages, JSON twins, analyst kit, manifest");
     let t = Instant::now();
+    let new_state = next_state(&run.state, content, &synced, &built_at, &build_id);
     let reports: Vec<TableReport> = content
         .tables
         .iter()
@@ -199,6 +252,7 @@ fn build(config: &Config, content: &Content, log: &Reporter) -> anyhow::Result<S
             synced: s.data.clone(),
             profile,
             error: s.error.clone(),
+            sync_state: new_state.tables.get(&spec.name).cloned(),
         })
         .collect();
     write_meta(staging.root(), &built_at, &reports)?;
@@ -227,6 +281,9 @@ fn build(config: &Config, content: &Content, log: &Reporter) -> anyhow::Result<S
 
     let t = Instant::now();
     let linked = staging.publish(config.keep_builds)?;
+    // The state follows the published tree: a build killed before this line re-reads from the
+    // old cursors, and the merge by primary key makes that harmless.
+    new_state.save(&config.state)?;
     timings.insert("publish", t.elapsed().as_secs_f64());
     log.detail(&format!(
         "{linked} unchanged files kept from the previous build"
@@ -235,11 +292,26 @@ fn build(config: &Config, content: &Content, log: &Reporter) -> anyhow::Result<S
     let summary = summarize(
         config,
         &build_id,
+        content,
         &synced,
         &input.metrics,
         warnings,
         timings,
     );
+    for t in &summary.tables {
+        log.info(&format!(
+            "table {:<20} {:<12} {:<7} read {:>10}  rows {:>10}  {:>7.2} s{}",
+            t.name,
+            t.strategy.to_string(),
+            t.status,
+            t.rows_read.map_or("-".to_string(), |r| r.to_string()),
+            t.rows.map_or("-".to_string(), |r| r.to_string()),
+            t.seconds,
+            t.cursor
+                .as_ref()
+                .map_or(String::new(), |c| format!("  cursor {c}"))
+        ));
+    }
     log.info(&format!(
         "published {} ({} tables, {} failed; {} metrics, {} failed)",
         config.output.display(),
@@ -267,18 +339,229 @@ fn prepare_source(config: &Config, log: &Reporter) -> anyhow::Result<Box<dyn Con
                     })?;
                 }
             }
-            Ok(Box::new(CsvConnector {
-                folder: folder.clone(),
-            }))
         }
     }
+    Ok(source_connector(config))
+}
+
+/// The connector of the configured data source.
+fn source_connector(config: &Config) -> Box<dyn Connector> {
+    match &config.data_source {
+        DataSource::Csv { folder, .. } => Box::new(CsvConnector {
+            folder: folder.clone(),
+        }),
+    }
+}
+
+/// What this build syncs and from which state.
+struct Run {
+    /// Per table of `content.tables`: whether this build syncs it (`--select`, `--exclude`).
+    selected: Vec<bool>,
+    /// `--full-refresh`.
+    full_refresh: bool,
+    /// The state as the last build left it.
+    state: SyncState,
+}
+
+/// Which tables `--select` and `--exclude` leave. Errors: a name that is not a declared table.
+fn select_tables(
+    content: &Content,
+    select: &[String],
+    exclude: &[String],
+) -> anyhow::Result<Vec<bool>> {
+    for name in select.iter().chain(exclude) {
+        if !content.tables.iter().any(|t| &t.name == name) {
+            anyhow::bail!(
+                "--select/--exclude: no table named `{name}` (tables: {})",
+                content
+                    .tables
+                    .iter()
+                    .map(|t| t.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+    }
+    Ok(content
+        .tables
+        .iter()
+        .map(|t| (select.is_empty() || select.contains(&t.name)) && !exclude.contains(&t.name))
+        .collect())
+}
+
+/// `--dry-run`: per table, what would be read (source, cursor) and written (layout), on stdout.
+fn dry_run(config: &Config, content: &Content, run: &Run, json: bool) -> anyhow::Result<()> {
+    let connector = source_connector(config);
+    let previous = publish::current_tree(&config.output);
+    let manifest = previous.as_deref().and_then(Manifest::read);
+    let mut plans = Vec::new();
+    for (spec, selected) in content.tables.iter().zip(&run.selected) {
+        let stored = run.state.tables.get(&spec.name);
+        let published = manifest
+            .as_ref()
+            .and_then(|m| m.tables.iter().find(|t| t.name == spec.name));
+        let read = if !selected {
+            "nothing (not selected; the published data is kept)".to_string()
+        } else {
+            match connector.describe(spec) {
+                Ok(d) => d,
+                Err(e) => format!("error: {e:#}"),
+            }
+        };
+        let cursor = stored
+            .and_then(|s| s.cursor.as_ref())
+            .filter(|_| !run.full_refresh && spec.sync_strategy == SyncStrategy::Incremental);
+        let mode = match (spec.sync_strategy, run.full_refresh, published.is_some()) {
+            (SyncStrategy::FullRefresh, ..) => "replace the table".to_string(),
+            (_, true, _) | (_, _, false) => "build the table from every row read".to_string(),
+            (SyncStrategy::Incremental, ..) => match cursor {
+                Some(c) => format!(
+                    "rows with {} >= {} minus {} days, merged by primary key ({})",
+                    c.column,
+                    c.text,
+                    spec.incremental_window_days,
+                    spec.primary_key.join(", ")
+                ),
+                None => format!(
+                    "every row, merged by primary key ({})",
+                    spec.primary_key.join(", ")
+                ),
+            },
+            (SyncStrategy::Partitioned, ..) => {
+                "replace the partitions that receive rows".to_string()
+            }
+        };
+        let write = match sync::merge::Layout::of(spec) {
+            sync::merge::Layout::Single => format!("data/{}/{}.parquet", spec.folder, spec.name),
+            sync::merge::Layout::Partitioned {
+                column,
+                granularity,
+            } => format!(
+                "data/{}/{}/{}/part-0.parquet (by {granularity} of {column})",
+                spec.folder,
+                spec.name,
+                granularity
+                    .keys()
+                    .iter()
+                    .map(|k| format!("{k}=…"))
+                    .collect::<Vec<_>>()
+                    .join("/")
+            ),
+        };
+        plans.push(serde_json::json!({
+            "table": spec.name,
+            "selected": selected,
+            "strategy": spec.sync_strategy,
+            "read": read,
+            "mode": if *selected { mode } else { "keep".to_string() },
+            "write": write,
+            "cursor": cursor.map(|c| c.text.clone()),
+            "published_rows": published.map(|t| manifest.as_ref().map_or(0, |m| m.files.iter().filter(|f| f.table == t.name).map(|f| f.rows).sum::<u64>())),
+        }));
+    }
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({"status": "dry_run", "output": config.output.display().to_string(), "tables": plans}))?
+        );
+    } else {
+        println!(
+            "dry run: nothing is read or written; output {}",
+            config.output.display()
+        );
+        for p in &plans {
+            println!(
+                "{} ({}):\n  read:  {}\n  mode:  {}\n  write: {}",
+                p["table"].as_str().unwrap_or(""),
+                p["strategy"].as_str().unwrap_or(""),
+                p["read"].as_str().unwrap_or(""),
+                p["mode"].as_str().unwrap_or(""),
+                p["write"].as_str().unwrap_or("")
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The state after this build: per synced table its cursor, counts, schema and the schema change
+/// against the last successful run; failed tables keep their cursor with the error; tables not
+/// synced in this build are unchanged.
+fn next_state(
+    old: &SyncState,
+    content: &Content,
+    synced: &[Synced],
+    built_at: &str,
+    build_id: &str,
+) -> SyncState {
+    let mut state = SyncState {
+        version: STATE_VERSION,
+        tables: old.tables.clone(),
+    };
+    for (spec, s) in content.tables.iter().zip(synced) {
+        if !s.attempted {
+            continue;
+        }
+        let prev = old.tables.get(&spec.name);
+        let entry = match (&s.error, &s.data) {
+            (None, Some(d)) => {
+                let columns = state::state_columns(&d.columns);
+                let mut history = prev.map(|p| p.schema_history.clone()).unwrap_or_default();
+                if let Some(change) = prev.and_then(|p| state::diff(&p.columns, &columns, built_at, build_id)) {
+                    history.push(change);
+                }
+                let excess = history.len().saturating_sub(state::HISTORY_LIMIT);
+                history.drain(..excess);
+                TableState {
+                    strategy: spec.sync_strategy,
+                    layout: sync::merge::Layout::of(spec).describe(),
+                    cursor: d.run.cursor.clone(),
+                    last_run: built_at.to_string(),
+                    last_success: Some(built_at.to_string()),
+                    rows_read: d.run.rows_read,
+                    rows_written: d.rows,
+                    schema_fingerprint: state::fingerprint(&columns),
+                    columns,
+                    status: SyncStatus::Ok,
+                    error: None,
+                    schema_history: history,
+                }
+            }
+            (error, _) => match prev {
+                Some(p) => TableState {
+                    last_run: built_at.to_string(),
+                    status: SyncStatus::Failed,
+                    error: error.clone(),
+                    ..p.clone()
+                },
+                None => TableState {
+                    strategy: spec.sync_strategy,
+                    layout: sync::merge::Layout::of(spec).describe(),
+                    cursor: None,
+                    last_run: built_at.to_string(),
+                    last_success: None,
+                    rows_read: 0,
+                    rows_written: 0,
+                    schema_fingerprint: String::new(),
+                    columns: Vec::new(),
+                    status: SyncStatus::Failed,
+                    error: error.clone(),
+                    schema_history: Vec::new(),
+                },
+            },
+        };
+        state.tables.insert(spec.name.clone(), entry);
+    }
+    state
 }
 
 /// The sync outcome of one table.
 struct Synced {
     /// Table name.
     name: String,
-    /// Data published for the table: this build's, or the previous build's when this one failed.
+    /// Whether this build tried to sync it (false: not selected, previous data kept).
+    attempted: bool,
+    /// Data published for the table: this build's, or the previous build's when this one failed
+    /// or did not sync it.
     data: Option<SyncedTable>,
     /// The error of this build's sync.
     error: Option<String>,
@@ -291,29 +574,71 @@ fn sync_tables(
     connector: &dyn Connector,
     staging: &Staging,
     previous: Option<&Path>,
-    build_id: &str,
+    run: &Run,
+    (build_id, now): (&str, chrono::DateTime<chrono::Utc>),
     log: &Reporter,
 ) -> anyhow::Result<Vec<Synced>> {
-    for spec in &content.tables {
-        if spec.sync_strategy != SyncStrategy::FullRefresh {
-            log.warn(&format!(
-                "sync  {}: sync_strategy {} is not supported yet; the table is read whole (full_refresh)",
-                spec.name, spec.sync_strategy
-            ));
-        }
-    }
-    let results = sync::sync_all(connector, &content.tables, staging.root());
     let prev_manifest = previous.and_then(Manifest::read);
-    let mut out = Vec::with_capacity(results.len());
-    for (spec, result) in content.tables.iter().zip(results) {
+    let runs: Vec<sync::TableRun> = content
+        .tables
+        .iter()
+        .zip(&run.selected)
+        .filter(|(_, sel)| **sel)
+        .map(|(spec, _)| {
+            let merges = spec.sync_strategy != SyncStrategy::FullRefresh && !run.full_refresh;
+            sync::TableRun {
+                spec,
+                previous: match (merges, previous, &prev_manifest) {
+                    (true, Some(root), Some(m)) => m.synced_table(&spec.name, root).map(|(t, _)| t),
+                    _ => None,
+                },
+                cursor: run
+                    .state
+                    .tables
+                    .get(&spec.name)
+                    .and_then(|s| s.cursor.clone())
+                    .filter(|_| merges),
+                now,
+            }
+        })
+        .collect();
+    let mut results = sync::sync_all(connector, runs, staging.root()).into_iter();
+    let mut out = Vec::with_capacity(content.tables.len());
+    for (spec, selected) in content.tables.iter().zip(&run.selected) {
+        if !selected {
+            let kept = match (previous, &prev_manifest) {
+                (Some(prev), Some(m)) => keep_previous(spec, m, prev, staging.root())?,
+                _ => None,
+            };
+            let (data, synced_in) = match kept {
+                Some((d, id)) => (Some(d), id),
+                None => (None, String::new()),
+            };
+            log.detail(&format!("sync  {}: not selected; published data kept", spec.name));
+            out.push(Synced {
+                name: spec.name.clone(),
+                attempted: false,
+                data,
+                error: None,
+                synced_in,
+            });
+            continue;
+        }
+        let Some(result) = results.next() else {
+            anyhow::bail!("internal: no sync result for table `{}`", spec.name);
+        };
         match result {
             Ok(t) => {
+                for note in &t.run.notes {
+                    log.warn(&format!("sync  {}: {note}", spec.name));
+                }
                 log.info(&format!(
-                    "sync  {}: {} rows, {} bytes ({} ms)",
-                    spec.name, t.rows, t.bytes, t.elapsed_ms
+                    "sync  {}: {} rows read, {} rows, {} bytes ({} ms)",
+                    spec.name, t.run.rows_read, t.rows, t.bytes, t.elapsed_ms
                 ));
                 out.push(Synced {
                     name: spec.name.clone(),
+                    attempted: true,
                     data: Some(t),
                     error: None,
                     synced_in: build_id.to_string(),
@@ -338,6 +663,7 @@ fn sync_tables(
                 };
                 out.push(Synced {
                     name: spec.name.clone(),
+                    attempted: true,
                     data,
                     error: Some(msg),
                     synced_in,
@@ -510,18 +836,33 @@ fn write_meta(root: &Path, built_at: &str, reports: &[TableReport]) -> anyhow::R
 fn summarize(
     config: &Config,
     build_id: &str,
+    content: &Content,
     synced: &[Synced],
     metrics: &[MetricResult],
     warnings: Vec<String>,
     timings: BTreeMap<&'static str, f64>,
 ) -> Summary {
-    let tables: Vec<TableSummary> = synced
+    let tables: Vec<TableSummary> = content
+        .tables
         .iter()
-        .map(|s| TableSummary {
-            name: s.name.clone(),
-            rows: s.data.as_ref().map(|d| d.rows),
-            bytes: s.data.as_ref().map(|d| d.bytes),
-            error: s.error.clone(),
+        .zip(synced)
+        .map(|(spec, s)| {
+            let fresh = s.data.as_ref().filter(|_| s.attempted && s.error.is_none());
+            TableSummary {
+                name: s.name.clone(),
+                strategy: spec.sync_strategy,
+                status: match (s.attempted, &s.error) {
+                    (false, _) => "skipped",
+                    (true, None) => "ok",
+                    (true, Some(_)) => "failed",
+                },
+                rows_read: fresh.map(|d| d.run.rows_read),
+                rows: s.data.as_ref().map(|d| d.rows),
+                bytes: s.data.as_ref().map(|d| d.bytes),
+                seconds: fresh.map_or(0.0, |d| d.elapsed_ms as f64 / 1000.0),
+                cursor: fresh.and_then(|d| d.run.cursor.as_ref().map(|c| c.text.clone())),
+                error: s.error.clone(),
+            }
         })
         .collect();
     let metrics_failed: Vec<(String, String)> = metrics

@@ -69,6 +69,11 @@ impl ColumnType {
         }
     }
 
+    /// Whether values are points in time (a timestamp type).
+    pub fn is_timestamp(self) -> bool {
+        matches!(self, ColumnType::Timestamp)
+    }
+
     /// The DuckDB SQL type a view exposes for this column.
     pub fn duckdb_type(self) -> &'static str {
         match self {
@@ -151,6 +156,10 @@ pub struct TableSpec {
     pub folder: String,
     /// For `incremental`: how far before the cursor to read again, in days (default 7).
     pub incremental_window_days: u32,
+    /// For `incremental`: the cursor column (an integer, date or timestamp column whose largest
+    /// value seen is stored as the table's cursor). Required by sources that cannot tell which
+    /// rows changed themselves (CSV).
+    pub incremental_column: Option<String>,
     /// Column whose date partitions the table's files.
     pub partition_by: Option<String>,
     /// year | month | day (default month).
@@ -204,6 +213,8 @@ struct RawTable {
     sync_strategy: SyncStrategy,
     #[serde(default)]
     incremental_window_days: Option<u32>,
+    #[serde(default)]
+    incremental_column: Option<String>,
     #[serde(default)]
     partition_by: Option<String>,
     #[serde(default)]
@@ -410,6 +421,12 @@ fn validate(
             );
         }
     }
+    if t.sync_strategy == SyncStrategy::Incremental && primary_key.is_empty() {
+        bail!(
+            "key `primary_key`: table `{}` has sync_strategy incremental but no primary_key (rows are merged by it)",
+            t.name
+        );
+    }
     if t.sync_strategy == SyncStrategy::Partitioned && t.partition_by.is_none() {
         bail!(
             "key `partition_by`: table `{}` has sync_strategy partitioned but no partition_by",
@@ -427,7 +444,11 @@ fn validate(
         }
     }
     if !t.columns.is_empty() {
-        for k in primary_key.iter().chain(t.partition_by.iter()) {
+        for k in primary_key
+            .iter()
+            .chain(t.partition_by.iter())
+            .chain(t.incremental_column.iter())
+        {
             if !seen.contains(k.as_str()) {
                 bail!(
                     "key `primary_key`: column `{k}` of table `{}` is not among its declared columns",
@@ -482,6 +503,7 @@ fn validate(
         sync_strategy: t.sync_strategy,
         folder,
         incremental_window_days: t.incremental_window_days.unwrap_or(7),
+        incremental_column: t.incremental_column,
         partition_by: t.partition_by,
         partition_granularity: t.partition_granularity,
         max_history_days: t.max_history_days,
@@ -497,7 +519,7 @@ fn validate(
 mod tests {
     use super::*;
 
-    const DOC: &str = "# Tables\n\ntext\n\n```yaml\nfolder_mapping: {\"in.c-crm\": sales}\ntables:\n  - id: in.c-crm.orders\n    name: orders\n    description: Orders\n    primary_key: \"order_id, line_id\"\n    sync_strategy: full_refresh\n```\n\n```yaml\ntables:\n  - id: in.c-x.customers\n    name: customers\n    description: People\n    sync_strategy: incremental\n    columns:\n      - {name: id, type: int64}\n```\n";
+    const DOC: &str = "# Tables\n\ntext\n\n```yaml\nfolder_mapping: {\"in.c-crm\": sales}\ntables:\n  - id: in.c-crm.orders\n    name: orders\n    description: Orders\n    primary_key: \"order_id, line_id\"\n    sync_strategy: full_refresh\n```\n\n```yaml\ntables:\n  - id: in.c-x.customers\n    name: customers\n    description: People\n    primary_key: id\n    sync_strategy: incremental\n    columns:\n      - {name: id, type: int64}\n```\n";
 
     #[test]
     fn parses_all_blocks_with_folder_mapping_and_composite_keys() {

@@ -52,6 +52,7 @@ fn synced(name: &str, files: Vec<DataFile>) -> SyncedTable {
         files,
         source: "test".to_string(),
         elapsed_ms: 0,
+        run: Default::default(),
     }
 }
 
@@ -64,6 +65,7 @@ fn spec(name: &str, pk: &[&str]) -> TableSpec {
         sync_strategy: SyncStrategy::FullRefresh,
         folder: "test".to_string(),
         incremental_window_days: 7,
+        incremental_column: None,
         partition_by: None,
         partition_granularity: None,
         max_history_days: None,

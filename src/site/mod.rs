@@ -30,6 +30,9 @@ pub struct TableReport {
     /// The error that stopped the sync or profile of this table, as one message naming file,
     /// line, column and value where known.
     pub error: Option<String>,
+    /// The table's entry in the sync state after this build (last sync, cursor, schema
+    /// history); `None` before its first sync.
+    pub sync_state: Option<crate::state::TableState>,
 }
 
 /// What the site renders.

@@ -289,6 +289,7 @@ impl<'a> Site<'a> {
             "folders": folders.iter().map(|(f, (n, r, b))| json!({
                 "folder": f, "label": input.catalog.label(f), "href": format!("tables/index.html#{}", enc(&folder_anchor(f))), "tables": format::int(*n), "rows": format::int(*r), "bytes": format::bytes(*b),
             })).collect::<Vec<_>>(),
+            "schema_changes": recent_schema_changes(input, path),
             "failed_tables": failed_tables.iter().map(|t| json!({
                 "name": t.spec.name,
                 "href": href(path, &table_path(&t.spec.name)),
@@ -318,6 +319,7 @@ impl<'a> Site<'a> {
                 "metrics_failed": failed_metrics.len(),
                 "docs": input.content.docs.len(),
             },
+            "schema_changes": recent_schema_changes(input, path),
             "failed_tables": failed_tables.iter().map(|t| json!({
                 "name": t.spec.name,
                 "href": href(path, &table_path(&t.spec.name)),
@@ -669,6 +671,8 @@ impl<'a> Site<'a> {
                 "fk_in": fk_in,
                 "metrics": metric_links,
                 "snippet": snippet,
+                "sync": sync_view(r.sync_state.as_ref()),
+                "latest": profile.and_then(|p| p.date_range.as_ref()).map(|d| json!({"date": d.latest, "column": d.column})),
             },
         });
         let twin = json!({
@@ -679,6 +683,7 @@ impl<'a> Site<'a> {
             "synced": r.synced,
             "profile": r.profile,
             "error": r.error,
+            "sync_state": r.sync_state,
             "foreign_keys_in": fk_in_list.iter().map(|(from, fk)| json!({
                 "table": from, "column": fk.column, "references": fk.references, "description": fk.description,
             })).collect::<Vec<_>>(),
@@ -1153,4 +1158,47 @@ mod tests {
         );
         assert_eq!(redact("/srv/data/x.csv"), "/srv/data/x.csv");
     }
+}
+
+/// The sync facts a table page shows: last successful sync (RFC 3339, for `<time class="ago">`),
+/// status, cursor, rows read, and the schema changes newest first. `null` before the first sync.
+fn sync_view(state: Option<&crate::state::TableState>) -> Value {
+    let Some(s) = state else { return Value::Null };
+    json!({
+        "last_success": s.last_success,
+        "last_run": s.last_run,
+        "failed": s.status == crate::state::SyncStatus::Failed,
+        "cursor": s.cursor.as_ref().map(|c| json!({"column": c.column, "text": c.text})),
+        "rows_read": format::int(s.rows_read),
+        "schema_history": s.schema_history.iter().rev().map(schema_change_view).collect::<Vec<_>>(),
+    })
+}
+
+fn schema_change_view(c: &crate::state::SchemaChange) -> Value {
+    json!({
+        "at": c.at,
+        "added": c.added.iter().map(|x| format!("{} ({})", x.name, x.column_type)).collect::<Vec<_>>(),
+        "removed": c.removed.iter().map(|x| format!("{} ({})", x.name, x.column_type)).collect::<Vec<_>>(),
+        "retyped": c.retyped.iter().map(|x| format!("{}: {} → {}", x.name, x.from, x.to)).collect::<Vec<_>>(),
+    })
+}
+
+/// The ten most recent schema changes over all tables, newest first, for the dashboard.
+fn recent_schema_changes(input: &SiteInput, path: &str) -> Vec<Value> {
+    let mut all: Vec<(&str, &crate::state::SchemaChange)> = input
+        .tables
+        .iter()
+        .filter_map(|t| t.sync_state.as_ref().map(|s| (t.spec.name.as_str(), s)))
+        .flat_map(|(name, s)| s.schema_history.iter().map(move |c| (name, c)))
+        .collect();
+    all.sort_by(|a, b| b.1.at.cmp(&a.1.at).then(a.0.cmp(b.0)));
+    all.into_iter()
+        .take(10)
+        .map(|(name, c)| {
+            let mut v = schema_change_view(c);
+            v["table"] = json!(name);
+            v["href"] = json!(href(path, &table_path(name)));
+            v
+        })
+        .collect()
 }

@@ -25,6 +25,7 @@ fn spec(name: &str, folder: &str) -> TableSpec {
         sync_strategy: SyncStrategy::FullRefresh,
         folder: folder.to_string(),
         incremental_window_days: 7,
+        incremental_column: None,
         partition_by: None,
         partition_granularity: None,
         max_history_days: None,
@@ -80,6 +81,7 @@ pub(crate) fn input() -> SiteInput {
         bytes: 2048,
         source: "https://user:hunter2@example.com/orders.csv".to_string(),
         elapsed_ms: 12,
+        run: Default::default(),
     };
     let orders_profile = TableProfile {
         table: "orders".to_string(),
@@ -218,6 +220,7 @@ pub(crate) fn input() -> SiteInput {
         bytes: 200,
         source: "/srv/customers.csv".into(),
         elapsed_ms: 1,
+        run: Default::default(),
     };
     let mut weird = spec("we\"ird", "crm");
     weird.primary_key.clear();
@@ -312,12 +315,14 @@ pub(crate) fn input() -> SiteInput {
                 synced: Some(orders_synced),
                 profile: Some(orders_profile),
                 error: None,
+                sync_state: None,
             },
             TableReport {
                 spec: customers,
                 synced: Some(customers_synced),
                 profile: None,
                 error: None,
+                sync_state: None,
             },
             TableReport {
                 spec: weird,
@@ -334,9 +339,11 @@ pub(crate) fn input() -> SiteInput {
                     bytes: 10,
                     source: String::new(),
                     elapsed_ms: 0,
+                    run: Default::default(),
                 }),
                 profile: None,
                 error: None,
+                sync_state: None,
             },
             TableReport {
                 spec: broken,
@@ -345,6 +352,7 @@ pub(crate) fn input() -> SiteInput {
                 error: Some(
                     "sales/broken.csv:4: column `amount`: value `abc` is not a number\nmore".into(),
                 ),
+                sync_state: None,
             },
         ],
         metrics: vec![MetricResult { metric, results }],

@@ -164,6 +164,15 @@ impl CsvConnector {
 }
 
 impl Connector for CsvConnector {
+    fn describe(&self, spec: &TableSpec) -> anyhow::Result<String> {
+        let path = self.file_of(spec)?;
+        let bytes = std::fs::metadata(&path)
+            .with_context(|| format!("{}: cannot read", path.display()))?
+            .len();
+        let shown = path.strip_prefix(&self.folder).unwrap_or(&path);
+        Ok(format!("csv: {} ({bytes} bytes)", shown.display()))
+    }
+
     fn read_table(&self, spec: &TableSpec) -> anyhow::Result<TableStream> {
         let path = self.file_of(spec)?;
         let shown = path.display().to_string();

@@ -3,6 +3,8 @@
 
 pub mod csv_reader;
 pub mod csv_source;
+pub mod merge;
+pub mod partition;
 pub mod values;
 
 use std::fs::File;
@@ -18,7 +20,8 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::content::{ColumnType, TableSpec};
+use crate::content::{ColumnType, SyncStrategy, TableSpec};
+use crate::state::Cursor;
 
 /// Rows per Parquet row group (DuckDB's own row group size, so readers parallelise well).
 pub const ROW_GROUP_ROWS: usize = 122_880;
@@ -56,6 +59,11 @@ pub trait Connector: Sync {
     /// Open `spec` for reading. Errors name the source file or request, line, column and value
     /// where known.
     fn read_table(&self, spec: &TableSpec) -> anyhow::Result<TableStream>;
+
+    /// What [`Connector::read_table`] would read for `spec`, for `broker build --dry-run`
+    /// (`csv: orders.csv (1.2 MB)`), without reading any data. Errors: the source cannot be
+    /// found.
+    fn describe(&self, spec: &TableSpec) -> anyhow::Result<String>;
 }
 
 /// One column of a synced table's schema.
@@ -104,98 +112,311 @@ pub struct SyncedTable {
     /// Milliseconds spent (not serialised: pages and twins stay byte-identical between builds).
     #[serde(skip)]
     pub elapsed_ms: u64,
+    /// What this build's sync did (not serialised, like `elapsed_ms`).
+    #[serde(skip)]
+    pub run: RunStats,
 }
 
-/// Write `stream` to `path` as Parquet (zstd level 3, statistics per column chunk and page,
-/// [`ROW_GROUP_ROWS`] rows per row group). The file is written as `<path>.tmp` and renamed only
-/// when complete: a failure leaves no file, not even a partial one.
+/// What one build's sync of a table did.
+#[derive(Debug, Clone, Default)]
+pub struct RunStats {
+    /// Rows taken from the source (after an incremental table's cursor filter).
+    pub rows_read: u64,
+    /// The table's cursor after this run (incremental tables with `incremental_column`).
+    pub cursor: Option<Cursor>,
+    /// Things the operator should know (a reset cursor, a changed layout, …).
+    pub notes: Vec<String>,
+    /// Partitions (or the single file) written from rows read in this run.
+    pub partitions_written: usize,
+    /// Previous partitions rewritten (rows moved out, schema changed).
+    pub partitions_rewritten: usize,
+    /// Previous partitions kept unchanged.
+    pub partitions_kept: usize,
+}
+
+/// Write `stream` to `path` as Parquet (see [`ParquetSink`]). The file is written as
+/// `<path>.tmp` and renamed only when complete: a failure leaves no file, not even a partial one.
 ///
 /// Returns the rows written. Errors: a batch error from the stream, I/O errors.
 pub fn write_parquet(stream: TableStream, path: &Path, table: &str) -> anyhow::Result<u64> {
-    let tmp = path.with_extension("parquet.tmp");
-    let result = write_parquet_inner(stream, &tmp, table);
-    match result {
-        Ok(rows) => {
-            std::fs::rename(&tmp, path)
-                .with_context(|| format!("{}: cannot rename into place", path.display()))?;
-            Ok(rows)
-        }
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(e)
-        }
-    }
-}
-
-fn write_parquet_inner(stream: TableStream, tmp: &Path, table: &str) -> anyhow::Result<u64> {
-    let props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3)?))
-        .set_statistics_enabled(EnabledStatistics::Page)
-        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-        .set_max_row_group_bytes(Some(ROW_GROUP_BYTES))
-        .set_created_by(format!("broker {}", env!("CARGO_PKG_VERSION")))
-        .set_key_value_metadata(Some(vec![parquet::file::metadata::KeyValue::new(
-            "broker.table".to_string(),
-            table.to_string(),
-        )]))
-        .build();
-    let file = File::create(tmp).with_context(|| format!("{}: cannot create", tmp.display()))?;
-    let mut writer = ArrowWriter::try_new(file, stream.schema.clone(), Some(props))?;
-    let mut rows = 0u64;
+    let mut sink = ParquetSink::create(path, stream.schema.clone(), table)?;
     for batch in stream.batches {
-        let batch = batch?;
-        rows += batch.num_rows() as u64;
-        writer.write(&batch)?;
+        match batch {
+            Ok(b) => sink.write(&b)?,
+            Err(e) => {
+                sink.abandon();
+                return Err(e);
+            }
+        }
     }
-    let file = writer.into_inner()?;
-    file.sync_all()?;
-    Ok(rows)
+    sink.finish()
 }
 
-/// Sync one table through `connector` into `<root>/data/<folder>/<name>.parquet`.
-/// Errors: as [`Connector::read_table`] and [`write_parquet`], prefixed with the table name.
+/// A Parquet file being written: zstd level 3, statistics per column chunk and page,
+/// [`ROW_GROUP_ROWS`] rows or [`ROW_GROUP_BYTES`] bytes per row group, the table name in the
+/// key-value metadata. Data goes to `<path>.tmp`; [`ParquetSink::finish`] fsyncs and renames it
+/// to `path`; dropping the sink unfinished removes the temporary file.
+pub struct ParquetSink {
+    writer: Option<ArrowWriter<File>>,
+    tmp: PathBuf,
+    path: PathBuf,
+    rows: u64,
+}
+
+impl ParquetSink {
+    /// Start writing `path` with `schema`. Errors: the temporary file cannot be created.
+    pub fn create(path: &Path, schema: SchemaRef, table: &str) -> anyhow::Result<ParquetSink> {
+        let props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(ZstdLevel::try_new(3)?))
+            .set_statistics_enabled(EnabledStatistics::Page)
+            .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+            .set_max_row_group_bytes(Some(ROW_GROUP_BYTES))
+            .set_created_by(format!("broker {}", env!("CARGO_PKG_VERSION")))
+            .set_key_value_metadata(Some(vec![parquet::file::metadata::KeyValue::new(
+                "broker.table".to_string(),
+                table.to_string(),
+            )]))
+            .build();
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(".tmp");
+        let tmp = PathBuf::from(tmp);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("{}: cannot create", parent.display()))?;
+        }
+        let file =
+            File::create(&tmp).with_context(|| format!("{}: cannot create", tmp.display()))?;
+        let writer = ArrowWriter::try_new(file, schema, Some(props))?;
+        Ok(ParquetSink {
+            writer: Some(writer),
+            tmp,
+            path: path.to_path_buf(),
+            rows: 0,
+        })
+    }
+
+    /// Append a batch (of the sink's schema). Errors: encoding or I/O.
+    pub fn write(&mut self, batch: &RecordBatch) -> anyhow::Result<()> {
+        if let Some(w) = &mut self.writer {
+            w.write(batch)
+                .with_context(|| format!("{}: cannot write", self.tmp.display()))?;
+            self.rows += batch.num_rows() as u64;
+        }
+        Ok(())
+    }
+
+    /// Bytes buffered for the row group in progress.
+    pub fn buffered_bytes(&self) -> usize {
+        self.writer.as_ref().map_or(0, |w| w.in_progress_size())
+    }
+
+    /// Close the row group in progress early (bounds memory when many files are open).
+    pub fn flush(&mut self) -> anyhow::Result<()> {
+        if let Some(w) = &mut self.writer {
+            w.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Rows written so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Finish the file: footer, fsync, rename into place. Returns the rows written.
+    pub fn finish(mut self) -> anyhow::Result<u64> {
+        let Some(writer) = self.writer.take() else {
+            return Ok(self.rows);
+        };
+        let file = writer.into_inner()?;
+        file.sync_all()?;
+        std::fs::rename(&self.tmp, &self.path)
+            .with_context(|| format!("{}: cannot rename into place", self.path.display()))?;
+        Ok(self.rows)
+    }
+
+    /// Stop and remove the temporary file.
+    pub fn abandon(mut self) {
+        self.writer = None;
+        let _ = std::fs::remove_file(&self.tmp);
+    }
+}
+
+impl Drop for ParquetSink {
+    fn drop(&mut self) {
+        if self.writer.take().is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// How one table is synced in this build.
+pub struct TableRun<'a> {
+    /// The table.
+    pub spec: &'a TableSpec,
+    /// The table as the previous build published it (files under that build's root); `None`
+    /// on a first run and on a full refresh.
+    pub previous: Option<SyncedTable>,
+    /// The stored cursor of an incremental table; `None` on a first run and a full refresh.
+    pub cursor: Option<Cursor>,
+    /// Now, for `max_history_days`.
+    pub now: chrono::DateTime<chrono::Utc>,
+}
+
+/// Sync one table through `connector` into the staging tree at `root`, by its strategy:
+/// `full_refresh` writes `data/<folder>/<name>.parquet` from every row; `incremental` and
+/// `partitioned` go through [`merge::write_table`].
+///
+/// Errors: as [`Connector::read_table`], [`write_parquet`] and [`merge::write_table`]; no file of
+/// the table is left in staging after an error.
 pub fn sync_table(
     connector: &dyn Connector,
-    spec: &TableSpec,
+    run: TableRun<'_>,
     root: &Path,
 ) -> anyhow::Result<SyncedTable> {
     let started = Instant::now();
+    let spec = run.spec;
     let stream = connector.read_table(spec)?;
-    let columns = stream.columns.clone();
     let source = stream.source.clone();
-    let rel = format!("data/{}/{}.parquet", spec.folder, spec.name);
-    let abs = root.join(&rel);
-    if let Some(parent) = abs.parent() {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("{}: cannot create", parent.display()))?;
-    }
-    let rows = write_parquet(stream, &abs, &spec.name)?;
-    let bytes = std::fs::metadata(&abs)?.len();
-    Ok(SyncedTable {
-        table: spec.name.clone(),
-        columns,
-        files: vec![DataFile {
-            path: rel,
-            abs_path: abs,
+    if spec.sync_strategy == SyncStrategy::FullRefresh {
+        let columns = stream.columns.clone();
+        let rel = format!("data/{}/{}.parquet", spec.folder, spec.name);
+        let abs = root.join(&rel);
+        let rows = write_parquet(stream, &abs, &spec.name)?;
+        let bytes = std::fs::metadata(&abs)?.len();
+        return Ok(SyncedTable {
+            table: spec.name.clone(),
+            columns,
+            files: vec![DataFile {
+                path: rel,
+                abs_path: abs,
+                rows,
+                bytes,
+            }],
             rows,
             bytes,
-        }],
+            source,
+            elapsed_ms: started.elapsed().as_millis() as u64,
+            run: RunStats {
+                rows_read: rows,
+                ..RunStats::default()
+            },
+        });
+    }
+    let cursor_column = spec
+        .incremental_column
+        .as_deref()
+        .and_then(|c| stream.columns.iter().find(|x| x.name == c));
+    let mut notes = Vec::new();
+    let stored = match (run.cursor, cursor_column) {
+        (Some(c), Some(col)) if c.column == col.name && same_unit(c.column_type, col.column_type) => {
+            Some(c)
+        }
+        (Some(c), _) => {
+            notes.push(format!(
+                "the stored cursor is on `{}` ({}), which no longer fits incremental_column; every row is read again",
+                c.column, c.column_type
+            ));
+            None
+        }
+        (None, _) => None,
+    };
+    let lower_bound = match (spec.sync_strategy, cursor_column) {
+        (SyncStrategy::Incremental, Some(col)) => {
+            let day = day_in_unit(col.column_type);
+            match &stored {
+                Some(c) => Some(c.value.saturating_sub(day * i64::from(spec.incremental_window_days))),
+                None => spec.max_history_days.filter(|_| day > 1).map(|n| {
+                    let now_days = run.now.timestamp().div_euclid(86_400);
+                    (now_days - i64::from(n)) * day
+                }),
+            }
+        }
+        _ => None,
+    };
+    let cursor_type = cursor_column.map(|c| (c.name.clone(), c.column_type));
+    let written = merge::write_table(
+        stream,
+        merge::Plan {
+            spec,
+            root,
+            previous: run.previous,
+            lower_bound,
+        },
+    )?;
+    notes.extend(written.notes);
+    // The cursor is the largest value seen, never the clock; a run that read no row keeps it.
+    let cursor = match (cursor_type, written.cursor_max) {
+        (Some((column, column_type)), Some(m)) => {
+            let value = stored.as_ref().map_or(m, |c| c.value.max(m));
+            Some(Cursor {
+                text: cursor_text(column_type, value),
+                column,
+                column_type,
+                value,
+            })
+        }
+        _ => stored,
+    };
+    let rows = written.files.iter().map(|f| f.rows).sum();
+    let bytes = written.files.iter().map(|f| f.bytes).sum();
+    Ok(SyncedTable {
+        table: spec.name.clone(),
+        columns: written.columns,
+        files: written.files,
         rows,
         bytes,
         source,
         elapsed_ms: started.elapsed().as_millis() as u64,
+        run: RunStats {
+            rows_read: written.rows_read,
+            cursor,
+            notes,
+            partitions_written: written.partitions_written,
+            partitions_rewritten: written.partitions_rewritten,
+            partitions_kept: written.partitions_kept,
+        },
     })
 }
 
-/// Sync every table in parallel (rayon); results in `tables` order. One table's failure does not
-/// stop the others.
+/// One day in the unit of a cursor of type `t`: 1 for dates, 86,400,000,000 µs for
+/// timestamps, 0 for integers (`incremental_window_days` does not apply to them).
+fn day_in_unit(t: ColumnType) -> i64 {
+    match t {
+        ColumnType::Date => 1,
+        t if t.is_timestamp() => 86_400_000_000,
+        _ => 0,
+    }
+}
+
+fn same_unit(a: ColumnType, b: ColumnType) -> bool {
+    a == b || (a.is_timestamp() && b.is_timestamp())
+}
+
+/// A cursor value as people read it: the integer, `YYYY-MM-DD`, or an ISO 8601 timestamp.
+pub fn cursor_text(t: ColumnType, value: i64) -> String {
+    match t {
+        ColumnType::Date => chrono::DateTime::from_timestamp(value.saturating_mul(86_400), 0)
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or_else(|| value.to_string()),
+        t if t.is_timestamp() => chrono::DateTime::from_timestamp_micros(value)
+            .map(|d| d.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string())
+            .unwrap_or_else(|| value.to_string()),
+        _ => value.to_string(),
+    }
+}
+
+/// Sync the given tables in parallel (rayon); results in input order. One table's failure does
+/// not stop the others. The scratch folder `<root>/.work` is removed afterwards.
 pub fn sync_all(
     connector: &dyn Connector,
-    tables: &[TableSpec],
+    runs: Vec<TableRun<'_>>,
     root: &Path,
 ) -> Vec<anyhow::Result<SyncedTable>> {
-    tables
-        .par_iter()
-        .map(|t| sync_table(connector, t, root))
-        .collect()
+    let out = runs
+        .into_par_iter()
+        .map(|r| sync_table(connector, r, root))
+        .collect();
+    let _ = std::fs::remove_dir_all(root.join(".work"));
+    out
 }

@@ -43,4 +43,18 @@
       if (empty) empty.hidden = shown !== 0;
     });
   });
+  // "synced 12 minutes ago": the page is static, so the relative time is worked out when it is
+  // read; the absolute UTC time stays in the title.
+  document.querySelectorAll("time.ago[datetime]").forEach(function (el) {
+    var t = Date.parse(el.getAttribute("datetime"));
+    if (isNaN(t)) return;
+    var s = Math.round((Date.now() - t) / 1000);
+    var text;
+    if (s < 60) text = "just now";
+    else if (s < 3600) text = Math.round(s / 60) + " minutes ago";
+    else if (s < 172800) text = Math.round(s / 3600) + " hours ago";
+    else text = Math.round(s / 86400) + " days ago";
+    el.title = el.textContent;
+    el.textContent = text;
+  });
 })();

@@ -1,0 +1,717 @@
+//! Writing `incremental` and `partitioned` tables: rows read from the source are merged into the
+//! table's previously published files by primary key, partition by partition, with memory
+//! bounded by the rows read in this run (one 24-byte index entry per row), never by the table.
+//!
+//! The steps, for a table with a primary key:
+//! 1. Each source batch is made to fit the table's schema, filtered to rows at or after the
+//!    cursor's lower bound, split by partition and streamed to one spill file per partition.
+//!    A hash index maps every primary key read to its newest row (largest cursor value; on a tie
+//!    the later row), so a key read twice in one run is written once.
+//! 2. Every partition that received rows is written again: for `incremental` its previous rows
+//!    minus the keys read now, then the newest rows read; for `partitioned` only the rows read
+//!    (the partition is replaced).
+//! 3. Every other previous partition is scanned on its key columns only; one that holds a key
+//!    read now (the row moved to another partition) is rewritten without it, the others are
+//!    hard-linked unchanged (same bytes, same mtime).
+//!
+//! Keys are compared by a 128-bit hash of their Arrow row encoding (two SipHash-1-3 passes); the
+//! chance of two distinct keys colliding among 10^9 is below 10^-20.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::hash::Hasher;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use arrow::array::{Array, ArrayRef, BooleanArray, Int64Array, UInt32Array};
+use arrow::compute::{self, CastOptions};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::record_batch::RecordBatch;
+use arrow::row::{RowConverter, SortField};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ProjectionMask;
+
+use super::partition::{self, Granularity, PartitionKey};
+use super::{arrow_type, DataFile, ParquetSink, SyncedColumn, TableStream};
+use crate::content::{ColumnType, SyncStrategy, TableSpec};
+
+/// Buffered bytes of all spill files together above which the largest one closes its row group.
+pub const SPILL_BUDGET_BYTES: usize = 256 << 20;
+
+/// Rows per batch when reading previous files.
+const READ_BATCH_ROWS: usize = 65_536;
+
+/// What to write for one table.
+pub struct Plan<'a> {
+    /// The table.
+    pub spec: &'a TableSpec,
+    /// The staging root (files go to `data/<folder>/…` under it).
+    pub root: &'a Path,
+    /// The table as the previous build published it (files under that build's root); `None`
+    /// on a first run or a full refresh.
+    pub previous: Option<super::SyncedTable>,
+    /// Rows whose cursor column is below this value (in the unit of [`cursor_value`]) are not
+    /// read; `None` reads every row.
+    pub lower_bound: Option<i64>,
+}
+
+/// What was written.
+#[derive(Debug)]
+pub struct Written {
+    /// The table's schema as written.
+    pub columns: Vec<SyncedColumn>,
+    /// Every data file of the table, sorted by path.
+    pub files: Vec<DataFile>,
+    /// Rows taken from the source (after the cursor filter).
+    pub rows_read: u64,
+    /// Largest cursor value among the rows read (see [`cursor_value`]); `None` when no row was
+    /// read or the table has no cursor column.
+    pub cursor_max: Option<i64>,
+    /// Partitions written from new rows.
+    pub partitions_written: usize,
+    /// Previous partitions rewritten because rows moved out of them or the schema changed.
+    pub partitions_rewritten: usize,
+    /// Previous partitions kept as they were (hard links).
+    pub partitions_kept: usize,
+    /// Things the operator should know (layout reset, …).
+    pub notes: Vec<String>,
+}
+
+/// The file layout of a table: one file, or hive partitions of a column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Layout {
+    /// `data/<folder>/<name>.parquet`.
+    Single,
+    /// `data/<folder>/<name>/year=…/…/part-0.parquet`.
+    Partitioned {
+        /// The partition column.
+        column: String,
+        /// Its granularity.
+        granularity: Granularity,
+    },
+}
+
+impl Layout {
+    /// The layout `spec` asks for: partitioned when `partition_by` is set and the strategy is
+    /// `partitioned` or `incremental`.
+    pub fn of(spec: &TableSpec) -> Layout {
+        match (&spec.partition_by, spec.sync_strategy) {
+            (Some(c), SyncStrategy::Partitioned | SyncStrategy::Incremental) => {
+                Layout::Partitioned {
+                    column: c.clone(),
+                    granularity: Granularity::of(spec.partition_granularity.as_deref()),
+                }
+            }
+            _ => Layout::Single,
+        }
+    }
+
+    /// `single`, or `<column>/<granularity>`: what the sync state stores.
+    pub fn describe(&self) -> String {
+        match self {
+            Layout::Single => "single".to_string(),
+            Layout::Partitioned {
+                column,
+                granularity,
+            } => format!("{column}/{granularity}"),
+        }
+    }
+
+    fn rel_path(&self, spec: &TableSpec, key: PartitionKey) -> String {
+        match self {
+            Layout::Single => format!("data/{}/{}.parquet", spec.folder, spec.name),
+            Layout::Partitioned { granularity, .. } => format!(
+                "data/{}/{}/{}/part-0.parquet",
+                spec.folder,
+                spec.name,
+                partition::hive_path(key, *granularity)
+            ),
+        }
+    }
+
+    fn key_of_path(&self, spec: &TableSpec, rel: &str) -> Option<PartitionKey> {
+        match self {
+            Layout::Single => (rel == self.rel_path(spec, 0)).then_some(0),
+            Layout::Partitioned { granularity, .. } => {
+                let prefix = format!("data/{}/{}/", spec.folder, spec.name);
+                let hive = rel.strip_prefix(&prefix)?.strip_suffix("/part-0.parquet")?;
+                partition::parse_hive_path(hive, *granularity)
+            }
+        }
+    }
+}
+
+/// A cursor column's value as an i64: the integer itself, days since 1970-01-01 for a date,
+/// microseconds since 1970-01-01 00:00 for a timestamp (UTC for instants). `None` for NULL.
+pub fn cursor_value(column: &ArrayRef, row: usize) -> Option<i64> {
+    let ints = compute::cast(column, &DataType::Int64).ok()?;
+    let ints = ints.as_any().downcast_ref::<Int64Array>()?;
+    ints.is_valid(row).then(|| ints.value(row))
+}
+
+/// The type of the column `merged` keeps when a column of type `old` in the published table
+/// arrives as `new`: the same type, a wider one (int64 + float64 = float64, date + timestamp =
+/// timestamp), the old type when the new one is text only for lack of evidence (an inferred text
+/// type: the new values are cast and must fit), else text.
+pub fn widen(old: ColumnType, new: ColumnType, new_inferred: bool) -> ColumnType {
+    use ColumnType::*;
+    match (old, new) {
+        (a, b) if a == b => a,
+        (Int64, Float64) | (Float64, Int64) => Float64,
+        (Date, b) | (b, Date) if b.is_timestamp() => b,
+        (a, String) if new_inferred => a,
+        _ => String,
+    }
+}
+
+/// The schema a run writes: the source's columns, each retyped by [`widen`] against the
+/// previous schema where the column existed.
+pub fn unify(previous: Option<&[SyncedColumn]>, new: &[SyncedColumn]) -> Vec<SyncedColumn> {
+    new.iter()
+        .map(|n| {
+            let Some(p) = previous.and_then(|p| p.iter().find(|p| p.name == n.name)) else {
+                return n.clone();
+            };
+            SyncedColumn {
+                column_type: widen(p.column_type, n.column_type, n.type_source == "inferred"),
+                ..n.clone()
+            }
+        })
+        .collect()
+}
+
+/// The Arrow schema of `columns` (every field nullable).
+pub fn schema_of(columns: &[SyncedColumn]) -> SchemaRef {
+    Arc::new(Schema::new(
+        columns
+            .iter()
+            .map(|c| Field::new(&c.name, arrow_type(c.column_type), true))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// `batch` with exactly `schema`'s columns, by name: a missing column is all NULL, a column of
+/// another type is cast (strictly: a value that does not fit is an error naming the column and
+/// `table`).
+pub fn conform(batch: &RecordBatch, schema: &SchemaRef, table: &str) -> anyhow::Result<RecordBatch> {
+    if batch.schema().fields() == schema.fields() {
+        return Ok(RecordBatch::try_new(schema.clone(), batch.columns().to_vec())?);
+    }
+    let strict = CastOptions {
+        safe: false,
+        ..Default::default()
+    };
+    let mut arrays = Vec::with_capacity(schema.fields().len());
+    for f in schema.fields() {
+        let a = match batch.column_by_name(f.name()) {
+            None => arrow::array::new_null_array(f.data_type(), batch.num_rows()),
+            Some(a) if a.data_type() == f.data_type() => a.clone(),
+            Some(a) => compute::cast_with_options(a, f.data_type(), &strict).with_context(|| {
+                format!(
+                    "table `{table}`: column `{}` holds {} values that do not fit the table's type {} (run `broker build --full-refresh --select {table}` to retype the whole table)",
+                    f.name(),
+                    a.data_type(),
+                    f.data_type()
+                )
+            })?,
+        };
+        arrays.push(a);
+    }
+    Ok(RecordBatch::try_new_with_options(
+        schema.clone(),
+        arrays,
+        &arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(batch.num_rows())),
+    )?)
+}
+
+/// Hashes primary keys to 128 bits.
+struct KeyHasher {
+    converter: RowConverter,
+    columns: Vec<String>,
+}
+
+impl KeyHasher {
+    fn new(schema: &SchemaRef, names: &[String]) -> anyhow::Result<KeyHasher> {
+        let fields = names
+            .iter()
+            .map(|n| Ok(SortField::new(schema.field_with_name(n)?.data_type().clone())))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(KeyHasher {
+            converter: RowConverter::new(fields)?,
+            columns: names.to_vec(),
+        })
+    }
+
+    /// One hash per row of `batch` (which has the key columns by name).
+    fn hashes(&self, batch: &RecordBatch) -> anyhow::Result<Vec<u128>> {
+        let cols = self
+            .columns
+            .iter()
+            .map(|n| {
+                batch
+                    .column_by_name(n)
+                    .cloned()
+                    .ok_or_else(|| anyhow::anyhow!("primary key column `{n}` missing"))
+            })
+            .collect::<anyhow::Result<Vec<ArrayRef>>>()?;
+        let rows = self.converter.convert_columns(&cols)?;
+        Ok(rows.iter().map(|r| hash128(r.as_ref())).collect())
+    }
+}
+
+fn hash128(bytes: &[u8]) -> u128 {
+    let mut a = std::hash::DefaultHasher::new();
+    a.write(bytes);
+    let mut b = std::hash::DefaultHasher::new();
+    b.write_u8(0x5b);
+    b.write(bytes);
+    (u128::from(a.finish()) << 64) | u128::from(b.finish())
+}
+
+/// Where the newest row of a key read in this run is: partition slot, row within that
+/// partition's spill file, cursor value.
+#[derive(Clone, Copy)]
+struct Slot {
+    part: u32,
+    row: u64,
+    cursor: i64,
+}
+
+struct Spill {
+    key: PartitionKey,
+    path: PathBuf,
+    sink: ParquetSink,
+}
+
+/// Write the table: see the module documentation. `stream` is the source; errors name the
+/// table, and leave no file at the table's paths in the staging tree (previous data stays in
+/// the previous build).
+pub fn write_table(stream: TableStream, plan: Plan<'_>) -> anyhow::Result<Written> {
+    let spec = plan.spec;
+    let work = plan.root.join(".work").join(&spec.name);
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).with_context(|| format!("{}: cannot create", work.display()))?;
+    let result = write_inner(stream, plan, &work);
+    let _ = std::fs::remove_dir_all(&work);
+    result
+}
+
+fn write_inner(stream: TableStream, plan: Plan<'_>, work: &Path) -> anyhow::Result<Written> {
+    let spec = plan.spec;
+    let table = spec.name.as_str();
+    let layout = Layout::of(spec);
+    let mut notes = Vec::new();
+    // Previous files by partition; a previous layout that does not fit starts over.
+    let mut previous = plan.previous;
+    let mut prev_files: BTreeMap<PartitionKey, DataFile> = BTreeMap::new();
+    if let Some(p) = &previous {
+        for f in &p.files {
+            match layout.key_of_path(spec, &f.path) {
+                Some(k) => {
+                    prev_files.insert(k, f.clone());
+                }
+                None => {
+                    notes.push(format!(
+                        "the published files do not match the layout `{}` (e.g. {}); the table is rebuilt from this run's rows",
+                        layout.describe(),
+                        f.path
+                    ));
+                    prev_files.clear();
+                    break;
+                }
+            }
+        }
+        if prev_files.is_empty() {
+            previous = None;
+        }
+    }
+    let columns = unify(previous.as_ref().map(|p| p.columns.as_slice()), &stream.columns);
+    let schema = schema_of(&columns);
+    let index_of = |name: &str, what: &str| -> anyhow::Result<usize> {
+        schema.index_of(name).map_err(|_| {
+            anyhow::anyhow!(
+                "table `{table}`: {what} column `{name}` is not in the source (columns: {})",
+                columns
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+    };
+    for k in &spec.primary_key {
+        index_of(k, "primary_key")?;
+    }
+    let cursor_idx = match &spec.incremental_column {
+        Some(c) => {
+            let i = index_of(c, "incremental_column")?;
+            let t = columns[i].column_type;
+            if !(t == ColumnType::Int64 || t == ColumnType::Date || t.is_timestamp()) {
+                bail!("table `{table}`: incremental_column `{c}` is {t}; a cursor column must be an integer, date or timestamp");
+            }
+            Some(i)
+        }
+        None => None,
+    };
+    let part_idx = match &layout {
+        Layout::Single => None,
+        Layout::Partitioned {
+            column,
+            granularity,
+        } => {
+            for k in granularity.keys() {
+                if columns.iter().any(|c| c.name.eq_ignore_ascii_case(k)) {
+                    bail!("table `{table}`: a column is named `{k}`, which is a partition folder key of partition_granularity {granularity}; rename the column");
+                }
+            }
+            Some((index_of(column, "partition_by")?, *granularity))
+        }
+    };
+    let hasher = if spec.primary_key.is_empty() {
+        None
+    } else {
+        Some(KeyHasher::new(&schema, &spec.primary_key)?)
+    };
+
+    // 1. Read: filter, split by partition, spill, index keys.
+    let mut spills: Vec<Spill> = Vec::new();
+    let mut slot_of: HashMap<PartitionKey, u32> = HashMap::new();
+    let mut index: HashMap<u128, Slot> = HashMap::new();
+    let mut losers: HashMap<u32, Vec<u64>> = HashMap::new();
+    let mut rows_read = 0u64;
+    let mut cursor_max: Option<i64> = None;
+    for batch in stream.batches {
+        let batch = conform(&batch?, &schema, table)?;
+        let cursors: Option<Int64Array> = match cursor_idx {
+            Some(i) => Some(
+                compute::cast(batch.column(i), &DataType::Int64)?
+                    .as_any()
+                    .downcast_ref::<Int64Array>()
+                    .cloned()
+                    .ok_or_else(|| anyhow::anyhow!("cursor cast"))?,
+            ),
+            None => None,
+        };
+        let (batch, cursors) = match (plan.lower_bound, cursors) {
+            (Some(lb), Some(c)) => {
+                // Rows with a NULL cursor are always read: they cannot be placed before it.
+                let keep: BooleanArray = c.iter().map(|v| Some(v.is_none_or(|v| v >= lb))).collect();
+                let b = compute::filter_record_batch(&batch, &keep)?;
+                let c = compute::filter(&c, &keep)?
+                    .as_any()
+                    .downcast_ref::<Int64Array>()
+                    .cloned()
+                    .ok_or_else(|| anyhow::anyhow!("cursor filter"))?;
+                (b, Some(c))
+            }
+            (_, c) => (batch, c),
+        };
+        let n = batch.num_rows();
+        if n == 0 {
+            continue;
+        }
+        rows_read += n as u64;
+        if let Some(c) = &cursors {
+            if let Some(m) = compute::max(c) {
+                cursor_max = Some(cursor_max.map_or(m, |x: i64| x.max(m)));
+            }
+        }
+        let hashes = match &hasher {
+            Some(h) => Some(h.hashes(&batch)?),
+            None => None,
+        };
+        let pkeys: Vec<PartitionKey> = match part_idx {
+            Some((i, g)) => partition::keys(batch.column(i), g, table, schema.field(i).name())?,
+            None => vec![0; n],
+        };
+        // Group rows by partition, keeping source order within each.
+        let mut groups: BTreeMap<PartitionKey, Vec<u32>> = BTreeMap::new();
+        let uniform = pkeys.windows(2).all(|w| w[0] == w[1]);
+        if uniform {
+            groups.insert(pkeys[0], Vec::new());
+        } else {
+            for (i, k) in pkeys.iter().enumerate() {
+                groups.entry(*k).or_default().push(i as u32);
+            }
+        }
+        for (key, rows) in groups {
+            let slot = match slot_of.get(&key) {
+                Some(s) => *s,
+                None => {
+                    let s = spills.len() as u32;
+                    let path = work.join(format!("{key}.parquet"));
+                    spills.push(Spill {
+                        key,
+                        sink: ParquetSink::create(&path, schema.clone(), table)?,
+                        path,
+                    });
+                    slot_of.insert(key, s);
+                    s
+                }
+            };
+            let spill = &mut spills[slot as usize];
+            let base = spill.sink.rows();
+            let (part, source_rows): (RecordBatch, Vec<usize>) = if uniform {
+                (batch.clone(), (0..n).collect())
+            } else {
+                let idx = UInt32Array::from(rows.clone());
+                (
+                    compute::take_record_batch(&batch, &idx)?,
+                    rows.iter().map(|&r| r as usize).collect(),
+                )
+            };
+            if let Some(h) = &hashes {
+                for (j, &r) in source_rows.iter().enumerate() {
+                    let cursor = cursors
+                        .as_ref()
+                        .and_then(|c| c.is_valid(r).then(|| c.value(r)))
+                        .unwrap_or(i64::MIN);
+                    let new = Slot {
+                        part: slot,
+                        row: base + j as u64,
+                        cursor,
+                    };
+                    match index.insert(h[r], new) {
+                        None => {}
+                        Some(old) if old.cursor > new.cursor => {
+                            // The earlier row is newer: it stays the winner.
+                            index.insert(h[r], old);
+                            losers.entry(new.part).or_default().push(new.row);
+                        }
+                        Some(old) => losers.entry(old.part).or_default().push(old.row),
+                    }
+                }
+            }
+            spill.sink.write(&part)?;
+        }
+        let buffered: usize = spills.iter().map(|s| s.sink.buffered_bytes()).sum();
+        if buffered > SPILL_BUDGET_BYTES {
+            if let Some(s) = spills.iter_mut().max_by_key(|s| s.sink.buffered_bytes()) {
+                s.sink.flush()?;
+            }
+        }
+    }
+
+    // 2. Partitions that received rows.
+    let merge_previous = spec.sync_strategy == SyncStrategy::Incremental;
+    let prev_columns: Option<Vec<SyncedColumn>> = previous.as_ref().map(|p| p.columns.clone());
+    let prev_conforms = prev_columns
+        .as_ref()
+        .is_none_or(|p| *schema_of(p) == *schema);
+    let mut files = Vec::new();
+    let (mut written, mut rewritten, mut kept) = (0, 0, 0);
+    let mut spills_by_key: Vec<(usize, Spill)> = spills.into_iter().enumerate().collect();
+    spills_by_key.sort_by_key(|(_, s)| s.key);
+    for (slot, spill) in spills_by_key {
+        let rel = layout.rel_path(spec, spill.key);
+        let abs = plan.root.join(&rel);
+        let mut lost = losers.remove(&(slot as u32)).unwrap_or_default();
+        lost.sort_unstable();
+        let old = prev_files.remove(&spill.key).filter(|_| merge_previous);
+        spill.sink.finish()?;
+        let rows = if old.is_none() && lost.is_empty() {
+            if let Some(parent) = abs.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::rename(&spill.path, &abs)
+                .with_context(|| format!("{}: cannot move into place", abs.display()))?;
+            count_rows(&abs)?
+        } else {
+            let mut sink = ParquetSink::create(&abs, schema.clone(), table)?;
+            if let Some(o) = &old {
+                copy_rows(&o.abs_path, &schema, table, &mut sink, |b| {
+                    drop_keys(b, hasher.as_ref(), &index)
+                })?;
+            }
+            let mut next = 0u64;
+            let mut li = 0usize;
+            copy_rows(&spill.path, &schema, table, &mut sink, |b| {
+                let keep: BooleanArray = (0..b.num_rows())
+                    .map(|_| {
+                        let r = next;
+                        next += 1;
+                        while li < lost.len() && lost[li] < r {
+                            li += 1;
+                        }
+                        Some(!(li < lost.len() && lost[li] == r))
+                    })
+                    .collect();
+                Ok(Some(keep))
+            })?;
+            sink.finish()?
+        };
+        written += 1;
+        let bytes = std::fs::metadata(&abs)?.len();
+        files.push(DataFile {
+            path: rel,
+            abs_path: abs,
+            rows,
+            bytes,
+        });
+    }
+
+    // 3. Previous partitions that received no rows.
+    for (key, old) in prev_files {
+        let rel = layout.rel_path(spec, key);
+        let abs = plan.root.join(&rel);
+        let moved = match &hasher {
+            Some(h) if !index.is_empty() => holds_any_key(&old.abs_path, h, &schema, table, &index)?,
+            _ => false,
+        };
+        if !moved && prev_conforms {
+            if let Some(parent) = abs.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::hard_link(&old.abs_path, &abs)
+                .or_else(|_| std::fs::copy(&old.abs_path, &abs).map(|_| ()))
+                .with_context(|| format!("{}: cannot keep", old.abs_path.display()))?;
+            kept += 1;
+            files.push(DataFile {
+                path: rel,
+                abs_path: abs,
+                rows: old.rows,
+                bytes: old.bytes,
+            });
+            continue;
+        }
+        let mut sink = ParquetSink::create(&abs, schema.clone(), table)?;
+        copy_rows(&old.abs_path, &schema, table, &mut sink, |b| {
+            drop_keys(b, hasher.as_ref(), &index)
+        })?;
+        let rows = sink.finish()?;
+        rewritten += 1;
+        if rows == 0 && layout != Layout::Single {
+            std::fs::remove_file(&abs)?;
+            continue;
+        }
+        let bytes = std::fs::metadata(&abs)?.len();
+        files.push(DataFile {
+            path: rel,
+            abs_path: abs,
+            rows,
+            bytes,
+        });
+    }
+    // A table that never received a row still gets a (0-row) file when it is a single file, so
+    // its schema is published.
+    if files.is_empty() && layout == Layout::Single {
+        let rel = layout.rel_path(spec, 0);
+        let abs = plan.root.join(&rel);
+        let sink = ParquetSink::create(&abs, schema.clone(), table)?;
+        sink.finish()?;
+        let bytes = std::fs::metadata(&abs)?.len();
+        files.push(DataFile {
+            path: rel,
+            abs_path: abs,
+            rows: 0,
+            bytes,
+        });
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(Written {
+        columns,
+        files,
+        rows_read,
+        cursor_max,
+        partitions_written: written,
+        partitions_rewritten: rewritten,
+        partitions_kept: kept,
+        notes,
+    })
+}
+
+/// Rows of a Parquet file, from its footer.
+fn count_rows(path: &Path) -> anyhow::Result<u64> {
+    let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
+    let b = ParquetRecordBatchReaderBuilder::try_new(file)?;
+    Ok(b.metadata().file_metadata().num_rows().max(0) as u64)
+}
+
+/// Stream `path` into `sink`, each batch made to fit `schema` and filtered by `keep` (`None` =
+/// keep every row).
+fn copy_rows(
+    path: &Path,
+    schema: &SchemaRef,
+    table: &str,
+    sink: &mut ParquetSink,
+    mut keep: impl FnMut(&RecordBatch) -> anyhow::Result<Option<BooleanArray>>,
+) -> anyhow::Result<()> {
+    let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .with_context(|| format!("{}: not a readable Parquet file", path.display()))?
+        .with_batch_size(READ_BATCH_ROWS)
+        .build()?;
+    for batch in reader {
+        let batch = batch.with_context(|| format!("{}: cannot decode", path.display()))?;
+        let batch = conform(&batch, schema, table)?;
+        let batch = match keep(&batch)? {
+            Some(mask) => compute::filter_record_batch(&batch, &mask)?,
+            None => batch,
+        };
+        if batch.num_rows() > 0 {
+            sink.write(&batch)?;
+        }
+    }
+    Ok(())
+}
+
+/// The mask dropping rows whose key was read in this run; `None` when nothing is dropped.
+fn drop_keys(
+    batch: &RecordBatch,
+    hasher: Option<&KeyHasher>,
+    index: &HashMap<u128, Slot>,
+) -> anyhow::Result<Option<BooleanArray>> {
+    let Some(h) = hasher else { return Ok(None) };
+    if index.is_empty() {
+        return Ok(None);
+    }
+    let hashes = h.hashes(batch)?;
+    Ok(Some(
+        hashes
+            .iter()
+            .map(|k| Some(!index.contains_key(k)))
+            .collect(),
+    ))
+}
+
+/// Whether the Parquet file at `path` holds any key of `index`, reading its key columns only.
+fn holds_any_key(
+    path: &Path,
+    hasher: &KeyHasher,
+    schema: &SchemaRef,
+    table: &str,
+    index: &HashMap<u128, Slot>,
+) -> anyhow::Result<bool> {
+    let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+        .with_context(|| format!("{}: not a readable Parquet file", path.display()))?;
+    let file_schema = builder.schema().clone();
+    let roots: Vec<usize> = hasher
+        .columns
+        .iter()
+        .filter_map(|n| file_schema.index_of(n).ok())
+        .collect();
+    if roots.len() != hasher.columns.len() {
+        return Ok(false);
+    }
+    let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
+    let key_schema = Arc::new(Schema::new(
+        hasher
+            .columns
+            .iter()
+            .map(|n| Ok(schema.field_with_name(n)?.clone()))
+            .collect::<anyhow::Result<Vec<Field>>>()?,
+    ));
+    let reader = builder
+        .with_projection(mask)
+        .with_batch_size(READ_BATCH_ROWS)
+        .build()?;
+    for batch in reader {
+        let batch = conform(&batch?, &key_schema, table)?;
+        if hasher.hashes(&batch)?.iter().any(|k| index.contains_key(k)) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}

@@ -1,0 +1,486 @@
+//! The three sync strategies, the sync state and the build flags, run through the `broker`
+//! binary on CSV files that change between builds, as a cron job would see them.
+
+mod common;
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use common::*;
+
+const TABLES: &str = r#"```yaml
+tables:
+  - id: shop.orders
+    name: orders
+    description: Orders, merged by key
+    primary_key: order_id
+    sync_strategy: incremental
+    incremental_column: updated_at
+    incremental_window_days: 1
+    folder: shop
+  - id: shop.events
+    name: events
+    description: Events, one file per month
+    primary_key: event_id
+    sync_strategy: incremental
+    incremental_column: updated_at
+    incremental_window_days: 0
+    partition_by: happened_on
+    partition_granularity: month
+    folder: shop
+  - id: shop.visits
+    name: visits
+    description: Visits, partitions replaced
+    sync_strategy: partitioned
+    partition_by: day
+    partition_granularity: year
+    folder: shop
+  - id: shop.customers
+    name: customers
+    description: Customers
+    primary_key: id
+    sync_strategy: full_refresh
+    folder: shop
+```
+"#;
+
+/// An instance with the four tables above reading CSV files from `<dir>/csv`.
+fn instance() -> broker::testkit::TempDir {
+    let dir = broker::testkit::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("config")).unwrap();
+    std::fs::create_dir_all(d.join("content")).unwrap();
+    std::fs::create_dir_all(d.join("csv")).unwrap();
+    std::fs::write(
+        d.join("config/instance.yaml"),
+        "instance:\n  name: Strategies\ndata_source:\n  type: csv\n  csv:\n    folder: csv\n",
+    )
+    .unwrap();
+    std::fs::write(d.join("content/data_description.md"), TABLES).unwrap();
+    write_csv(d, "customers", "id,name\n1,Ann\n2,Bob\n");
+    write_csv(
+        d,
+        "visits",
+        "visit_id,day,pages\n1,2024-05-01,3\n2,2025-01-02,4\n",
+    );
+    write_csv(
+        d,
+        "events",
+        "event_id,happened_on,updated_at,kind\n\
+         1,2025-01-05,2025-01-05T10:00:00Z,open\n\
+         2,2025-01-20,2025-01-20T10:00:00Z,open\n\
+         3,2025-02-03,2025-02-03T10:00:00Z,open\n\
+         4,2025-03-09,2025-03-09T10:00:00Z,open\n",
+    );
+    write_csv(
+        d,
+        "orders",
+        "order_id,amount,updated_at\n\
+         1,10,2025-01-01T08:00:00Z\n\
+         2,20,2025-01-02T08:00:00Z\n\
+         3,30,2025-01-03T08:00:00Z\n\
+         4,40,2025-01-04T08:00:00Z\n\
+         5,50,2025-01-05T08:00:00Z\n",
+    );
+    dir
+}
+
+fn write_csv(d: &Path, table: &str, text: &str) {
+    std::fs::write(d.join("csv").join(format!("{table}.csv")), text).unwrap();
+}
+
+/// `broker build --json` with extra flags; returns (exit code, summary JSON, stderr).
+fn build_json(d: &Path, flags: &[&str]) -> (Option<i32>, serde_json::Value, String) {
+    let mut args = vec!["build", "--instance", d.to_str().unwrap(), "--json"];
+    args.extend_from_slice(flags);
+    let out = broker(&args);
+    let json = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("--json prints JSON ({e}): {}", text(&out)));
+    (
+        out.status.code(),
+        json,
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+fn table<'a>(summary: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    summary["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == name)
+        .unwrap_or_else(|| panic!("table {name} in {summary}"))
+}
+
+fn state(d: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(d.join("state/sync_state.json")).unwrap())
+        .unwrap()
+}
+
+/// Rows of a query over the published tree, as text per column (`NULL` for NULL).
+fn query(d: &Path, sql: &str) -> Vec<Vec<String>> {
+    let conn = duckdb::Connection::open_in_memory().unwrap();
+    let sql = sql.replace("$ROOT", d.join("public").to_str().unwrap());
+    let mut stmt = conn.prepare(&sql).unwrap();
+    let mut rows = stmt.query([]).unwrap();
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().unwrap() {
+        let n = row.as_ref().column_count();
+        out.push(
+            (0..n)
+                .map(|i| match row.get_ref(i).unwrap() {
+                    duckdb::types::ValueRef::Null => "NULL".to_string(),
+                    duckdb::types::ValueRef::BigInt(v) => v.to_string(),
+                    duckdb::types::ValueRef::Int(v) => v.to_string(),
+                    duckdb::types::ValueRef::Double(v) => v.to_string(),
+                    duckdb::types::ValueRef::Boolean(v) => v.to_string(),
+                    duckdb::types::ValueRef::Text(t) => String::from_utf8_lossy(t).to_string(),
+                    other => format!("{other:?}"),
+                })
+                .collect(),
+        );
+    }
+    out
+}
+
+fn orders(d: &Path) -> Vec<Vec<String>> {
+    query(
+        d,
+        "SELECT order_id, amount FROM read_parquet('$ROOT/data/shop/orders.parquet') ORDER BY order_id",
+    )
+}
+
+fn rows(v: &[(i64, i64)]) -> Vec<Vec<String>> {
+    v.iter()
+        .map(|(a, b)| vec![a.to_string(), b.to_string()])
+        .collect()
+}
+
+fn parquet_files(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "parquet"))
+        .map(|e| e.path().strip_prefix(dir).unwrap().to_path_buf())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn incremental_merges_by_primary_key_newest_row_wins_and_the_cursor_is_the_largest_value_seen() {
+    let dir = instance();
+    let d = dir.path();
+    let (code, s, err) = build_json(d, &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(table(&s, "orders")["rows_read"], 5);
+    assert_eq!(table(&s, "orders")["rows"], 5);
+    assert_eq!(table(&s, "orders")["strategy"], "incremental");
+    let st = state(d);
+    assert_eq!(st["version"], 1);
+    assert_eq!(
+        st["tables"]["orders"]["cursor"]["text"],
+        "2025-01-05T08:00:00.000000Z"
+    );
+
+    // The next export: order 3 changed, order 6 is new, order 7 appears twice (the newer row
+    // first in the file: the cursor decides, not the position). Orders 1-2 are outside the
+    // window (cursor 01-05 08:00 minus 1 day) and are not read again.
+    write_csv(
+        d,
+        "orders",
+        "order_id,amount,updated_at\n\
+         1,10,2025-01-01T08:00:00Z\n\
+         2,20,2025-01-02T08:00:00Z\n\
+         3,33,2025-01-10T08:00:00Z\n\
+         4,40,2025-01-04T08:00:00Z\n\
+         5,50,2025-01-05T08:00:00Z\n\
+         6,60,2025-01-11T08:00:00Z\n\
+         7,71,2025-01-12T09:00:00Z\n\
+         7,70,2025-01-12T08:00:00Z\n",
+    );
+    let (code, s, err) = build_json(d, &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(table(&s, "orders")["rows_read"], 6, "rows 3..7 and 7 again");
+    assert_eq!(
+        orders(d),
+        rows(&[(1, 10), (2, 20), (3, 33), (4, 40), (5, 50), (6, 60), (7, 71)])
+    );
+    assert_eq!(
+        state(d)["tables"]["orders"]["cursor"]["text"],
+        "2025-01-12T09:00:00.000000Z"
+    );
+
+    // An export with only old rows: nothing is read, the cursor stays, the table stays.
+    write_csv(
+        d,
+        "orders",
+        "order_id,amount,updated_at\n1,11,2025-01-01T08:00:00Z\n",
+    );
+    let (code, s, err) = build_json(d, &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(table(&s, "orders")["rows_read"], 0);
+    assert_eq!(table(&s, "orders")["rows"], 7);
+    assert_eq!(
+        state(d)["tables"]["orders"]["cursor"]["text"],
+        "2025-01-12T09:00:00.000000Z"
+    );
+    assert_eq!(orders(d)[0], vec!["1", "10"], "the old row was not re-read");
+
+    // --full-refresh forgets the cursor and the published rows: the table is the export.
+    let (code, s, err) = build_json(d, &["--full-refresh", "--select", "orders"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(table(&s, "orders")["rows_read"], 1);
+    assert_eq!(orders(d), rows(&[(1, 11)]));
+    assert_eq!(
+        state(d)["tables"]["orders"]["cursor"]["text"],
+        "2025-01-01T08:00:00.000000Z"
+    );
+}
+
+#[test]
+fn a_build_killed_after_publishing_and_run_again_never_duplicates_a_key() {
+    let dir = instance();
+    let d = dir.path();
+    assert_eq!(build_json(d, &[]).0, Some(0));
+    let old_state = std::fs::read(d.join("state/sync_state.json")).unwrap();
+    write_csv(
+        d,
+        "orders",
+        "order_id,amount,updated_at\n\
+         4,44,2025-01-06T08:00:00Z\n\
+         8,80,2025-01-06T09:00:00Z\n",
+    );
+    assert_eq!(build_json(d, &[]).0, Some(0));
+    // The worst moment to die: the tree is published, the state not yet written. The next run
+    // starts from the old cursor and reads the same rows again.
+    std::fs::write(d.join("state/sync_state.json"), &old_state).unwrap();
+    let (code, s, err) = build_json(d, &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(table(&s, "orders")["rows_read"], 2);
+    assert_eq!(
+        orders(d),
+        rows(&[(1, 10), (2, 20), (3, 30), (4, 44), (5, 50), (8, 80)])
+    );
+    let dups = query(
+        d,
+        "SELECT count(*) - count(DISTINCT event_id) FROM read_parquet('$ROOT/data/shop/events/*/*/*.parquet', hive_partitioning=false)",
+    );
+    assert_eq!(dups, vec![vec!["0"]]);
+
+    // SIGKILL at several moments of a build over a bigger export, then one clean build.
+    let mut csv = String::from("order_id,amount,updated_at\n");
+    for i in 0..200_000 {
+        csv.push_str(&format!("{},{},2025-02-01T00:00:00Z\n", i % 150_000, i));
+    }
+    write_csv(d, "orders", &csv);
+    for delay_ms in [50u64, 150, 400] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_broker"))
+            .args(["build", "--instance", d.to_str().unwrap(), "--quiet"])
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let (code, _, err) = build_json(d, &[]);
+    assert_eq!(code, Some(0), "{err}");
+    let counts = query(
+        d,
+        "SELECT count(*), count(DISTINCT order_id), max(amount) FROM read_parquet('$ROOT/data/shop/orders.parquet')",
+    );
+    // Keys 0..150,000 (the old orders 1-8 among them, replaced); of a repeated key with the
+    // same cursor the later row wins, so key 0 holds amount 150,000.
+    assert_eq!(counts, vec![vec!["150000", "150000", "199999"]]);
+    let key0 = query(
+        d,
+        "SELECT amount FROM read_parquet('$ROOT/data/shop/orders.parquet') WHERE order_id = 0",
+    );
+    assert_eq!(key0, vec![vec!["150000"]]);
+}
+
+#[test]
+fn partitioned_tables_are_hive_folders_and_only_partitions_that_received_rows_are_rewritten() {
+    let dir = instance();
+    let d = dir.path();
+    let (code, s, err) = build_json(d, &[]);
+    assert_eq!(code, Some(0), "{err}");
+    let events = d.join("public/data/shop/events");
+    assert_eq!(
+        parquet_files(&events),
+        vec![
+            PathBuf::from("year=2025/month=01/part-0.parquet"),
+            PathBuf::from("year=2025/month=02/part-0.parquet"),
+            PathBuf::from("year=2025/month=03/part-0.parquet"),
+        ]
+    );
+    assert_eq!(table(&s, "events")["rows"], 4);
+    assert_eq!(
+        parquet_files(&d.join("public/data/shop/visits")),
+        vec![
+            PathBuf::from("year=2024/part-0.parquet"),
+            PathBuf::from("year=2025/part-0.parquet"),
+        ]
+    );
+    let inode = |rel: &str| std::fs::metadata(events.join(rel)).unwrap().ino();
+    let (jan, feb, mar) = (
+        inode("year=2025/month=01/part-0.parquet"),
+        inode("year=2025/month=02/part-0.parquet"),
+        inode("year=2025/month=03/part-0.parquet"),
+    );
+
+    // Event 4 changes and event 5 arrives, both in March: only March is written again.
+    write_csv(
+        d,
+        "events",
+        "event_id,happened_on,updated_at,kind\n\
+         1,2025-01-05,2025-01-05T10:00:00Z,open\n\
+         2,2025-01-20,2025-01-20T10:00:00Z,open\n\
+         3,2025-02-03,2025-02-03T10:00:00Z,open\n\
+         4,2025-03-09,2025-03-10T10:00:00Z,closed\n\
+         5,2025-03-11,2025-03-11T10:00:00Z,open\n",
+    );
+    let (code, s, err) = build_json(d, &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(table(&s, "events")["rows_read"], 2);
+    assert_eq!(table(&s, "events")["rows"], 5);
+    assert_eq!(inode("year=2025/month=01/part-0.parquet"), jan);
+    assert_eq!(inode("year=2025/month=02/part-0.parquet"), feb);
+    assert_ne!(inode("year=2025/month=03/part-0.parquet"), mar);
+    let march = query(
+        d,
+        "SELECT event_id, kind FROM read_parquet('$ROOT/data/shop/events/year=2025/month=03/part-0.parquet') ORDER BY 1",
+    );
+    assert_eq!(march, vec![vec!["4", "closed"], vec!["5", "open"]]);
+
+    // Event 1 moves from January to March: January is rewritten without it, no key twice.
+    write_csv(
+        d,
+        "events",
+        "event_id,happened_on,updated_at,kind\n1,2025-03-20,2025-03-20T10:00:00Z,moved\n",
+    );
+    let (code, _, err) = build_json(d, &[]);
+    assert_eq!(code, Some(0), "{err}");
+    let all = query(
+        d,
+        "SELECT event_id, kind, filename LIKE '%month=03%' FROM read_parquet('$ROOT/data/shop/events/*/*/*.parquet', hive_partitioning=false, filename=true) ORDER BY 1",
+    );
+    assert_eq!(
+        all,
+        vec![
+            vec!["1", "moved", "true"],
+            vec!["2", "open", "false"],
+            vec!["3", "open", "false"],
+            vec!["4", "closed", "true"],
+            vec!["5", "open", "true"],
+        ]
+    );
+    assert_eq!(inode("year=2025/month=02/part-0.parquet"), feb);
+    assert_ne!(inode("year=2025/month=01/part-0.parquet"), jan);
+
+    // The analyst kit's view reads every partition.
+    let views = std::fs::read_to_string(d.join("public/analyst/views.sql")).unwrap();
+    assert!(views.contains("year=2025/month=01/part-0.parquet"), "{views}");
+}
+
+#[test]
+fn schema_changes_are_recorded_in_the_state_and_shown_on_the_table_page() {
+    let dir = instance();
+    let d = dir.path();
+    assert_eq!(build_json(d, &[]).0, Some(0));
+    write_csv(d, "customers", "id,name,email\n1,Ann,ann@x.org\n2,Bob,\n");
+    assert_eq!(build_json(d, &[]).0, Some(0));
+    write_csv(d, "customers", "id,email\n1.5,ann@x.org\n");
+    let (code, _, err) = build_json(d, &[]);
+    assert_eq!(code, Some(0), "{err}");
+    let st = state(d);
+    let history = st["tables"]["customers"]["schema_history"]
+        .as_array()
+        .unwrap();
+    assert_eq!(history.len(), 2, "{history:?}");
+    assert_eq!(history[0]["added"][0]["name"], "email");
+    assert_eq!(history[1]["removed"][0]["name"], "name");
+    assert_eq!(history[1]["retyped"][0]["name"], "id");
+    assert_eq!(history[1]["retyped"][0]["from"], "int64");
+    assert_eq!(history[1]["retyped"][0]["to"], "float64");
+    assert_eq!(st["tables"]["customers"]["status"], "ok");
+    assert_eq!(st["tables"]["customers"]["rows_written"], 1);
+    let page = std::fs::read_to_string(d.join("public/tables/customers.html")).unwrap();
+    assert!(page.contains("Schema changes"), "{page}");
+    assert!(page.contains("int64 → float64"), "{page}");
+    let home = std::fs::read_to_string(d.join("public/index.html")).unwrap();
+    assert!(home.contains("Recent schema changes"), "{home}");
+}
+
+#[test]
+fn select_exclude_and_dry_run() {
+    let dir = instance();
+    let d = dir.path();
+    // A dry run on a fresh instance reads and writes nothing.
+    let out = broker(&["build", "--instance", d.to_str().unwrap(), "--dry-run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let plan = String::from_utf8_lossy(&out.stdout);
+    assert!(plan.contains("orders (incremental)"), "{plan}");
+    assert!(plan.contains("csv: orders.csv ("), "{plan}");
+    assert!(
+        plan.contains("data/shop/events/year=…/month=…/part-0.parquet"),
+        "{plan}"
+    );
+    assert!(!d.join("public").exists() && !d.join("state/sync_state.json").exists());
+
+    assert_eq!(build_json(d, &[]).0, Some(0));
+    write_csv(d, "customers", "id,name\n1,Ann\n2,Bob\n3,Cy\n");
+    write_csv(
+        d,
+        "orders",
+        "order_id,amount,updated_at\n9,90,2025-01-09T08:00:00Z\n",
+    );
+    let (code, s, err) = build_json(d, &["--select", "customers"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(table(&s, "customers")["status"], "ok");
+    assert_eq!(table(&s, "customers")["rows"], 3);
+    assert_eq!(table(&s, "orders")["status"], "skipped");
+    assert_eq!(table(&s, "orders")["rows"], 5, "published data kept");
+    assert_eq!(orders(d).len(), 5);
+
+    let (code, s, err) = build_json(d, &["--exclude", "customers,visits"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(table(&s, "customers")["status"], "skipped");
+    assert_eq!(table(&s, "orders")["status"], "ok");
+    assert_eq!(orders(d).len(), 6);
+
+    // The dry run now names the cursor it would read from.
+    let out = broker(&["build", "--instance", d.to_str().unwrap(), "--dry-run", "--json"]);
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let o = plan["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["table"] == "orders")
+        .unwrap();
+    assert_eq!(o["cursor"], "2025-01-09T08:00:00.000000Z");
+    assert_eq!(o["published_rows"], 6);
+
+    let out = broker(&["build", "--instance", d.to_str().unwrap(), "--select", "nope"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no table named `nope`"));
+}
+
+#[test]
+fn a_corrupt_state_stops_the_build_and_full_refresh_starts_over() {
+    let dir = instance();
+    let d = dir.path();
+    assert_eq!(build_json(d, &[]).0, Some(0));
+    std::fs::write(d.join("state/sync_state.json"), "{\"orders\": ").unwrap();
+    let out = build(d);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("sync_state.json") && err.contains("--full-refresh"),
+        "{err}"
+    );
+    let (code, _, err) = build_json(d, &["--full-refresh"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(state(d)["version"], 1);
+    assert_eq!(state(d)["tables"]["orders"]["rows_written"], 5);
+}
