@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Benchmark of the sync strategies on one big orders table (default 10,000,000 rows), against
+# DuckDB converting the same CSV file to zstd Parquet (`COPY (FROM read_csv(...)) TO ...
+# (FORMAT parquet, COMPRESSION zstd)`, examples/duckdb_convert.rs) in the same run.
+#
+# 1. full refresh of `orders` (incremental, hive partitions by month of created_at) and of
+#    `orders_single` (incremental, one file), each alone (`--select`), vs DuckDB's COPY;
+# 2. an incremental run whose export holds 1% of the table (half updates of recent orders,
+#    half new orders; what a source's "changed since" export delivers), merged into each.
+# Prints wall time and peak RSS of each run and the ratios. The per-table `seconds` of
+# `broker build --json` is the sync of that table; the rest of a build is profile and site.
+#
+# Usage: bench/sync.sh [rows]        Work folder: $BENCH_DIR (default /var/tmp/broker-bench)
+set -euo pipefail
+rows="${1:-10000000}"
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/broker-target}"
+work="${BENCH_DIR:-/var/tmp/broker-bench}/sync-$rows"
+mkdir -p "$work/full" "$work/delta"
+
+cargo build --release --quiet --bin broker --example duckdb_convert
+broker="$CARGO_TARGET_DIR/release/broker"
+duck="$CARGO_TARGET_DIR/release/examples/duckdb_convert"
+
+# Orders over six years (2020-2025), ids in creation order; the delta updates 0.5% of the
+# newest orders and adds 0.5% new ones, all after every updated_at of the full export.
+if [ ! -f "$work/full/orders.csv" ]; then
+    python3 - "$rows" "$work" <<'PY'
+import sys, random, datetime
+rows, work = int(sys.argv[1]), sys.argv[2]
+rnd = random.Random(42)
+start = datetime.date(2020, 1, 1)
+days = 6 * 365
+statuses = ["new", "paid", "shipped", "delivered", "cancelled"]
+def line(i, day, upd, status, amount):
+    d = start + datetime.timedelta(days=day)
+    return f"{i},{rnd.randrange(1, 200000)},{status},{amount:.2f},{d.isoformat()},{upd}\n"
+with open(f"{work}/full/orders.csv", "w") as f:
+    f.write("order_id,customer_id,status,amount,created_at,updated_at\n")
+    buf = []
+    for i in range(1, rows + 1):
+        day = i * days // (rows + 1)
+        d = start + datetime.timedelta(days=day)
+        buf.append(line(i, day, f"{d.isoformat()}T12:00:00Z", rnd.choice(statuses), rnd.random() * 500))
+        if len(buf) == 100000:
+            f.writelines(buf); buf = []
+    f.writelines(buf)
+n = rows // 200
+with open(f"{work}/delta/orders.csv", "w") as f:
+    f.write("order_id,customer_id,status,amount,created_at,updated_at\n")
+    for k in range(n):
+        i = rows - k * 3  # recent orders, updated
+        day = i * days // (rows + 1)
+        f.write(line(i, day, "2026-01-02T08:00:00Z", "refunded", rnd.random() * 500))
+    for k in range(n):
+        i = rows + 1 + k  # new orders in the last days
+        f.write(line(i, days - 1, "2026-01-02T09:00:00Z", "new", rnd.random() * 500))
+PY
+fi
+csv_bytes=$(du -sb "$work/full/orders.csv" | cut -f1)
+
+inst="$work/instance"
+rm -rf "$inst" "$work/src" && mkdir -p "$inst/config" "$inst/content" "$work/src"
+cat > "$inst/config/instance.yaml" <<EOF
+instance:
+  name: Sync benchmark
+data_source:
+  type: csv
+  csv:
+    folder: $work/src
+output: $work/public
+state: $work/state
+EOF
+cat > "$inst/content/data_description.md" <<'EOF'
+```yaml
+tables:
+  - {id: b.orders, name: orders, description: Orders by month, primary_key: order_id,
+     sync_strategy: incremental, incremental_column: updated_at, incremental_window_days: 0,
+     partition_by: created_at, partition_granularity: month, file: orders.csv, folder: bench}
+  - {id: b.orders_single, name: orders_single, description: Orders in one file,
+     primary_key: order_id, sync_strategy: incremental, incremental_column: updated_at,
+     incremental_window_days: 0, file: orders.csv, folder: bench}
+```
+EOF
+rm -rf "$work/public" "$work/.public.builds" "$work/state"
+
+run() { # name, flags...
+    local name="$1"; shift
+    /usr/bin/time -f "%e %M" -o "$work/$name.time" "$broker" build -q --json --instance "$inst" "$@" > "$work/$name.json" || true
+}
+ln -sf "$work/full/orders.csv" "$work/src/orders.csv"
+run full_part --full-refresh --select orders
+run full_single --full-refresh --select orders_single
+rm -rf "$work/duck" && /usr/bin/time -f "%e %M" -o "$work/duck.time" "$duck" "$work/full" "$work/duck" > "$work/duck.out"
+ln -sf "$work/delta/orders.csv" "$work/src/orders.csv"
+run inc_part --select orders
+run inc_single --select orders_single
+
+python3 - "$work" "$csv_bytes" <<'PY'
+import json, sys
+work, csv_bytes = sys.argv[1], int(sys.argv[2])
+def load(name, table):
+    j = json.load(open(f"{work}/{name}.json"))
+    t = [x for x in j["tables"] if x["name"] == table][0]
+    wall, rss = open(f"{work}/{name}.time").read().split()
+    assert t["status"] == "ok", (name, t)
+    return t, float(wall), int(rss) / 1024
+duck = float(open(f"{work}/duck.out").read().split("\n")[-2].split()[2])
+dwall, drss = open(f"{work}/duck.time").read().split()
+print(f"orders.csv: {csv_bytes / 2**20:.0f} MiB")
+print(f"duckdb COPY to Parquet: {duck:.2f} s, peak RSS {int(drss) / 1024:.0f} MiB")
+for label, full, inc, table in [("partitioned by month", "full_part", "inc_part", "orders"),
+                                ("single file", "full_single", "inc_single", "orders_single")]:
+    f, fwall, frss = load(full, table)
+    i, iwall, irss = load(inc, table)
+    print(f"{table} ({label}):")
+    print(f"  full refresh: sync {f['seconds']:.2f} s, {f['rows']} rows; build {fwall:.2f} s wall, peak RSS {frss:.0f} MiB")
+    print(f"    ratio sync / duckdb: {f['seconds'] / duck:.2f}   peak RSS ratio: {frss / int(drss) * 1024:.2f}")
+    print(f"  incremental, {i['rows_read']} rows read: sync {i['seconds']:.2f} s, {i['rows']} rows; build {iwall:.2f} s wall, peak RSS {irss:.0f} MiB")
+    print(f"    ratio incremental / full refresh sync: {i['seconds'] / f['seconds']:.3f}  (target < 0.1)")
+PY
