@@ -276,9 +276,15 @@ mod tests {
         assert_eq!(s.version, STATE_VERSION);
         std::fs::write(path(dir.path()), "{\"orders\": {}}").unwrap();
         let e = SyncState::load(dir.path()).unwrap_err().to_string();
-        assert!(e.contains("sync_state.json") && e.contains("version missing"), "{e}");
+        assert!(
+            e.contains("sync_state.json") && e.contains("version missing"),
+            "{e}"
+        );
         std::fs::write(path(dir.path()), "{trunc").unwrap();
         let e = format!("{:#}", SyncState::load(dir.path()).unwrap_err());
-        assert!(e.contains("not valid JSON") && e.contains("--full-refresh"), "{e}");
+        assert!(
+            e.contains("not valid JSON") && e.contains("--full-refresh"),
+            "{e}"
+        );
     }
 }

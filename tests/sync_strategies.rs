@@ -204,7 +204,15 @@ fn incremental_merges_by_primary_key_newest_row_wins_and_the_cursor_is_the_large
     assert_eq!(table(&s, "orders")["rows_read"], 6, "rows 3..7 and 7 again");
     assert_eq!(
         orders(d),
-        rows(&[(1, 10), (2, 20), (3, 33), (4, 40), (5, 50), (6, 60), (7, 71)])
+        rows(&[
+            (1, 10),
+            (2, 20),
+            (3, 33),
+            (4, 40),
+            (5, 50),
+            (6, 60),
+            (7, 71)
+        ])
     );
     assert_eq!(
         state(d)["tables"]["orders"]["cursor"]["text"],
@@ -380,7 +388,10 @@ fn partitioned_tables_are_hive_folders_and_only_partitions_that_received_rows_ar
 
     // The analyst kit's view reads every partition.
     let views = std::fs::read_to_string(d.join("public/analyst/views.sql")).unwrap();
-    assert!(views.contains("year=2025/month=01/part-0.parquet"), "{views}");
+    assert!(
+        views.contains("year=2025/month=01/part-0.parquet"),
+        "{views}"
+    );
 }
 
 #[test]
@@ -450,7 +461,13 @@ fn select_exclude_and_dry_run() {
     assert_eq!(orders(d).len(), 6);
 
     // The dry run now names the cursor it would read from.
-    let out = broker(&["build", "--instance", d.to_str().unwrap(), "--dry-run", "--json"]);
+    let out = broker(&[
+        "build",
+        "--instance",
+        d.to_str().unwrap(),
+        "--dry-run",
+        "--json",
+    ]);
     let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let o = plan["tables"]
         .as_array()
@@ -461,7 +478,13 @@ fn select_exclude_and_dry_run() {
     assert_eq!(o["cursor"], "2025-01-09T08:00:00.000000Z");
     assert_eq!(o["published_rows"], 6);
 
-    let out = broker(&["build", "--instance", d.to_str().unwrap(), "--select", "nope"]);
+    let out = broker(&[
+        "build",
+        "--instance",
+        d.to_str().unwrap(),
+        "--select",
+        "nope",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no table named `nope`"));
 }

@@ -11,13 +11,13 @@ use serde::Serialize;
 
 use crate::config::{Config, DataSource};
 use crate::content::{Content, SyncStrategy, TableSpec};
-use crate::state::{self, SyncState, SyncStatus, TableState, STATE_VERSION};
 use crate::metrics::{self, MetricResult, TableView};
 use crate::profile::{self, ProfilesFile, TableProfile, PROFILES_VERSION};
 use crate::publish::{self, Manifest, Staging};
 use crate::report::{Reporter, Verbosity};
 use crate::sample_data;
 use crate::site::{self, SiteInput, TableReport};
+use crate::state::{self, SyncState, SyncStatus, TableState, STATE_VERSION};
 use crate::sync::{self, csv_source::CsvConnector, Connector, SyncedTable};
 
 /// Flags of `broker build`.
@@ -213,7 +213,11 @@ fn build(config: &Config, content: &Content, run: &Run, log: &Reporter) -> anyho
         "sync: {} of {} tables{}",
         run.selected.iter().filter(|s| **s).count(),
         content.tables.len(),
-        if run.full_refresh { " (full refresh)" } else { "" }
+        if run.full_refresh {
+            " (full refresh)"
+        } else {
+            ""
+        }
     ));
     let t = Instant::now();
     let synced = sync_tables(
@@ -462,7 +466,9 @@ fn dry_run(config: &Config, content: &Content, run: &Run, json: bool) -> anyhow:
     if json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&serde_json::json!({"status": "dry_run", "output": config.output.display().to_string(), "tables": plans}))?
+            serde_json::to_string_pretty(
+                &serde_json::json!({"status": "dry_run", "output": config.output.display().to_string(), "tables": plans})
+            )?
         );
     } else {
         println!(
@@ -506,7 +512,9 @@ fn next_state(
             (None, Some(d)) => {
                 let columns = state::state_columns(&d.columns);
                 let mut history = prev.map(|p| p.schema_history.clone()).unwrap_or_default();
-                if let Some(change) = prev.and_then(|p| state::diff(&p.columns, &columns, built_at, build_id)) {
+                if let Some(change) =
+                    prev.and_then(|p| state::diff(&p.columns, &columns, built_at, build_id))
+                {
                     history.push(change);
                 }
                 let excess = history.len().saturating_sub(state::HISTORY_LIMIT);
@@ -614,7 +622,10 @@ fn sync_tables(
                 Some((d, id)) => (Some(d), id),
                 None => (None, String::new()),
             };
-            log.detail(&format!("sync  {}: not selected; published data kept", spec.name));
+            log.detail(&format!(
+                "sync  {}: not selected; published data kept",
+                spec.name
+            ));
             out.push(Synced {
                 name: spec.name.clone(),
                 attempted: false,

@@ -1133,33 +1133,6 @@ fn result_view(r: &QueryResult) -> Value {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paths_and_hrefs() {
-        assert_eq!(
-            href("index.html", "tables/orders.html"),
-            "tables/orders.html"
-        );
-        assert_eq!(
-            href("metrics/rev/x.html", "tables/a b.html"),
-            "../../tables/a%20b.html"
-        );
-        assert_eq!(safe_segment(".."), "_");
-        assert_eq!(table_path("index"), "tables/index.table.html");
-        assert_eq!(table_path("orders"), "tables/orders.html");
-        assert_eq!(safe_segment("a/b"), "a_b");
-        assert_eq!(json_path("tables/x.html"), "tables/x.json");
-        assert_eq!(
-            redact("https://bob:secret@example.com/x.csv"),
-            "https://bob:***@example.com/x.csv"
-        );
-        assert_eq!(redact("/srv/data/x.csv"), "/srv/data/x.csv");
-    }
-}
-
 /// The sync facts a table page shows: last successful sync (RFC 3339, for `<time class="ago">`),
 /// status, cursor, rows read, and the schema changes newest first. `null` before the first sync.
 fn sync_view(state: Option<&crate::state::TableState>) -> Value {
@@ -1201,4 +1174,31 @@ fn recent_schema_changes(input: &SiteInput, path: &str) -> Vec<Value> {
             v
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_and_hrefs() {
+        assert_eq!(
+            href("index.html", "tables/orders.html"),
+            "tables/orders.html"
+        );
+        assert_eq!(
+            href("metrics/rev/x.html", "tables/a b.html"),
+            "../../tables/a%20b.html"
+        );
+        assert_eq!(safe_segment(".."), "_");
+        assert_eq!(table_path("index"), "tables/index.table.html");
+        assert_eq!(table_path("orders"), "tables/orders.html");
+        assert_eq!(safe_segment("a/b"), "a_b");
+        assert_eq!(json_path("tables/x.html"), "tables/x.json");
+        assert_eq!(
+            redact("https://bob:secret@example.com/x.csv"),
+            "https://bob:***@example.com/x.csv"
+        );
+        assert_eq!(redact("/srv/data/x.csv"), "/srv/data/x.csv");
+    }
 }

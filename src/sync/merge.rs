@@ -1,6 +1,6 @@
 //! Writing `incremental` and `partitioned` tables: rows read from the source are merged into the
 //! table's previously published files by primary key, partition by partition, with memory
-//! bounded by the rows read in this run (one 24-byte index entry per row), never by the table.
+//! bounded by the rows read in this run (one 32-byte index entry per row), never by the table.
 //!
 //! The steps, for a table with a primary key:
 //! 1. Each source batch is made to fit the table's schema, filtered to rows at or after the
@@ -194,9 +194,16 @@ pub fn schema_of(columns: &[SyncedColumn]) -> SchemaRef {
 /// `batch` with exactly `schema`'s columns, by name: a missing column is all NULL, a column of
 /// another type is cast (strictly: a value that does not fit is an error naming the column and
 /// `table`).
-pub fn conform(batch: &RecordBatch, schema: &SchemaRef, table: &str) -> anyhow::Result<RecordBatch> {
+pub fn conform(
+    batch: &RecordBatch,
+    schema: &SchemaRef,
+    table: &str,
+) -> anyhow::Result<RecordBatch> {
     if batch.schema().fields() == schema.fields() {
-        return Ok(RecordBatch::try_new(schema.clone(), batch.columns().to_vec())?);
+        return Ok(RecordBatch::try_new(
+            schema.clone(),
+            batch.columns().to_vec(),
+        )?);
     }
     let strict = CastOptions {
         safe: false,
@@ -235,7 +242,11 @@ impl KeyHasher {
     fn new(schema: &SchemaRef, names: &[String]) -> anyhow::Result<KeyHasher> {
         let fields = names
             .iter()
-            .map(|n| Ok(SortField::new(schema.field_with_name(n)?.data_type().clone())))
+            .map(|n| {
+                Ok(SortField::new(
+                    schema.field_with_name(n)?.data_type().clone(),
+                ))
+            })
             .collect::<anyhow::Result<Vec<_>>>()?;
         Ok(KeyHasher {
             converter: RowConverter::new(fields)?,
@@ -270,12 +281,74 @@ fn hash128(bytes: &[u8]) -> u128 {
 }
 
 /// Where the newest row of a key read in this run is: partition slot, row within that
-/// partition's spill file, cursor value.
+/// partition's spill file, cursor value (16 bytes).
 #[derive(Clone, Copy)]
 struct Slot {
     part: u32,
-    row: u64,
+    row: u32,
     cursor: i64,
+}
+
+/// Shards of the key index: a shard grows (and rehashes) alone, so growing never needs twice
+/// the whole index at once.
+const INDEX_SHARDS: usize = 64;
+
+/// The keys read in this run: 128-bit key hash → newest row. The map's own hash is the key
+/// hash's low 64 bits (already uniformly spread), the shard its top 6 bits.
+struct KeyIndex {
+    shards: Vec<HashMap<u128, Slot, std::hash::BuildHasherDefault<KeyHashPassThrough>>>,
+    len: usize,
+}
+
+impl KeyIndex {
+    fn new() -> KeyIndex {
+        KeyIndex {
+            shards: (0..INDEX_SHARDS).map(|_| HashMap::default()).collect(),
+            len: 0,
+        }
+    }
+
+    fn shard(key: u128) -> usize {
+        (key >> 122) as usize
+    }
+
+    /// Insert; returns the slot the key had.
+    fn insert(&mut self, key: u128, slot: Slot) -> Option<Slot> {
+        let old = self.shards[Self::shard(key)].insert(key, slot);
+        if old.is_none() {
+            self.len += 1;
+        }
+        old
+    }
+
+    fn contains(&self, key: &u128) -> bool {
+        self.shards[Self::shard(*key)].contains_key(key)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// A `Hasher` for keys that are already hashes: keeps the low 64 bits.
+#[derive(Default)]
+struct KeyHashPassThrough(u64);
+
+impl Hasher for KeyHashPassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u128 keys are hashed; this path is a fallback that still spreads bytes.
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+
+    fn write_u128(&mut self, v: u128) {
+        self.0 = v as u64;
+    }
 }
 
 struct Spill {
@@ -326,7 +399,10 @@ fn write_inner(stream: TableStream, plan: Plan<'_>, work: &Path) -> anyhow::Resu
             previous = None;
         }
     }
-    let columns = unify(previous.as_ref().map(|p| p.columns.as_slice()), &stream.columns);
+    let columns = unify(
+        previous.as_ref().map(|p| p.columns.as_slice()),
+        &stream.columns,
+    );
     let schema = schema_of(&columns);
     let index_of = |name: &str, what: &str| -> anyhow::Result<usize> {
         schema.index_of(name).map_err(|_| {
@@ -377,8 +453,8 @@ fn write_inner(stream: TableStream, plan: Plan<'_>, work: &Path) -> anyhow::Resu
     // 1. Read: filter, split by partition, spill, index keys.
     let mut spills: Vec<Spill> = Vec::new();
     let mut slot_of: HashMap<PartitionKey, u32> = HashMap::new();
-    let mut index: HashMap<u128, Slot> = HashMap::new();
-    let mut losers: HashMap<u32, Vec<u64>> = HashMap::new();
+    let mut index = KeyIndex::new();
+    let mut losers: HashMap<u32, Vec<u32>> = HashMap::new();
     let mut rows_read = 0u64;
     let mut cursor_max: Option<i64> = None;
     for batch in stream.batches {
@@ -396,7 +472,8 @@ fn write_inner(stream: TableStream, plan: Plan<'_>, work: &Path) -> anyhow::Resu
         let (batch, cursors) = match (plan.lower_bound, cursors) {
             (Some(lb), Some(c)) => {
                 // Rows with a NULL cursor are always read: they cannot be placed before it.
-                let keep: BooleanArray = c.iter().map(|v| Some(v.is_none_or(|v| v >= lb))).collect();
+                let keep: BooleanArray =
+                    c.iter().map(|v| Some(v.is_none_or(|v| v >= lb))).collect();
                 let b = compute::filter_record_batch(&batch, &keep)?;
                 let c = compute::filter(&c, &keep)?
                     .as_any()
@@ -467,9 +544,12 @@ fn write_inner(stream: TableStream, plan: Plan<'_>, work: &Path) -> anyhow::Resu
                         .as_ref()
                         .and_then(|c| c.is_valid(r).then(|| c.value(r)))
                         .unwrap_or(i64::MIN);
+                    let Ok(row) = u32::try_from(base + j as u64) else {
+                        bail!("table `{table}`: more than 4,294,967,295 rows in one partition in one run; use a finer partition_granularity");
+                    };
                     let new = Slot {
                         part: slot,
-                        row: base + j as u64,
+                        row,
                         cursor,
                     };
                     match index.insert(h[r], new) {
@@ -531,10 +611,10 @@ fn write_inner(stream: TableStream, plan: Plan<'_>, work: &Path) -> anyhow::Resu
                     .map(|_| {
                         let r = next;
                         next += 1;
-                        while li < lost.len() && lost[li] < r {
+                        while li < lost.len() && u64::from(lost[li]) < r {
                             li += 1;
                         }
-                        Some(!(li < lost.len() && lost[li] == r))
+                        Some(!(li < lost.len() && u64::from(lost[li]) == r))
                     })
                     .collect();
                 Ok(Some(keep))
@@ -556,7 +636,9 @@ fn write_inner(stream: TableStream, plan: Plan<'_>, work: &Path) -> anyhow::Resu
         let rel = layout.rel_path(spec, key);
         let abs = plan.root.join(&rel);
         let moved = match &hasher {
-            Some(h) if !index.is_empty() => holds_any_key(&old.abs_path, h, &schema, table, &index)?,
+            Some(h) if !index.is_empty() => {
+                holds_any_key(&old.abs_path, h, &schema, table, &index)?
+            }
             _ => false,
         };
         if !moved && prev_conforms {
@@ -660,7 +742,7 @@ fn copy_rows(
 fn drop_keys(
     batch: &RecordBatch,
     hasher: Option<&KeyHasher>,
-    index: &HashMap<u128, Slot>,
+    index: &KeyIndex,
 ) -> anyhow::Result<Option<BooleanArray>> {
     let Some(h) = hasher else { return Ok(None) };
     if index.is_empty() {
@@ -668,10 +750,7 @@ fn drop_keys(
     }
     let hashes = h.hashes(batch)?;
     Ok(Some(
-        hashes
-            .iter()
-            .map(|k| Some(!index.contains_key(k)))
-            .collect(),
+        hashes.iter().map(|k| Some(!index.contains(k))).collect(),
     ))
 }
 
@@ -681,7 +760,7 @@ fn holds_any_key(
     hasher: &KeyHasher,
     schema: &SchemaRef,
     table: &str,
-    index: &HashMap<u128, Slot>,
+    index: &KeyIndex,
 ) -> anyhow::Result<bool> {
     let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file)
@@ -709,7 +788,7 @@ fn holds_any_key(
         .build()?;
     for batch in reader {
         let batch = conform(&batch?, &key_schema, table)?;
-        if hasher.hashes(&batch)?.iter().any(|k| index.contains_key(k)) {
+        if hasher.hashes(&batch)?.iter().any(|k| index.contains(k)) {
             return Ok(true);
         }
     }

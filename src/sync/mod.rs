@@ -250,6 +250,26 @@ impl Drop for ParquetSink {
     }
 }
 
+/// The same stream with its batches produced on their own thread, up to two batches ahead, so
+/// reading the source (parsing CSV) and encoding Parquet run on two cores at once. The thread
+/// ends when the stream ends, fails, or the returned stream is dropped.
+pub fn prefetch(stream: TableStream) -> TableStream {
+    let (tx, rx) = std::sync::mpsc::sync_channel(2);
+    let inner = stream.batches;
+    std::thread::spawn(move || {
+        for batch in inner {
+            let failed = batch.is_err();
+            if tx.send(batch).is_err() || failed {
+                break;
+            }
+        }
+    });
+    TableStream {
+        batches: Box::new(rx.into_iter()),
+        ..stream
+    }
+}
+
 /// How one table is synced in this build.
 pub struct TableRun<'a> {
     /// The table.
@@ -276,7 +296,7 @@ pub fn sync_table(
 ) -> anyhow::Result<SyncedTable> {
     let started = Instant::now();
     let spec = run.spec;
-    let stream = connector.read_table(spec)?;
+    let stream = prefetch(connector.read_table(spec)?);
     let source = stream.source.clone();
     if spec.sync_strategy == SyncStrategy::FullRefresh {
         let columns = stream.columns.clone();
@@ -309,7 +329,9 @@ pub fn sync_table(
         .and_then(|c| stream.columns.iter().find(|x| x.name == c));
     let mut notes = Vec::new();
     let stored = match (run.cursor, cursor_column) {
-        (Some(c), Some(col)) if c.column == col.name && same_unit(c.column_type, col.column_type) => {
+        (Some(c), Some(col))
+            if c.column == col.name && same_unit(c.column_type, col.column_type) =>
+        {
             Some(c)
         }
         (Some(c), _) => {
@@ -325,7 +347,10 @@ pub fn sync_table(
         (SyncStrategy::Incremental, Some(col)) => {
             let day = day_in_unit(col.column_type);
             match &stored {
-                Some(c) => Some(c.value.saturating_sub(day * i64::from(spec.incremental_window_days))),
+                Some(c) => Some(
+                    c.value
+                        .saturating_sub(day * i64::from(spec.incremental_window_days)),
+                ),
                 None => spec.max_history_days.filter(|_| day > 1).map(|n| {
                     let now_days = run.now.timestamp().div_euclid(86_400);
                     (now_days - i64::from(n)) * day

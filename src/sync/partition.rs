@@ -199,6 +199,9 @@ mod tests {
             assert_eq!(parse_hive_path(p, g), Some(k));
         }
         assert_eq!(parse_hive_path("year=2024", Granularity::Month), None);
-        assert_eq!(parse_hive_path("month=03/year=2024", Granularity::Month), None);
+        assert_eq!(
+            parse_hive_path("month=03/year=2024", Granularity::Month),
+            None
+        );
     }
 }
