@@ -396,6 +396,13 @@ fn select_tables(
 /// `--dry-run`: per table, what would be read (source, cursor) and written (layout), on stdout.
 fn dry_run(config: &Config, content: &Content, run: &Run, json: bool) -> anyhow::Result<()> {
     let connector = source_connector(config);
+    let generate = match &config.data_source {
+        DataSource::Csv {
+            folder,
+            sample: Some((size, seed)),
+        } if !sample_data::is_current(*size, *seed, folder) => Some(folder.clone()),
+        _ => None,
+    };
     let previous = publish::current_tree(&config.output);
     let manifest = previous.as_deref().and_then(Manifest::read);
     let mut plans = Vec::new();
@@ -406,6 +413,8 @@ fn dry_run(config: &Config, content: &Content, run: &Run, json: bool) -> anyhow:
             .and_then(|m| m.tables.iter().find(|t| t.name == spec.name));
         let read = if !selected {
             "nothing (not selected; the published data is kept)".to_string()
+        } else if generate.is_some() {
+            format!("csv: the demo shop's {}.csv, generated first", spec.name)
         } else {
             match connector.describe(spec) {
                 Ok(d) => d,
@@ -475,6 +484,12 @@ fn dry_run(config: &Config, content: &Content, run: &Run, json: bool) -> anyhow:
             "dry run: nothing is read or written; output {}",
             config.output.display()
         );
+        if let Some(folder) = &generate {
+            println!(
+                "the demo shop's CSV files would be generated into {} first",
+                folder.display()
+            );
+        }
         for p in &plans {
             println!(
                 "{} ({}):\n  read:  {}\n  mode:  {}\n  write: {}",
