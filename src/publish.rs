@@ -199,14 +199,15 @@ impl Manifest {
     }
 }
 
-/// Write `value` as pretty JSON to `path` atomically (temp file in the same folder, fsync, rename).
+/// Write `value` as pretty JSON to `path` atomically and durably (see [`write_atomic`]).
 pub fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {
     let mut text = serde_json::to_string_pretty(value)?;
     text.push('\n');
     write_atomic(path, text.as_bytes())
 }
 
-/// Write `bytes` to `path` atomically (temp file in the same folder, fsync, rename).
+/// Write `bytes` to `path` atomically and durably: temp file in the same folder, fsync, rename,
+/// fsync of the folder. Errors: I/O errors, naming the path.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     use std::io::Write;
     if let Some(parent) = path.parent() {
@@ -221,37 +222,130 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     f.write_all(bytes)?;
     f.sync_all()?;
     drop(f);
-    fs::rename(&tmp, path).with_context(|| format!("{}: cannot rename into place", path.display()))
+    fs::rename(&tmp, path)
+        .with_context(|| format!("{}: cannot rename into place", path.display()))?;
+    sync_dir(&parent_dir(path))
 }
 
-/// The exclusive lock of an instance's builds: held while the value lives, released by the
-/// kernel if the process dies (flock), so a killed build never blocks the next one.
+/// Name of the lock file in the state folder.
+pub const LOCK_FILE: &str = "build.lock";
+
+/// What the lock file says about the build that holds it, as one JSON object. Information only,
+/// for messages and for an operator's `cat state/build.lock`: the `flock` on the file alone
+/// decides which build runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LockInfo {
+    /// Process id of the build.
+    pub pid: u32,
+    /// RFC 3339 UTC time, in seconds, at which the build took the lock.
+    pub started_at: String,
+    /// Name of the instance (`instance.name` in `instance.yaml`).
+    pub instance: String,
+}
+
+/// The exclusive lock of an instance's builds: an `flock` on `<state>/build.lock`, held while
+/// the value lives and released by the kernel if the process dies, so a killed build never
+/// blocks the next one. Dropping it empties the lock file first: a lock file that still holds a
+/// [`LockInfo`] when the next build takes the lock was left by a build that did not end
+/// (killed, crashed, machine lost power).
 pub struct BuildLock {
-    _file: File,
+    file: File,
+    path: PathBuf,
 }
 
-/// Take `<state>/build.lock` without waiting. `Ok(None)` when another build holds it.
-pub fn lock(state: &Path) -> anyhow::Result<Option<BuildLock>> {
+impl BuildLock {
+    /// The lock file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for BuildLock {
+    fn drop(&mut self) {
+        // Still holding the flock: nobody can be reading a half-emptied file as a stale lock.
+        let _ = self.file.set_len(0);
+    }
+}
+
+/// The outcome of [`lock`].
+pub enum Lock {
+    /// This process now holds the lock, until the [`BuildLock`] is dropped.
+    Acquired {
+        /// The held lock.
+        lock: BuildLock,
+        /// What a previous build that never released the lock left in the lock file (it was
+        /// killed or crashed; the kernel released its `flock`). `None` after a clean release.
+        stale: Option<LockInfo>,
+    },
+    /// Another process holds the lock. Its [`LockInfo`], when the lock file held a readable one
+    /// (`None`, e.g., for a build of an older broker that wrote only its PID).
+    Held(Option<LockInfo>),
+}
+
+/// Take the build lock of an instance, `<state>/build.lock`, without waiting, and write this
+/// process's [`LockInfo`] (PID, start time, `instance`) into it.
+///
+/// Errors: the state folder or the lock file cannot be created or opened, or `flock` fails for
+/// another reason than the lock being held (e.g., a filesystem without locks).
+pub fn lock(state: &Path, instance: &str) -> anyhow::Result<Lock> {
     fs::create_dir_all(state).with_context(|| format!("{}: cannot create", state.display()))?;
-    let path = state.join("build.lock");
+    let path = state.join(LOCK_FILE);
+    // Never unlinked: a build that opened it before an unlink would lock an orphaned inode
+    // while the next one locks a new file, and both would run.
     let file = fs::OpenOptions::new()
         .create(true)
         .truncate(false)
+        .read(true)
         .write(true)
         .open(&path)
         .with_context(|| format!("{}: cannot open", path.display()))?;
     match file.try_lock() {
         Ok(()) => {
-            let _ = file.set_len(0);
-            let _ =
-                std::io::Write::write_all(&mut &file, std::process::id().to_string().as_bytes());
-            Ok(Some(BuildLock { _file: file }))
+            let stale = fs::read_to_string(&path)
+                .ok()
+                .and_then(|t| serde_json::from_str::<LockInfo>(&t).ok());
+            let info = LockInfo {
+                pid: std::process::id(),
+                started_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                instance: instance.to_string(),
+            };
+            write_lock_info(&file, &info)
+                .with_context(|| format!("{}: cannot write", path.display()))?;
+            Ok(Lock::Acquired {
+                lock: BuildLock { file, path },
+                stale,
+            })
         }
-        Err(fs::TryLockError::WouldBlock) => Ok(None),
+        Err(fs::TryLockError::WouldBlock) => Ok(Lock::Held(read_holder(&path))),
         Err(fs::TryLockError::Error(e)) => {
             Err(anyhow::Error::new(e).context(format!("{}: cannot lock", path.display())))
         }
     }
+}
+
+/// Write `info` over the lock file's content: the new text first, then cut what was longer, so a
+/// reader sees either the old text, a mix it cannot parse, or the new text.
+fn write_lock_info(file: &File, info: &LockInfo) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    let mut text = serde_json::to_string(info).map_err(std::io::Error::other)?;
+    text.push('\n');
+    file.write_all_at(text.as_bytes(), 0)?;
+    file.set_len(text.len() as u64)
+}
+
+/// The holder's [`LockInfo`]; it may have taken the lock an instant ago and not written it yet,
+/// so an unreadable file is read again for up to 200 ms.
+fn read_holder(path: &Path) -> Option<LockInfo> {
+    for _ in 0..40 {
+        if let Some(info) = fs::read_to_string(path)
+            .ok()
+            .and_then(|t| serde_json::from_str::<LockInfo>(&t).ok())
+        {
+            return Some(info);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    None
 }
 
 /// Refuse an output path that exists and is not a symlink: a folder or file broker did not
@@ -289,9 +383,73 @@ pub fn current_tree(output: &Path) -> Option<PathBuf> {
     fs::canonicalize(output).ok().filter(|p| p.is_dir())
 }
 
+/// The folder holding `path`, `.` for a bare file name.
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Remove what builds that did not finish left beside `output`: staging folders
+/// `.<output>.builds/*.partial` and swap symlinks `.<output>.swap-*`. Returns the removed paths.
+///
+/// Taking `&BuildLock` makes the caller hold the instance's build lock, so no build is running
+/// and none of these belongs to a live build. Entries are removed without following symlinks.
+///
+/// Errors: a leftover cannot be removed (the message names it), the folders cannot be read.
+pub fn remove_leftovers(output: &Path, _lock: &BuildLock) -> anyhow::Result<Vec<PathBuf>> {
+    let mut removed = Vec::new();
+    let builds = builds_dir(output);
+    let name = output
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("public");
+    let swap_prefix = format!(".{name}.swap-");
+    let places = [
+        (builds.clone(), None),
+        (parent_dir(output), Some(swap_prefix.as_str())),
+    ];
+    for (dir, prefix) in places {
+        let entries = match fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                return Err(anyhow::Error::new(e).context(format!("{}: cannot read", dir.display())))
+            }
+        };
+        for entry in entries {
+            let entry = entry.with_context(|| format!("{}: cannot read", dir.display()))?;
+            let file_name = entry.file_name();
+            let Some(file_name) = file_name.to_str() else {
+                continue;
+            };
+            let leftover = match prefix {
+                None => file_name.ends_with(".partial"),
+                Some(prefix) => file_name.starts_with(prefix),
+            };
+            if !leftover {
+                continue;
+            }
+            let p = entry.path();
+            let is_dir = fs::symlink_metadata(&p).is_ok_and(|m| m.is_dir());
+            let result = if is_dir {
+                fs::remove_dir_all(&p)
+            } else {
+                fs::remove_file(&p)
+            };
+            result.with_context(|| {
+                format!("{}: cannot remove what a dead build left", p.display())
+            })?;
+            removed.push(p);
+        }
+    }
+    Ok(removed)
+}
+
 impl Staging {
-    /// Create `<builds>/<id>.partial/`, removing partial folders left by builds that died (the
-    /// caller holds the build lock, so none is running).
+    /// Create the staging folder `.<output>.builds/<id>.partial/` beside `output`. Staging
+    /// folders of builds that died are removed by [`remove_leftovers`], under the build lock.
     ///
     /// Errors: `output` exists and is not a symlink (a folder or file broker did not create is
     /// never replaced: nothing of the user's is moved or deleted); I/O errors.
@@ -300,15 +458,8 @@ impl Staging {
         let builds = builds_dir(output);
         fs::create_dir_all(&builds)
             .with_context(|| format!("{}: cannot create", builds.display()))?;
-        for entry in fs::read_dir(&builds)? {
-            let p = entry?.path();
-            if p.extension().and_then(|e| e.to_str()) == Some("partial") {
-                fs::remove_dir_all(&p)
-                    .with_context(|| format!("{}: cannot remove a dead build", p.display()))?;
-            }
-        }
         let root = builds.join(format!("{id}.partial"));
-        fs::create_dir_all(&root)?;
+        fs::create_dir_all(&root).with_context(|| format!("{}: cannot create", root.display()))?;
         Ok(Staging {
             output: output.to_path_buf(),
             builds,
@@ -325,15 +476,28 @@ impl Staging {
     /// Make the staged tree the published one and drop builds beyond the `keep` newest previous
     /// ones. Returns the number of files hard-linked unchanged from the previous build.
     ///
-    /// Errors: I/O errors; `output` exists and is neither a symlink nor a folder.
+    /// In order: files equal to the previous build's are replaced by hard links to them (same
+    /// inode and mtime), the others fsynced; folders whose entries are all unchanged get the
+    /// previous folder's mtime back; every folder of the tree is fsynced; the staging folder is
+    /// renamed to `<id>` and `.<output>.builds` fsynced; a new symlink is renamed over `output`
+    /// and its folder fsynced. Only then are old builds pruned.
+    ///
+    /// Errors: I/O errors; `output` appeared during the build and is not a symlink (not replaced).
     pub fn publish(self, keep: usize) -> anyhow::Result<usize> {
         let previous = current_tree(&self.output);
-        let linked = match &previous {
-            Some(prev) => link_unchanged(&self.root, prev)?,
-            None => 0,
-        };
+        let linked = link_unchanged(&self.root, previous.as_deref())?;
+        if let Some(prev) = &previous {
+            keep_folder_mtimes(&self.root, prev);
+        }
+        sync_folders(&self.root)?;
         let final_root = self.builds.join(&self.id);
-        fs::rename(&self.root, &final_root)?;
+        fs::rename(&self.root, &final_root).with_context(|| {
+            format!(
+                "{}: cannot rename to {}",
+                self.root.display(),
+                final_root.display()
+            )
+        })?;
         sync_dir(&self.builds)?;
         if let Ok(meta) = fs::symlink_metadata(&self.output) {
             if !meta.file_type().is_symlink() {
@@ -358,23 +522,39 @@ impl Staging {
             self.id
         ));
         let _ = fs::remove_file(&tmp_link);
-        std::os::unix::fs::symlink(&target, &tmp_link)?;
-        fs::rename(&tmp_link, &self.output)?;
-        if let Some(parent) = self.output.parent() {
-            sync_dir(parent)?;
-        }
+        std::os::unix::fs::symlink(&target, &tmp_link)
+            .with_context(|| format!("{}: cannot create", tmp_link.display()))?;
+        fs::rename(&tmp_link, &self.output)
+            .with_context(|| format!("{}: cannot replace", self.output.display()))?;
+        sync_dir(&parent_dir(&self.output))?;
         prune(&self.builds, &self.id, keep)?;
         Ok(linked)
     }
 }
 
 fn sync_dir(dir: &Path) -> anyhow::Result<()> {
-    File::open(dir)?.sync_all()?;
+    File::open(dir)
+        .and_then(|f| f.sync_all())
+        .with_context(|| format!("{}: cannot fsync", dir.display()))
+}
+
+/// fsync every folder under `root` and `root` itself, deepest first.
+fn sync_folders(root: &Path) -> anyhow::Result<()> {
+    for entry in walkdir::WalkDir::new(root).contents_first(true) {
+        let entry = entry?;
+        if entry.file_type().is_dir() {
+            sync_dir(entry.path())?;
+        }
+    }
     Ok(())
 }
 
 fn same_bytes(a: &Path, b: &Path) -> std::io::Result<bool> {
+    use std::os::unix::fs::MetadataExt;
     let (ma, mb) = (fs::metadata(a)?, fs::metadata(b)?);
+    if ma.dev() == mb.dev() && ma.ino() == mb.ino() {
+        return Ok(true); // already a hard link (a partition the sync kept): nothing to read
+    }
     if ma.len() != mb.len() {
         return Ok(false);
     }
@@ -394,29 +574,77 @@ fn same_bytes(a: &Path, b: &Path) -> std::io::Result<bool> {
 }
 
 /// Replace every file of `new_root` whose bytes equal the same path in `prev_root` by a hard link
-/// to the previous file (keeping its mtime); fsync the others.
-fn link_unchanged(new_root: &Path, prev_root: &Path) -> anyhow::Result<usize> {
+/// to the previous file (keeping its mtime); fsync the others. Returns the number linked.
+fn link_unchanged(new_root: &Path, prev_root: Option<&Path>) -> anyhow::Result<usize> {
     let mut linked = 0;
     for entry in walkdir::WalkDir::new(new_root) {
         let entry = entry?;
         if !entry.file_type().is_file() {
             continue;
         }
-        let rel = entry.path().strip_prefix(new_root)?;
-        let old = prev_root.join(rel);
-        if old.is_file() && same_bytes(entry.path(), &old)? {
-            let tmp = entry
-                .path()
-                .with_file_name(format!(".{}.link", entry.file_name().to_string_lossy()));
-            if fs::hard_link(&old, &tmp).is_ok() {
-                fs::rename(&tmp, entry.path())?;
-                linked += 1;
-                continue;
+        if let Some(prev_root) = prev_root {
+            let rel = entry.path().strip_prefix(new_root)?;
+            let old = prev_root.join(rel);
+            if old.is_file() && same_bytes(entry.path(), &old)? {
+                let tmp = entry
+                    .path()
+                    .with_file_name(format!(".{}.link", entry.file_name().to_string_lossy()));
+                let _ = fs::remove_file(&tmp);
+                if fs::hard_link(&old, &tmp).is_ok() {
+                    fs::rename(&tmp, entry.path())?;
+                    linked += 1;
+                    continue;
+                }
             }
         }
-        File::open(entry.path())?.sync_all()?;
+        File::open(entry.path())
+            .and_then(|f| f.sync_all())
+            .with_context(|| format!("{}: cannot fsync", entry.path().display()))?;
     }
     Ok(linked)
+}
+
+/// Give every folder of `new` whose entries are exactly those of the same folder in `old` (same
+/// names; files the same inode, i.e. hard-linked by [`link_unchanged`]; sub-folders unchanged
+/// too) the mtime of the old folder, so `rsync -a` sees nothing to update there. Returns whether
+/// `new` itself is unchanged. Best effort: a folder whose time cannot be set counts as changed.
+fn keep_folder_mtimes(new: &Path, old: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let names = |dir: &Path| -> Option<Vec<std::ffi::OsString>> {
+        let mut v: Vec<_> = fs::read_dir(dir)
+            .ok()?
+            .map(|e| e.map(|e| e.file_name()))
+            .collect::<Result<_, _>>()
+            .ok()?;
+        v.sort();
+        Some(v)
+    };
+    let (Some(new_names), Some(old_names)) = (names(new), names(old)) else {
+        return false;
+    };
+    let mut same = new_names == old_names;
+    for name in &new_names {
+        let (n, o) = (new.join(name), old.join(name));
+        let (Ok(nm), Ok(om)) = (fs::symlink_metadata(&n), fs::symlink_metadata(&o)) else {
+            same = false;
+            continue;
+        };
+        if nm.is_dir() {
+            // Recurse even when this folder changed: its sub-folders may not have.
+            same &= om.is_dir() && keep_folder_mtimes(&n, &o);
+        } else {
+            same &= nm.is_file() && nm.dev() == om.dev() && nm.ino() == om.ino();
+        }
+    }
+    if !same {
+        return false;
+    }
+    let Ok(modified) = fs::metadata(old).and_then(|m| m.modified()) else {
+        return false;
+    };
+    File::open(new)
+        .and_then(|f| f.set_times(fs::FileTimes::new().set_modified(modified)))
+        .is_ok()
 }
 
 fn prune(builds: &Path, current: &str, keep: usize) -> anyhow::Result<()> {
@@ -429,7 +657,8 @@ fn prune(builds: &Path, current: &str, keep: usize) -> anyhow::Result<()> {
     done.sort();
     let excess = done.len().saturating_sub(keep);
     for name in &done[..excess] {
-        fs::remove_dir_all(builds.join(name))?;
+        let p = builds.join(name);
+        fs::remove_dir_all(&p).with_context(|| format!("{}: cannot remove", p.display()))?;
     }
     Ok(())
 }
@@ -476,9 +705,45 @@ mod tests {
         let dead = Staging::create(&out, "b2").unwrap();
         fs::write(dead.root().join("a.txt"), "half").unwrap();
         drop(dead); // dies without publishing
+        let swap = dir.path().join(".public.swap-b2");
+        std::os::unix::fs::symlink(".public.builds/b2", &swap).unwrap();
         assert_eq!(fs::read_to_string(out.join("a.txt")).unwrap(), "one");
-        let _next = Staging::create(&out, "b3").unwrap();
+        let Lock::Acquired { lock: held, .. } = lock(&dir.path().join("state"), "t").unwrap()
+        else {
+            panic!("lock not acquired")
+        };
+        let removed = remove_leftovers(&out, &held).unwrap();
+        assert_eq!(removed.len(), 2, "{removed:?}");
         assert!(!builds_dir(&out).join("b2.partial").exists());
+        assert!(fs::symlink_metadata(&swap).is_err());
+        assert!(builds_dir(&out).join("b1").is_dir());
+        assert_eq!(fs::read_to_string(out.join("a.txt")).unwrap(), "one");
+    }
+
+    #[test]
+    fn unchanged_folders_keep_their_mtime_and_changed_ones_do_not() {
+        let dir = crate::testkit::tempdir().unwrap();
+        let out = dir.path().join("public");
+        for (id, v) in [("b1", "1"), ("b2", "2")] {
+            let s = Staging::create(&out, id).unwrap();
+            fs::create_dir_all(s.root().join("same/deeper")).unwrap();
+            fs::create_dir_all(s.root().join("changing")).unwrap();
+            fs::write(s.root().join("same/deeper/a.txt"), "a").unwrap();
+            fs::write(s.root().join("changing/b.txt"), v).unwrap();
+            if id == "b1" {
+                // An old time, so a folder written by b2 cannot have it by chance.
+                for d in ["same/deeper", "same", "changing"] {
+                    let f = File::open(s.root().join(d)).unwrap();
+                    f.set_times(fs::FileTimes::new().set_modified(std::time::UNIX_EPOCH))
+                        .unwrap();
+                }
+            }
+            s.publish(2).unwrap();
+        }
+        let mtime = |p: &str| fs::metadata(out.join(p)).unwrap().modified().unwrap();
+        assert_eq!(mtime("same"), std::time::UNIX_EPOCH);
+        assert_eq!(mtime("same/deeper"), std::time::UNIX_EPOCH);
+        assert_ne!(mtime("changing"), std::time::UNIX_EPOCH);
     }
 
     #[test]
@@ -498,10 +763,51 @@ mod tests {
     #[test]
     fn second_lock_is_refused_while_the_first_is_held() {
         let dir = crate::testkit::tempdir().unwrap();
-        let first = lock(dir.path()).unwrap();
-        assert!(first.is_some());
-        assert!(lock(dir.path()).unwrap().is_none());
+        let Lock::Acquired { lock: first, stale } = lock(dir.path(), "shop").unwrap() else {
+            panic!("first lock refused")
+        };
+        assert_eq!(stale, None);
+        let Lock::Held(Some(holder)) = lock(dir.path(), "other").unwrap() else {
+            panic!("second lock not refused, or holder unknown")
+        };
+        assert_eq!(holder.pid, std::process::id());
+        assert_eq!(holder.instance, "shop");
+        assert!(chrono::DateTime::parse_from_rfc3339(&holder.started_at).is_ok());
         drop(first);
-        assert!(lock(dir.path()).unwrap().is_some());
+        // Released cleanly: the file is empty, the next build finds no stale lock.
+        assert_eq!(fs::read(dir.path().join(LOCK_FILE)).unwrap().len(), 0);
+        let Lock::Acquired { stale, .. } = lock(dir.path(), "shop").unwrap() else {
+            panic!("lock refused after release")
+        };
+        assert_eq!(stale, None);
+    }
+
+    #[test]
+    fn a_lock_file_left_with_information_is_reported_as_stale() {
+        let dir = crate::testkit::tempdir().unwrap();
+        let left = LockInfo {
+            pid: 4_000_000,
+            started_at: "2026-01-01T00:00:00Z".into(),
+            instance: "shop".into(),
+        };
+        fs::write(
+            dir.path().join(LOCK_FILE),
+            serde_json::to_string(&left).unwrap(),
+        )
+        .unwrap();
+        let Lock::Acquired { lock: held, stale } = lock(dir.path(), "shop").unwrap() else {
+            panic!("lock refused")
+        };
+        assert_eq!(stale, Some(left));
+        let now: LockInfo =
+            serde_json::from_str(&fs::read_to_string(held.path()).unwrap()).unwrap();
+        assert_eq!(now.pid, std::process::id());
+        // An older broker's bare PID is no information about how that build ended.
+        drop(held);
+        fs::write(dir.path().join(LOCK_FILE), "12345").unwrap();
+        let Lock::Acquired { stale, .. } = lock(dir.path(), "shop").unwrap() else {
+            panic!("lock refused")
+        };
+        assert_eq!(stale, None);
     }
 }

@@ -1,6 +1,7 @@
 //! `broker build`: sync every table, profile it, run the metrics, render the catalog and publish
 //! the tree atomically. Exit code 0 when all went well, 1 when some table or metric failed (the
-//! rest is still published), 2 for a usage or configuration error (nothing published).
+//! rest is still published), 2 for a usage or configuration error or when another build of the
+//! instance is running (nothing published).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -96,7 +97,11 @@ pub struct TableSummary {
     pub error: Option<String>,
 }
 
-/// Run the build; returns the exit code.
+/// Run the build; returns the exit code: 0 ok, 1 some table or metric failed (or the build
+/// failed and published nothing), 2 a configuration error or another build of the instance holds
+/// its lock (`state/build.lock`). With `--json`, stdout holds the [`Summary`], or an object with
+/// `status` (`config_error`, `failed`, `locked`) and `error`; `locked` adds `running`, the
+/// running build's `pid`, `started_at` and `instance` (null when unknown).
 pub fn run(args: Args) -> i32 {
     let verbosity = if args.quiet {
         Verbosity::Quiet
@@ -171,14 +176,60 @@ pub fn run(args: Args) -> i32 {
             Err(e) => early("config_error", Some(format!("{e:#}")), 2),
         };
     }
-    let _lock = match publish::lock(&config.state) {
-        Ok(Some(l)) => l,
-        Ok(None) => {
-            log.info("another build of this instance is running; nothing to do");
-            return early("skipped", None, 0);
+    let lock_path = config.state.join(publish::LOCK_FILE);
+    let lock = match publish::lock(&config.state, &config.name) {
+        Ok(publish::Lock::Acquired { lock, stale }) => {
+            if let Some(s) = stale {
+                log.warn(&format!(
+                    "took over a stale lock from PID {} (a build of instance \"{}\" started {} and did not end: killed or crashed); {}",
+                    s.pid,
+                    s.instance,
+                    s.started_at,
+                    lock_path.display()
+                ));
+            }
+            lock
+        }
+        Ok(publish::Lock::Held(holder)) => {
+            let running = match &holder {
+                Some(h) => format!("PID {}, started {}", h.pid, h.started_at),
+                None => "PID and start time unknown (the lock file holds no information)".into(),
+            };
+            let msg = format!(
+                "another build of instance \"{}\" ({}) is running: {running}; lock {}; this build did nothing",
+                config.name,
+                config.instance_dir.display(),
+                lock_path.display()
+            );
+            log.error(&msg);
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"status": "locked", "error": msg, "running": holder})
+                );
+            }
+            return 2;
         }
         Err(e) => return early("config_error", Some(format!("{e:#}")), 2),
     };
+    // Under the lock no other build runs: what a dead one left beside the output is garbage.
+    match publish::remove_leftovers(&config.output, &lock) {
+        Ok(removed) => {
+            for p in removed {
+                log.info(&format!(
+                    "removed {}, left by a build that did not finish",
+                    p.display()
+                ));
+            }
+        }
+        Err(e) => {
+            return early(
+                "failed",
+                Some(format!("build failed, nothing published: {e:#}")),
+                1,
+            )
+        }
+    }
     match build(&config, &content, &run, &log) {
         Ok(summary) => {
             if args.json {

@@ -114,6 +114,12 @@ pub fn render(
     let site = pages::Site::new(input);
     let mut warnings = site.reference_warnings();
 
+    // The one script that changes on every build: when each table was last synced.
+    crate::publish::write_atomic(
+        &out.join("meta/freshness.js"),
+        site.freshness_script()?.as_bytes(),
+    )?;
+
     // Dashboard.
     let (ctx, twin) = site.dashboard();
     let ctx = minijinja::Value::from_serialize(&ctx);

@@ -43,18 +43,31 @@
       if (empty) empty.hidden = shown !== 0;
     });
   });
-  // "synced 12 minutes ago": the page is static, so the relative time is worked out when it is
-  // read; the absolute UTC time stays in the title.
-  document.querySelectorAll("time.ago[datetime]").forEach(function (el) {
-    var t = Date.parse(el.getAttribute("datetime"));
-    if (isNaN(t)) return;
+  // "synced 12 minutes ago": pages are static, so the relative time is worked out when a page
+  // is read; the absolute UTC time goes in the title.
+  function ago(iso) {
+    var t = Date.parse(iso);
+    if (isNaN(t)) return null;
     var s = Math.round((Date.now() - t) / 1000);
-    var text;
-    if (s < 60) text = "just now";
-    else if (s < 3600) text = Math.round(s / 60) + " minutes ago";
-    else if (s < 172800) text = Math.round(s / 3600) + " hours ago";
-    else text = Math.round(s / 86400) + " days ago";
+    if (s < 60) return "just now";
+    if (s < 3600) return Math.round(s / 60) + " minutes ago";
+    if (s < 172800) return Math.round(s / 3600) + " hours ago";
+    return Math.round(s / 86400) + " days ago";
+  }
+  document.querySelectorAll("time.ago[datetime]").forEach(function (el) {
+    var text = ago(el.getAttribute("datetime"));
+    if (!text) return;
     el.title = el.textContent;
     el.textContent = text;
+  });
+  // Table pages: the last sync comes from meta/freshness.js, the one file every build rewrites.
+  var fresh = window.brokerFreshness;
+  document.querySelectorAll("[data-synced-table]").forEach(function (el) {
+    var t = fresh && fresh.tables && fresh.tables[el.getAttribute("data-synced-table")];
+    if (!t) return;
+    var when = t.last_success ? ago(t.last_success) : null;
+    el.textContent = when ? "Synced " + when : "Never synced";
+    if (t.last_success) el.title = t.last_success + " (UTC)";
+    if (t.status === "failed") el.textContent += " · the last run failed";
   });
 })();
