@@ -306,7 +306,11 @@ fn build(config: &Config, content: &Content, run: &Run, log: &Reporter) -> anyho
             spec: spec.clone(),
             synced: s.data.clone(),
             profile,
-            error: s.error.clone(),
+            error: s.error.clone().or_else(|| {
+                (!s.attempted && s.data.is_none()).then(|| {
+                    "not synced yet: this build left it out (--select/--exclude) and no earlier build published it".to_string()
+                })
+            }),
             sync_state: new_state.tables.get(&spec.name).cloned(),
         })
         .collect();
