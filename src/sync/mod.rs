@@ -3,6 +3,9 @@
 
 pub mod csv_reader;
 pub mod csv_source;
+pub mod decode;
+pub mod sliced_export;
+pub mod sniff;
 pub mod values;
 
 use std::fs::File;
