@@ -36,6 +36,7 @@ fn spec(name: &str, folder: &str) -> TableSpec {
         foreign_keys: Vec::new(),
         where_filters: Vec::new(),
         file: None,
+        csv: Default::default(),
         line: 10,
     }
 }
@@ -46,6 +47,7 @@ fn column(name: &str, t: ColumnType, source: &str) -> SyncedColumn {
         source_name: source.to_string(),
         column_type: t,
         type_source: "inferred",
+        note: None,
     }
 }
 

@@ -30,14 +30,16 @@ pub const ROW_GROUP_ROWS: usize = 122_880;
 /// bounded for wide tables.
 pub const ROW_GROUP_BYTES: usize = 128 << 20;
 
-/// The Arrow type of a column type: Int64, Float64, Boolean, Date32, Timestamp(µs, "UTC"), Utf8.
+/// The Arrow type of a column type: Int64, Float64, Boolean, Date32, Timestamp(µs) without a
+/// zone for `timestamp` (wall clock), Timestamp(µs, "UTC") for `timestamptz` (instant), Utf8.
 pub fn arrow_type(t: ColumnType) -> DataType {
     match t {
         ColumnType::Int64 => DataType::Int64,
         ColumnType::Float64 => DataType::Float64,
         ColumnType::Boolean => DataType::Boolean,
         ColumnType::Date => DataType::Date32,
-        ColumnType::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+        ColumnType::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, None),
+        ColumnType::Timestamptz => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
         ColumnType::String => DataType::Utf8,
     }
 }
@@ -73,6 +75,11 @@ pub struct SyncedColumn {
     pub column_type: ColumnType,
     /// `declared` when `columns:` gave the type, `inferred` when read from the data.
     pub type_source: &'static str,
+    /// How the source's text was read when that is worth saying on the catalog (`decimal
+    /// comma (1,5 read as 1.5)`, `day-first dates (dd.mm.yyyy)`), or why a column is text
+    /// (`no values to infer a type from: read as text`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// A data file written for a table.
