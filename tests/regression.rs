@@ -558,3 +558,187 @@ fn case_27_keboola_sliced() {
     );
     assert!(table_page(dir.path()).contains("Keboola sliced export, 3 slices"));
 }
+
+// The kinds behind the cases, on files made here.
+
+#[test]
+fn tab_and_pipe_delimiters_are_detected_and_ambiguous_files_stay_comma() {
+    let (dir, code, err) = build_bytes("tab.csv", b"name\tprice\n\"a\tb\"\t2,5\nc\t3\n", "");
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(
+        arrow_schema(dir.path()),
+        types(&[("name", DataType::Utf8), ("price", DataType::Float64)])
+    );
+    assert_eq!(column(dir.path(), "name"), some(&["a\tb", "c"]));
+    assert_eq!(column(dir.path(), "price"), some(&["2.5", "3.0"]));
+    let (dir, code, err) = build_bytes("pipe.csv", b"a|b\n\"x|y\"|1\n", "");
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(column(dir.path(), "a"), some(&["x|y"]));
+    // `,` and `;` both split every line in two: ambiguous, so the default `,`; and with a
+    // comma delimiter `1,5` is never a decimal comma.
+    let (dir, code, err) = build_bytes("amb.csv", b"a;b,c\n1;2,3\n", "");
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(
+        arrow_schema(dir.path()),
+        types(&[("a;b", DataType::Utf8), ("c", DataType::Int64)])
+    );
+    assert_eq!(column(dir.path(), "a;b"), some(&["1;2"]));
+}
+
+#[test]
+fn slash_dates_are_decided_over_the_whole_column_and_invalid_dates_are_text() {
+    let csv = b"dmy,mdy,both,feb30\n01/02/2024,01/02/2024,01/02/2024,30.02.2024\n13/02/2024,02/13/2024,03/04/2024,01.03.2024\n";
+    let (dir, code, err) = build_bytes("d.csv", csv, "");
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(
+        arrow_schema(dir.path()),
+        types(&[
+            ("dmy", DataType::Date32),
+            ("mdy", DataType::Date32),
+            ("both", DataType::Utf8),
+            ("feb30", DataType::Utf8),
+        ])
+    );
+    assert_eq!(
+        column(dir.path(), "dmy"),
+        some(&["2024-02-01", "2024-02-13"])
+    );
+    assert_eq!(
+        column(dir.path(), "mdy"),
+        some(&["2024-01-02", "2024-02-13"])
+    );
+    assert_eq!(
+        column(dir.path(), "both"),
+        some(&["01/02/2024", "03/04/2024"])
+    );
+    let page = table_page(dir.path());
+    assert!(page.contains("month-first dates (mm/dd/yyyy)"));
+    assert!(page.contains("read both day-first and month-first"));
+    // date_format decides the ambiguous column (and replaces the guesses).
+    let (dir, code, err) = build_bytes("d.csv", csv, "    csv: {date_format: \"%d/%m/%Y\"}\n");
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(
+        column(dir.path(), "both"),
+        some(&["2024-02-01", "2024-04-03"])
+    );
+    let s = arrow_schema(dir.path());
+    assert_eq!(s[1], ("mdy".to_string(), DataType::Utf8));
+    // A declared date that is not a calendar date is an error naming line and value.
+    let (dir, code, err) = build_bytes(
+        "d.csv",
+        csv,
+        "    columns:\n      - {name: feb30, type: date}\n",
+    );
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("d.csv:2: column `feb30`: value `30.02.2024` is not a valid date"),
+        "{err}"
+    );
+    assert!(!parquet(dir.path()).exists());
+}
+
+#[test]
+fn declared_timestamp_types_wall_clock_refuses_zones_instant_reads_naive_as_utc() {
+    let csv = b"id,at\n1,2024-03-01 10:00:00\n2,2024-03-01 10:00:00+01:00\n";
+    let (dir, code, err) = build_bytes(
+        "ts.csv",
+        csv,
+        "    columns:\n      - {name: at, type: timestamp}\n",
+    );
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("ts.csv:3: column `at`: value `2024-03-01 10:00:00+01:00` is not a valid timestamp: it has a time zone"),
+        "{err}"
+    );
+    assert!(!parquet(dir.path()).exists());
+    let (dir, code, err) = build_bytes(
+        "ts.csv",
+        csv,
+        "    columns:\n      - {name: at, type: timestamptz}\n",
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(arrow_schema(dir.path())[1], ("at".to_string(), utc()));
+    assert_eq!(
+        values(dir.path(), "CAST(\"at\" AS TIMESTAMP)"),
+        some(&["2024-03-01 10:00:00", "2024-03-01 09:00:00"])
+    );
+    // Inferred: a column mixing the two is text, and the catalog says why.
+    let (dir, code, err) = build_bytes("ts.csv", csv, "");
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(
+        arrow_schema(dir.path())[1],
+        ("at".to_string(), DataType::Utf8)
+    );
+    assert!(table_page(dir.path()).contains("mixes timestamps with and without a time zone"));
+}
+
+#[test]
+fn null_values_make_unquoted_tokens_null_and_never_quoted_ones() {
+    let (dir, code, err) = build_case_with(
+        "10-boolean-spellings.csv",
+        "    csv: {null_values: [\"NULL\"]}\n",
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let s = arrow_schema(dir.path());
+    let ty = |n: &str| s.iter().find(|(c, _)| c == n).unwrap().1.clone();
+    assert_eq!(ty("flag_with_nulls"), DataType::Boolean);
+    assert_eq!(
+        column(dir.path(), "flag_with_nulls"),
+        vec![Some("true".into()), None, None, Some("false".into())]
+    );
+    let (dir, code, err) = build_bytes(
+        "n.csv",
+        b"id,v,w\n1,NA,\"NA\"\n2,5,x\n",
+        "    csv: {null_values: [NA]}\n",
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(
+        arrow_schema(dir.path()),
+        types(&[
+            ("id", DataType::Int64),
+            ("v", DataType::Int64),
+            ("w", DataType::Utf8),
+        ])
+    );
+    assert_eq!(column(dir.path(), "v"), vec![None, Some("5".into())]);
+    assert_eq!(column(dir.path(), "w"), some(&["NA", "x"]));
+}
+
+#[test]
+fn an_invalid_sequence_in_a_configured_encoding_is_an_error_with_line_and_offset() {
+    // UTF-16LE "id\nx\n" with a lone low surrogate (0xDC00) on line 2.
+    let bytes = b"i\x00d\x00\n\x00x\x00\x00\xdc\n\x00";
+    let (dir, code, err) = build_bytes("u16.csv", bytes, "    csv: {encoding: utf-16le}\n");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("u16.csv:2: bytes 0x00 0xDC at byte offset 8 are not valid UTF-16LE"),
+        "{err}"
+    );
+    assert!(!parquet(dir.path()).exists());
+}
+
+#[test]
+fn gzip_is_recognised_by_its_bytes_and_a_broken_slice_manifest_is_an_error() {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(b"a,b\n1,x\n").unwrap();
+    let (dir, code, err) = build_bytes("packed.csv", &gz.finish().unwrap(), "");
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(column(dir.path(), "b"), some(&["x"]));
+    // A sliced export whose manifest names a slice that is not there.
+    let dir = broker::testkit::tempdir().unwrap();
+    let export = dir.path().join("csv/export");
+    std::fs::create_dir_all(&export).unwrap();
+    std::fs::write(
+        export.join("manifest.json"),
+        r#"{"entries":[{"url":"s3://bucket/exp/slice_0"}]}"#,
+    )
+    .unwrap();
+    std::fs::write(export.join("table.json"), r#"{"columns":["id"]}"#).unwrap();
+    let folder = dir.path().join("csv");
+    let (dir, code, err) = build_table(dir, &folder, "export", "");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("manifest.json: entry 1: slice"), "{err}");
+    assert!(err.contains("slice_0` not found"), "{err}");
+    assert!(!parquet(dir.path()).exists());
+}

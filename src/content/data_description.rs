@@ -689,6 +689,49 @@ mod tests {
         );
     }
 
+    fn with_csv(csv: &str) -> anyhow::Result<Vec<TableSpec>> {
+        let doc = format!("```yaml\ntables:\n  - id: a.b\n    name: b\n    description: d\n    sync_strategy: full_refresh\n    csv: {csv}\n```\n");
+        parse(&doc, Path::new("dd.md"))
+    }
+
+    #[test]
+    fn csv_options_are_validated_with_file_line_and_key() {
+        let t = with_csv(
+            "{delimiter: tab, decimal: \",\", date_format: \"%d/%m/%Y\", encoding: latin1, null_values: [NULL, NA]}",
+        )
+        .unwrap();
+        let o = &t[0].csv;
+        assert_eq!(o.delimiter, Some('\t'));
+        assert_eq!(o.decimal, Some(','));
+        // WHATWG: latin1 is windows-1252 (its printable 0x80-0x9F are what such files hold).
+        assert_eq!(o.encoding.as_deref(), Some("windows-1252"));
+        assert_eq!(o.null_values, vec!["NULL", "NA"]);
+        assert_eq!(
+            with_csv("{delimiter: \";\"}").unwrap()[0].csv.delimiter,
+            Some(';')
+        );
+        assert_eq!(with_csv("{}").unwrap()[0].csv, CsvOptions::default());
+        let e = with_csv("{delimiter: \";\", quote: \"'\"}")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("dd.md:7:") && e.contains("quote"), "{e}");
+        for (bad, key) in [
+            ("{delimiter: \";;\"}", "csv.delimiter"),
+            ("{delimiter: '\"'}", "csv.delimiter"),
+            ("{decimal: \";\"}", "csv.decimal"),
+            ("{date_format: \"%d/%m\"}", "csv.date_format"),
+            ("{date_format: \"%Q\"}", "csv.date_format"),
+            ("{encoding: klingon}", "csv.encoding"),
+            ("{null_values: [\"\"]}", "csv.null_values"),
+        ] {
+            let e = with_csv(bad).unwrap_err().to_string();
+            assert!(
+                e.starts_with("dd.md:4: ") && e.contains(&format!("key `{key}`")),
+                "{bad}: {e}"
+            );
+        }
+    }
+
     #[test]
     fn missing_description_is_an_error() {
         let doc =
