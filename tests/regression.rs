@@ -377,6 +377,13 @@ fn case_04_semicolon_decimal_comma() {
     );
     assert_eq!(code, Some(0), "{err}");
     assert_case_04(dir.path());
+    // Declared (read once, no inference): the form comes from the values too.
+    let (dir, code, err) = build_case_with(
+        "04-semicolon-decimal-comma.csv",
+        "    columns:\n      - {name: produkt, type: string}\n      - {name: menge, type: int64}\n      - {name: preis, type: float64}\n      - {name: datum, type: date}\n",
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert_case_04(dir.path());
 }
 
 #[test]
@@ -635,6 +642,25 @@ fn slash_dates_are_decided_over_the_whole_column_and_invalid_dates_are_text() {
         "{err}"
     );
     assert!(!parquet(dir.path()).exists());
+    // A declared date column keeps the form of its first value.
+    let (_dir, code, err) = build_bytes(
+        "d.csv",
+        b"day\n03.02.2024\n2024-02-05\n",
+        "    columns:\n      - {name: day, type: date}\n",
+    );
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("d.csv:3: column `day`: value `2024-02-05` is not a valid date (the column's dates are written dd.mm.yyyy"),
+        "{err}"
+    );
+    // a/b/yyyy is not guessed for a declared column: the message says how to set the form.
+    let (_dir, code, err) = build_bytes(
+        "d.csv",
+        b"day\n01/02/2024\n",
+        "    columns:\n      - {name: day, type: date}\n",
+    );
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("date_format: \"%d/%m/%Y\""), "{err}");
 }
 
 #[test]

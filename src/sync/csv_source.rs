@@ -24,8 +24,8 @@ use super::decode::{DecodeError, Decoding};
 use super::sliced_export::{self, SlicedExport};
 use super::sniff::{detect_delimiter, SAMPLE_BYTES};
 use super::values::{
-    int_shape, parse_bool, parse_date_as, parse_float, parse_timestamp, DateFormat, DecimalPolicy,
-    IntShape, Reading, TypeGuess, ValueRules,
+    date_format_of, decimal_comma_of, int_shape, parse_bool, parse_date_as, parse_float,
+    parse_timestamp, DateFormat, DecimalPolicy, IntShape, Reading, TypeGuess, ValueRules,
 };
 use super::{arrow_type, Connector, SyncedColumn, TableStream};
 use crate::content::{ColumnType, TableSpec};
@@ -406,19 +406,14 @@ impl Connector for CsvConnector {
             }
         }
         records.names = names.clone();
-        // Pass 1: types of undeclared columns from every value; the written form of declared
-        // dates and (when the decimal separator is to be detected) floats.
+        // Pass 1: types of undeclared columns from every value (skipped when all are declared).
         let declared: Vec<Option<ColumnType>> = names
             .iter()
             .map(|n| spec.column(n).and_then(|c| c.column_type))
             .collect();
         let mut guesses: Vec<TypeGuess> = vec![TypeGuess::new(rules); names.len()];
         let observed: Vec<usize> = (0..names.len())
-            .filter(|&i| match declared[i] {
-                None | Some(ColumnType::Date) => true,
-                Some(ColumnType::Float64) => rules.decimal == DecimalPolicy::Detect,
-                Some(_) => false,
-            })
+            .filter(|&i| declared[i].is_none())
             .collect();
         if !observed.is_empty() {
             while records.next(&mut rec)? {
@@ -439,7 +434,7 @@ impl Connector for CsvConnector {
         for (i, name) in names.iter().enumerate() {
             let (reading, note) = match declared[i] {
                 Some(t) => {
-                    let r = guesses[i].reading_as(t, rules);
+                    let r = Reading::declared(t, rules);
                     (r, r.note(rules))
                 }
                 None => guesses[i].decide(rules),
@@ -514,11 +509,14 @@ struct CsvBatches {
     done: bool,
 }
 
+/// A column's Arrow builder, with the written form of its values (`None`: not known yet, set
+/// by the first value that tells it).
 enum Builder {
     Int(Int64Builder),
-    Float(Float64Builder, u8),
+    /// Floats; `Some(true)` for a decimal comma.
+    Float(Float64Builder, Option<bool>),
     Bool(BooleanBuilder),
-    Date(Date32Builder, DateFormat),
+    Date(Date32Builder, Option<DateFormat>),
     /// Timestamps; `true` for instants (`timestamptz`), `false` for wall-clock times.
     Ts(TimestampMicrosecondBuilder, bool),
     Str(StringBuilder),
@@ -526,8 +524,12 @@ enum Builder {
 
 /// Why a text does not fit its column.
 enum Misfit {
-    /// Not a value of the type (in the column's written form).
+    /// Not a value of the type.
     NotOfType,
+    /// Not a float in the column's form (`true`: decimal comma).
+    NotFloat(bool),
+    /// Not a date in the column's form (`None`: no value has told the form yet).
+    NotDate(Option<DateFormat>),
     /// A timestamp with a zone in a wall-clock (`timestamp`) column.
     Zoned,
 }
@@ -536,10 +538,9 @@ impl Builder {
     fn new(r: Reading) -> Builder {
         match r.column_type {
             ColumnType::Int64 => Builder::Int(Int64Builder::with_capacity(BATCH_ROWS)),
-            ColumnType::Float64 => Builder::Float(
-                Float64Builder::with_capacity(BATCH_ROWS),
-                if r.decimal_comma { b',' } else { b'.' },
-            ),
+            ColumnType::Float64 => {
+                Builder::Float(Float64Builder::with_capacity(BATCH_ROWS), r.decimal_comma)
+            }
             ColumnType::Boolean => Builder::Bool(BooleanBuilder::with_capacity(BATCH_ROWS)),
             ColumnType::Date => Builder::Date(Date32Builder::with_capacity(BATCH_ROWS), r.dates),
             ColumnType::Timestamp => Builder::Ts(
@@ -585,12 +586,22 @@ impl Builder {
                 IntShape::Int(v) => b.append_value(v),
                 _ => return Err(Misfit::NotOfType),
             },
-            Builder::Float(b, sep) => {
-                b.append_value(parse_float(s, *sep).ok_or(Misfit::NotOfType)?)
+            Builder::Float(b, comma) => {
+                if comma.is_none() {
+                    *comma = decimal_comma_of(s);
+                }
+                let sep = if *comma == Some(true) { b',' } else { b'.' };
+                let v = parse_float(s, sep).ok_or(Misfit::NotFloat(sep == b','))?;
+                b.append_value(v)
             }
             Builder::Bool(b) => b.append_value(parse_bool(s).ok_or(Misfit::NotOfType)?),
             Builder::Date(b, format) => {
-                b.append_value(parse_date_as(s, *format, custom).ok_or(Misfit::NotOfType)?)
+                if format.is_none() {
+                    *format = date_format_of(s, custom);
+                }
+                let f = format.ok_or(Misfit::NotDate(None))?;
+                let v = parse_date_as(s, f, custom).ok_or(Misfit::NotDate(Some(f)))?;
+                b.append_value(v)
             }
             Builder::Ts(b, instant) => {
                 let t = parse_timestamp(s).ok_or(Misfit::NotOfType)?;
@@ -643,18 +654,19 @@ impl CsvBatches {
 
     /// The end of a misfit's message: what the column expects, and where its type came from.
     fn why(&self, i: usize, misfit: Misfit) -> String {
-        let reading = self.readings[i];
-        let rules = &self.records.dialect.rules;
-        let mut why = match (misfit, reading.column_type) {
-            (Misfit::Zoned, _) => ": it has a time zone, and `timestamp` is a wall-clock time; declare the column `timestamptz` to store instants".to_string(),
-            (Misfit::NotOfType, ColumnType::Date) => format!(
-                " (dates read as {}; set `csv: {{date_format}}` for another form)",
-                reading.dates.written(rules.date_format.as_deref())
+        let custom = self.records.dialect.rules.date_format.as_deref();
+        let mut why = match misfit {
+            Misfit::Zoned => ": it has a time zone, and `timestamp` is a wall-clock time; declare the column `timestamptz` to store instants".to_string(),
+            Misfit::NotDate(Some(f)) => format!(
+                " (the column's dates are written {}; `csv: {{date_format}}` sets another form)",
+                f.written(custom)
             ),
-            (Misfit::NotOfType, ColumnType::Float64) if reading.decimal_comma => {
-                " (read with a decimal comma)".to_string()
-            }
-            _ => String::new(),
+            Misfit::NotDate(None) => match custom {
+                Some(c) => format!(" (dates are read with date_format {c} or as YYYY-MM-DD)"),
+                None => " (dates are read as YYYY-MM-DD or dd.mm.yyyy; for another form such as dd/mm/yyyy set `csv: {date_format: \"%d/%m/%Y\"}`)".to_string(),
+            },
+            Misfit::NotFloat(true) => " (read with a decimal comma)".to_string(),
+            Misfit::NotFloat(false) | Misfit::NotOfType => String::new(),
         };
         why.push_str(if self.declared[i] {
             " (type declared in data_description.md)"

@@ -27,6 +27,9 @@
 //!   one are wall-clock times: `timestamp`, stored as written and never shifted. A column mixing
 //!   the two is text. A plain `YYYY-MM-DD` among wall-clock timestamps is midnight.
 //! - Anything else is text. Types are decided on every value of the file, never a sample.
+//! - A declared column is not read before it is written: its decimal separator (when not fixed
+//!   by the table's options) and its date form come from its first value that tells them
+//!   ([`decimal_comma_of`], [`date_format_of`]); later values must follow.
 
 use chrono::{Datelike, NaiveDate};
 
@@ -395,15 +398,18 @@ impl Default for ValueRules {
     }
 }
 
-/// How pass 2 reads a column: its type and how its values are written.
+/// How pass 2 reads a column: its type and how its values are written. An inferred column's
+/// form is known from pass 1; a declared column is not read in pass 1 (a table whose columns
+/// are all declared is read once), so its form is `None` until its first value that tells it
+/// (see [`decimal_comma_of`], [`date_format_of`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Reading {
     /// The column's type.
     pub column_type: ColumnType,
-    /// For `float64`: `,` is the decimal separator.
-    pub decimal_comma: bool,
+    /// For `float64`: whether `,` is the decimal separator.
+    pub decimal_comma: Option<bool>,
     /// For `date`: how the dates are written.
-    pub dates: DateFormat,
+    pub dates: Option<DateFormat>,
 }
 
 impl Reading {
@@ -411,21 +417,62 @@ impl Reading {
     pub fn plain(t: ColumnType) -> Reading {
         Reading {
             column_type: t,
-            decimal_comma: false,
-            dates: DateFormat::Iso,
+            decimal_comma: Some(false),
+            dates: Some(DateFormat::Iso),
+        }
+    }
+
+    /// The reading of a column declared as `t`: the decimal separator when `rules` fix it,
+    /// else (and for dates always) left to the column's first value that tells it.
+    pub fn declared(t: ColumnType, rules: &ValueRules) -> Reading {
+        Reading {
+            column_type: t,
+            decimal_comma: match rules.decimal {
+                DecimalPolicy::Point => Some(false),
+                DecimalPolicy::Comma => Some(true),
+                DecimalPolicy::Detect => None,
+            },
+            dates: None,
         }
     }
 
     /// How the catalog describes a reading that is not plain (decimal comma, date order).
     pub fn note(&self, rules: &ValueRules) -> Option<String> {
-        match self.column_type {
-            ColumnType::Float64 if self.decimal_comma => {
-                Some("decimal comma (1,5 read as 1.5)".into())
-            }
-            ColumnType::Date => self.dates.note(rules.date_format.as_deref()),
+        match (self.column_type, self.decimal_comma, self.dates) {
+            (ColumnType::Float64, Some(true), _) => Some("decimal comma (1,5 read as 1.5)".into()),
+            (ColumnType::Date, _, Some(d)) => d.note(rules.date_format.as_deref()),
             _ => None,
         }
     }
+}
+
+/// The decimal separator a value of a declared `float64` column tells (when the delimiter is
+/// not `,` and `decimal:` is not set): `Some(false)` for a float with a point, `Some(true)` for
+/// one with a comma, `None` for an integer (either) or a value that is no float.
+pub fn decimal_comma_of(s: &str) -> Option<bool> {
+    if matches!(int_shape(s), IntShape::Int(_)) {
+        None
+    } else if parse_f64(s).is_some() {
+        Some(false)
+    } else if parse_float(s, b',').is_some() {
+        Some(true)
+    } else {
+        None
+    }
+}
+
+/// The date form a value of a declared `date` column tells: with a `date_format` (`custom`),
+/// that format or `YYYY-MM-DD`; without, `YYYY-MM-DD` or `dd.mm.yyyy`. `a/b/yyyy` is not
+/// guessed from one value: a declared column of such dates needs `date_format`.
+pub fn date_format_of(s: &str, custom: Option<&str>) -> Option<DateFormat> {
+    let candidates = if custom.is_some() {
+        [DateFormat::Custom, DateFormat::Iso]
+    } else {
+        [DateFormat::Iso, DateFormat::DayFirstDot]
+    };
+    candidates
+        .into_iter()
+        .find(|&f| parse_date_as(s, f, custom).is_some())
 }
 
 /// Accumulates what a column's values allow, value by value.
@@ -549,7 +596,7 @@ impl TypeGuess {
 
     /// The date format every value seen fits, if one does: the table's `date_format`, then
     /// `YYYY-MM-DD`, `dd.mm.yyyy`, and `a/b/yyyy` when only one order fits.
-    pub fn date_format(&self) -> Option<DateFormat> {
+    fn date_format(&self) -> Option<DateFormat> {
         if self.custom_date {
             Some(DateFormat::Custom)
         } else if self.iso_date {
@@ -562,30 +609,6 @@ impl TypeGuess {
             Some(DateFormat::MonthFirstSlash)
         } else {
             None
-        }
-    }
-
-    /// For a column of floats: whether its values are written with a decimal comma.
-    pub fn decimal_comma(&self, rules: &ValueRules) -> bool {
-        match rules.decimal {
-            DecimalPolicy::Point => false,
-            DecimalPolicy::Comma => true,
-            DecimalPolicy::Detect => !self.can_float && self.can_comma,
-        }
-    }
-
-    /// How a column declared as `t` is read, with what the values seen tell about their form.
-    pub fn reading_as(&self, t: ColumnType, rules: &ValueRules) -> Reading {
-        Reading {
-            column_type: t,
-            decimal_comma: t == ColumnType::Float64 && self.decimal_comma(rules),
-            dates: self
-                .date_format()
-                .unwrap_or(if rules.date_format.is_some() {
-                    DateFormat::Custom
-                } else {
-                    DateFormat::Iso
-                }),
         }
     }
 
@@ -619,7 +642,12 @@ impl TypeGuess {
         } else {
             ColumnType::String
         };
-        let reading = self.reading_as(t, rules);
+        let reading = Reading {
+            column_type: t,
+            // A float column that cannot be read with a point is read with a comma.
+            decimal_comma: Some(t == ColumnType::Float64 && !self.can_float),
+            dates: Some(self.date_format().unwrap_or(DateFormat::Iso)),
+        };
         let note = reading.note(rules);
         (reading, note)
     }
@@ -691,16 +719,16 @@ mod tests {
         let dot = guess_with(&["03.02.2024", "29.02.2024", "1.3.2024"], &r);
         assert_eq!(
             (dot.column_type, dot.dates),
-            (ColumnType::Date, DateFormat::DayFirstDot)
+            (ColumnType::Date, Some(DateFormat::DayFirstDot))
         );
         assert_eq!(
             parse_date_as("03.02.2024", DateFormat::DayFirstDot, None),
             parse_date("2024-02-03")
         );
         let dmy = guess_with(&["01/02/2024", "13/02/2024"], &r);
-        assert_eq!(dmy.dates, DateFormat::DayFirstSlash);
+        assert_eq!(dmy.dates, Some(DateFormat::DayFirstSlash));
         let mdy = guess_with(&["01/02/2024", "02/13/2024"], &r);
-        assert_eq!(mdy.dates, DateFormat::MonthFirstSlash);
+        assert_eq!(mdy.dates, Some(DateFormat::MonthFirstSlash));
         assert_eq!(
             parse_date_as("02/13/2024", DateFormat::MonthFirstSlash, None),
             parse_date("2024-02-13")
@@ -711,7 +739,7 @@ mod tests {
         let c = guess_with(&["01/02/2024", "03/04/2024"], &custom);
         assert_eq!(
             (c.column_type, c.dates),
-            (ColumnType::Date, DateFormat::Custom)
+            (ColumnType::Date, Some(DateFormat::Custom))
         );
         assert_eq!(
             parse_date_as("01/02/2024", DateFormat::Custom, Some("%d/%m/%Y")),
@@ -730,7 +758,7 @@ mod tests {
         let r = guess_with(&["1,29", "0,5", "12,00", "3"], &detect);
         assert_eq!(
             (r.column_type, r.decimal_comma),
-            (ColumnType::Float64, true)
+            (ColumnType::Float64, Some(true))
         );
         assert_eq!(parse_float("1,29", b','), Some(1.29));
         assert_eq!(parse_float("-12,00", b','), Some(-12.0));
@@ -742,7 +770,7 @@ mod tests {
         let dot = guess_with(&["1.5", "2"], &detect);
         assert_eq!(
             (dot.column_type, dot.decimal_comma),
-            (ColumnType::Float64, false)
+            (ColumnType::Float64, Some(false))
         );
         // Mixed separators, thousands groups and redundant zeros are text.
         assert_eq!(
@@ -798,6 +826,38 @@ mod tests {
         );
         assert_eq!(parse_date("1970-01-02"), Some(1));
         assert_eq!(parse_date("1969-12-31"), Some(-1));
+    }
+
+    #[test]
+    fn a_declared_column_takes_its_form_from_its_first_telling_value() {
+        assert_eq!(decimal_comma_of("12"), None);
+        assert_eq!(decimal_comma_of("1.5"), Some(false));
+        assert_eq!(decimal_comma_of("1,5"), Some(true));
+        assert_eq!(decimal_comma_of("x"), None);
+        assert_eq!(date_format_of("2024-02-03", None), Some(DateFormat::Iso));
+        assert_eq!(
+            date_format_of("3.2.2024", None),
+            Some(DateFormat::DayFirstDot)
+        );
+        assert_eq!(date_format_of("03/02/2024", None), None);
+        assert_eq!(
+            date_format_of("03/02/2024", Some("%m/%d/%Y")),
+            Some(DateFormat::Custom)
+        );
+        assert_eq!(
+            date_format_of("2024-02-03", Some("%m/%d/%Y")),
+            Some(DateFormat::Iso)
+        );
+        let r = rules(DecimalPolicy::Detect, None);
+        assert_eq!(
+            Reading::declared(ColumnType::Float64, &r).decimal_comma,
+            None
+        );
+        let r = rules(DecimalPolicy::Comma, None);
+        assert_eq!(
+            Reading::declared(ColumnType::Float64, &r).decimal_comma,
+            Some(true)
+        );
     }
 
     #[test]
