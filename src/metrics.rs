@@ -55,8 +55,9 @@ pub struct TableView {
     pub name: String,
     /// Absolute paths of the table's Parquet files.
     pub files: Vec<std::path::PathBuf>,
-    /// Columns stored as UTC instants (`TIMESTAMP WITH TIME ZONE` in Parquet).
-    pub timestamp_columns: Vec<String>,
+    /// `timestamptz` columns: UTC instants (`TIMESTAMP WITH TIME ZONE` in Parquet). Wall-clock
+    /// `timestamp` columns are plain `TIMESTAMP` already and are not listed.
+    pub timestamptz_columns: Vec<String>,
 }
 
 /// Quote `s` as a SQL string literal.
@@ -73,7 +74,8 @@ pub fn sql_ident(s: &str) -> String {
 ///
 /// The embedded DuckDB has no ICU extension (extensions cannot be downloaded on an offline
 /// server), and without it most functions on `TIMESTAMP WITH TIME ZONE` do not exist. So each
-/// view exposes UTC instants as plain `TIMESTAMP` holding the UTC wall-clock time: metric SQL
+/// view exposes UTC instants (`timestamptz` columns) as plain `TIMESTAMP` holding the UTC
+/// wall-clock time, next to wall-clock `timestamp` columns as they are: metric SQL
 /// sees the same values an analyst sees with `SET TimeZone = 'UTC'` (which `analyst/views.sql`
 /// sets).
 ///
@@ -89,11 +91,11 @@ pub fn open_views(tables: &[TableView]) -> anyhow::Result<duckdb::Connection> {
             .iter()
             .map(|f| sql_string(&f.to_string_lossy()))
             .collect();
-        let replace = if t.timestamp_columns.is_empty() {
+        let replace = if t.timestamptz_columns.is_empty() {
             String::new()
         } else {
             let casts: Vec<String> = t
-                .timestamp_columns
+                .timestamptz_columns
                 .iter()
                 .map(|c| format!("CAST({0} AS TIMESTAMP) AS {0}", sql_ident(c)))
                 .collect();

@@ -22,8 +22,9 @@ use sha2::{Digest, Sha256};
 
 use crate::sync::{SyncedColumn, SyncedTable};
 
-/// Version of `meta/manifest.json`.
-pub const MANIFEST_VERSION: u32 = 1;
+/// Version of `meta/manifest.json`. Version 1 had one timestamp type, `timestamp`, for UTC
+/// instants: [`Manifest::read`] reads it as `timestamptz`.
+pub const MANIFEST_VERSION: u32 = 2;
 
 /// `meta/manifest.json`: every data file of the tree, and each table's schema.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -83,6 +84,9 @@ pub struct ManifestColumn {
     pub column_type: crate::content::ColumnType,
     /// `declared` or `inferred`.
     pub type_source: String,
+    /// How the source's text was read, when the catalog says so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// SHA-256 of a file, lowercase hex. Errors: the file cannot be read.
@@ -130,6 +134,7 @@ impl Manifest {
                         source_name: c.source_name.clone(),
                         column_type: c.column_type,
                         type_source: c.type_source.to_string(),
+                        note: c.note.clone(),
                     })
                     .collect(),
                 files: t.files.iter().map(|f| f.path.clone()).collect(),
@@ -148,10 +153,20 @@ impl Manifest {
         })
     }
 
-    /// Read `<root>/meta/manifest.json`; `None` when absent or of another version.
+    /// Read `<root>/meta/manifest.json`; `None` when absent or of an unknown version. A
+    /// version 1 manifest is brought to the current one (its `timestamp` columns hold UTC
+    /// instants: `timestamptz`).
     pub fn read(root: &Path) -> Option<Manifest> {
         let text = fs::read_to_string(root.join("meta/manifest.json")).ok()?;
-        let m: Manifest = serde_json::from_str(&text).ok()?;
+        let mut m: Manifest = serde_json::from_str(&text).ok()?;
+        if m.version == 1 {
+            for c in m.tables.iter_mut().flat_map(|t| t.columns.iter_mut()) {
+                if c.column_type == crate::content::ColumnType::Timestamp {
+                    c.column_type = crate::content::ColumnType::Timestamptz;
+                }
+            }
+            m.version = MANIFEST_VERSION;
+        }
         (m.version == MANIFEST_VERSION).then_some(m)
     }
 
@@ -181,6 +196,7 @@ impl Manifest {
                 } else {
                     "inferred"
                 },
+                note: c.note.clone(),
             })
             .collect();
         Some((

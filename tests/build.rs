@@ -36,8 +36,9 @@ fn cast(t: ColumnType) -> &'static str {
         ColumnType::Float64 => "DOUBLE",
         ColumnType::Boolean => "BOOLEAN",
         ColumnType::Date => "DATE",
-        // The CSV holds UTC wall-clock text; compare as plain TIMESTAMP (no ICU here).
-        ColumnType::Timestamp => "TIMESTAMP",
+        // The CSV holds wall-clock text (UTC for timestamptz); compare as plain TIMESTAMP (no
+        // ICU here).
+        ColumnType::Timestamp | ColumnType::Timestamptz => "TIMESTAMP",
         ColumnType::String => "VARCHAR",
     }
 }
@@ -52,7 +53,8 @@ fn profile_value(v: &serde_json::Value) -> String {
 
 fn duck_text(t: ColumnType, expr: &str) -> String {
     match t {
-        ColumnType::Timestamp => format!("strftime({expr}, '%Y-%m-%dT%H:%M:%SZ')"),
+        ColumnType::Timestamptz => format!("strftime({expr}, '%Y-%m-%dT%H:%M:%SZ')"),
+        ColumnType::Timestamp => format!("strftime({expr}, '%Y-%m-%dT%H:%M:%S')"),
         ColumnType::Date => format!("strftime({expr}, '%Y-%m-%d')"),
         ColumnType::Float64 => format!("CAST({expr} AS VARCHAR)"),
         _ => format!("CAST({expr} AS VARCHAR)"),
@@ -102,7 +104,7 @@ fn demo_build_matches_duckdb_over_the_csv_files() {
                     .find(|(n, _)| n == &col.name)
                     .unwrap_or_else(|| panic!("{}.{} missing", t.name, col.name));
                 let want = match ty {
-                    ColumnType::Timestamp => "TIMESTAMP WITH TIME ZONE",
+                    ColumnType::Timestamptz => "TIMESTAMP WITH TIME ZONE",
                     other => cast(other),
                 };
                 assert_eq!(found.1, want, "{}.{}", t.name, col.name);
@@ -120,7 +122,12 @@ fn demo_build_matches_duckdb_over_the_csv_files() {
         let picks = [
             declared(&|t| matches!(t, ColumnType::Int64 | ColumnType::Float64)),
             declared(&|t| t == ColumnType::String),
-            declared(&|t| matches!(t, ColumnType::Date | ColumnType::Timestamp)),
+            declared(&|t| {
+                matches!(
+                    t,
+                    ColumnType::Date | ColumnType::Timestamp | ColumnType::Timestamptz
+                )
+            }),
         ];
         let mut checked = 0;
         for col in picks.into_iter().flatten() {

@@ -820,10 +820,10 @@ fn run_metrics(
         .map(|d| TableView {
             name: d.table.clone(),
             files: d.files.iter().map(|f| f.abs_path.clone()).collect(),
-            timestamp_columns: d
+            timestamptz_columns: d
                 .columns
                 .iter()
-                .filter(|c| c.column_type == crate::content::ColumnType::Timestamp)
+                .filter(|c| c.column_type == crate::content::ColumnType::Timestamptz)
                 .map(|c| c.name.clone())
                 .collect(),
         })
@@ -889,6 +889,8 @@ fn write_meta(root: &Path, built_at: &str, reports: &[TableReport]) -> anyhow::R
                         "source_name": c.source_name,
                         "type": c.column_type,
                         "type_source": c.type_source,
+                        "meaning": c.column_type.meaning(),
+                        "note": c.note,
                         "description": r.spec.column(&c.name).and_then(|d| d.description.clone()),
                     })
                 })

@@ -37,7 +37,10 @@ impl fmt::Display for SyncStrategy {
 
 /// A column's logical type, as declared in `columns:` or inferred from the data.
 ///
-/// Maps to Arrow: Int64, Float64, Boolean, Date32, Timestamp(microsecond, "UTC"), Utf8.
+/// Maps to Arrow: Int64, Float64, Boolean, Date32, Timestamp(microsecond, no zone),
+/// Timestamp(microsecond, "UTC"), Utf8. The two timestamp types carry DuckDB's names:
+/// `timestamp` is a wall-clock time (a local date and time as written, no zone applied) and
+/// `timestamptz` is an instant (stored in UTC).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ColumnType {
@@ -49,15 +52,18 @@ pub enum ColumnType {
     Boolean,
     /// Calendar date (days since 1970-01-01).
     Date,
-    /// Instant in time, microsecond precision, stored in UTC.
+    /// Wall-clock date and time, microsecond precision, no time zone: the value as written,
+    /// never shifted (DuckDB `TIMESTAMP`).
     Timestamp,
+    /// Instant in time, microsecond precision, stored in UTC (DuckDB `TIMESTAMP WITH TIME ZONE`).
+    Timestamptz,
     /// UTF-8 text.
     String,
 }
 
 impl ColumnType {
     /// The name used in pages, JSON and `AGENTS.md` (`int64`, `float64`, `boolean`, `date`,
-    /// `timestamp`, `string`).
+    /// `timestamp`, `timestamptz`, `string`).
     pub fn as_str(self) -> &'static str {
         match self {
             ColumnType::Int64 => "int64",
@@ -65,13 +71,14 @@ impl ColumnType {
             ColumnType::Boolean => "boolean",
             ColumnType::Date => "date",
             ColumnType::Timestamp => "timestamp",
+            ColumnType::Timestamptz => "timestamptz",
             ColumnType::String => "string",
         }
     }
 
-    /// Whether values are points in time (a timestamp type).
+    /// Whether values are dates with a time of day (`timestamp` or `timestamptz`).
     pub fn is_timestamp(self) -> bool {
-        matches!(self, ColumnType::Timestamp)
+        matches!(self, ColumnType::Timestamp | ColumnType::Timestamptz)
     }
 
     /// The DuckDB SQL type a view exposes for this column.
@@ -81,8 +88,21 @@ impl ColumnType {
             ColumnType::Float64 => "DOUBLE",
             ColumnType::Boolean => "BOOLEAN",
             ColumnType::Date => "DATE",
-            ColumnType::Timestamp => "TIMESTAMP WITH TIME ZONE",
+            ColumnType::Timestamp => "TIMESTAMP",
+            ColumnType::Timestamptz => "TIMESTAMP WITH TIME ZONE",
             ColumnType::String => "VARCHAR",
+        }
+    }
+}
+
+impl ColumnType {
+    /// What a value of a timestamp type means, as the catalog states it; `None` for the other
+    /// types, whose meaning the name says.
+    pub fn meaning(self) -> Option<&'static str> {
+        match self {
+            ColumnType::Timestamp => Some("wall-clock time, no time zone"),
+            ColumnType::Timestamptz => Some("instant, in UTC"),
+            _ => None,
         }
     }
 }
@@ -139,6 +159,113 @@ pub struct WhereFilter {
     pub values: Vec<String>,
 }
 
+/// Per-table options of the `csv` data source: the `csv:` key of a table, validated.
+///
+/// ```yaml
+/// csv: {delimiter: ";", decimal: ",", date_format: "%d/%m/%Y", encoding: windows-1252, null_values: [NULL, "\\N"]}
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CsvOptions {
+    /// Field delimiter, one ASCII character other than `"`, CR and LF. `None`: detected among
+    /// `,` `;` tab `|` from the first 64 KiB, else `,`.
+    pub delimiter: Option<char>,
+    /// Decimal separator of numbers: `.` or `,`. `None`: `.`, and with a delimiter other than
+    /// `,` a column whose every value is an integer or `digits,digits` is read with `,`.
+    pub decimal: Option<char>,
+    /// A chrono strftime format (`%d/%m/%Y`) that date values are written in. `None`:
+    /// `YYYY-MM-DD`, `dd.mm.yyyy`, and `a/b/yyyy` when the column's values tell the order.
+    pub date_format: Option<String>,
+    /// The file's character encoding as its canonical WHATWG name (`windows-1252`,
+    /// `ISO-8859-2`, `UTF-16LE`). `None`: UTF-8, checked.
+    pub encoding: Option<String>,
+    /// Unquoted field texts read as NULL (`NULL`, `NA`). A quoted field is never NULL.
+    pub null_values: Vec<String>,
+}
+
+/// The `csv:` key as written; validated into [`CsvOptions`].
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCsvOptions {
+    #[serde(default)]
+    delimiter: Option<String>,
+    #[serde(default)]
+    decimal: Option<String>,
+    #[serde(default)]
+    date_format: Option<String>,
+    #[serde(default)]
+    encoding: Option<String>,
+    #[serde(default)]
+    null_values: Vec<String>,
+}
+
+/// Whether `format` is a usable chrono strftime date format: every specifier known, and a
+/// date written with it reads back as the same date (so it has a year, a month and a day).
+pub fn valid_date_format(format: &str) -> bool {
+    use chrono::format::{Item, StrftimeItems};
+    use std::fmt::Write as _;
+    if StrftimeItems::new(format).any(|i| matches!(i, Item::Error)) {
+        return false;
+    }
+    let Some(probe) = chrono::NaiveDate::from_ymd_opt(2024, 11, 23) else {
+        return false;
+    };
+    let mut text = String::new();
+    if write!(text, "{}", probe.format(format)).is_err() {
+        return false;
+    }
+    chrono::NaiveDate::parse_from_str(&text, format) == Ok(probe)
+}
+
+fn validate_csv(raw: RawCsvOptions, table: &str) -> anyhow::Result<CsvOptions> {
+    let delimiter = match raw.delimiter.as_deref() {
+        None => None,
+        Some("tab") | Some("\\t") => Some('\t'),
+        Some(d) => {
+            let mut chars = d.chars();
+            match (chars.next(), chars.next()) {
+                (Some(c), None) if c.is_ascii() && !matches!(c, '"' | '\r' | '\n') => Some(c),
+                _ => bail!(
+                    "key `csv.delimiter`: `{d}` of table `{table}` must be one ASCII character other than a quote or a line break (e.g. \",\", \";\", \"|\", tab)"
+                ),
+            }
+        }
+    };
+    let decimal = match raw.decimal.as_deref() {
+        None => None,
+        Some(".") => Some('.'),
+        Some(",") => Some(','),
+        Some(d) => bail!("key `csv.decimal`: `{d}` of table `{table}` must be \".\" or \",\""),
+    };
+    if let Some(f) = &raw.date_format {
+        if !valid_date_format(f) {
+            bail!(
+                "key `csv.date_format`: `{f}` of table `{table}` is not a chrono strftime date format with a year, month and day (e.g. \"%d/%m/%Y\")"
+            );
+        }
+    }
+    let encoding = match raw.encoding.as_deref() {
+        None => None,
+        Some(label) => match encoding_rs::Encoding::for_label(label.trim().as_bytes()) {
+            Some(e) if e != encoding_rs::REPLACEMENT => Some(e.name().to_string()),
+            _ => bail!(
+                "key `csv.encoding`: `{label}` of table `{table}` is not a known encoding (e.g. utf-8, windows-1252, iso-8859-2, utf-16le)"
+            ),
+        },
+    };
+    if raw.null_values.iter().any(String::is_empty) {
+        bail!(
+            "key `csv.null_values`: table `{table}` lists an empty text; an unquoted empty field is always NULL"
+        );
+    }
+    Ok(CsvOptions {
+        delimiter,
+        decimal,
+        date_format: raw.date_format,
+        encoding,
+        null_values: raw.null_values,
+    })
+}
+
 /// One table as declared in `data_description.md`, validated.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TableSpec {
@@ -173,8 +300,12 @@ pub struct TableSpec {
     /// Filters sent to the source.
     pub where_filters: Vec<WhereFilter>,
     /// For a `csv` data source: the file relative to the source folder (default `<name>.csv`,
-    /// or `<name>.csv.gz` when only that exists).
+    /// or `<name>.csv.gz` when only that exists). A folder holding `manifest.json` is a
+    /// Keboola sliced export.
     pub file: Option<String>,
+    /// For a `csv` data source: how the file is written (delimiter, decimal separator, date
+    /// format, encoding, NULL texts).
+    pub csv: CsvOptions,
     /// The line of `data_description.md` where the table's entry starts (1-based).
     pub line: usize,
 }
@@ -235,6 +366,8 @@ struct RawTable {
     columns: Vec<ColumnSpec>,
     #[serde(default)]
     file: Option<String>,
+    #[serde(default)]
+    csv: Option<RawCsvOptions>,
 }
 
 /// A fenced YAML block: its text and the 1-based line of the file where its first line is.
@@ -489,6 +622,7 @@ fn validate(
             );
         }
     }
+    let csv = validate_csv(t.csv.unwrap_or_default(), &t.name)?;
     if folder.contains("..") || folder.starts_with('/') || folder.contains('\\') {
         bail!(
             "key `folder`: `{folder}` of table `{}` must be a plain relative folder name",
@@ -511,6 +645,7 @@ fn validate(
         foreign_keys: t.foreign_keys,
         where_filters: t.where_filters,
         file: t.file,
+        csv,
         line,
     })
 }
@@ -574,6 +709,49 @@ mod tests {
             shift_lines("at line 2 column 3, x line 10", 5),
             "at line 7 column 3, x line 15"
         );
+    }
+
+    fn with_csv(csv: &str) -> anyhow::Result<Vec<TableSpec>> {
+        let doc = format!("```yaml\ntables:\n  - id: a.b\n    name: b\n    description: d\n    sync_strategy: full_refresh\n    csv: {csv}\n```\n");
+        parse(&doc, Path::new("dd.md"))
+    }
+
+    #[test]
+    fn csv_options_are_validated_with_file_line_and_key() {
+        let t = with_csv(
+            "{delimiter: tab, decimal: \",\", date_format: \"%d/%m/%Y\", encoding: latin1, null_values: [NULL, NA]}",
+        )
+        .unwrap();
+        let o = &t[0].csv;
+        assert_eq!(o.delimiter, Some('\t'));
+        assert_eq!(o.decimal, Some(','));
+        // WHATWG: latin1 is windows-1252 (its printable 0x80-0x9F are what such files hold).
+        assert_eq!(o.encoding.as_deref(), Some("windows-1252"));
+        assert_eq!(o.null_values, vec!["NULL", "NA"]);
+        assert_eq!(
+            with_csv("{delimiter: \";\"}").unwrap()[0].csv.delimiter,
+            Some(';')
+        );
+        assert_eq!(with_csv("{}").unwrap()[0].csv, CsvOptions::default());
+        let e = with_csv("{delimiter: \";\", quote: \"'\"}")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("dd.md:7:") && e.contains("quote"), "{e}");
+        for (bad, key) in [
+            ("{delimiter: \";;\"}", "csv.delimiter"),
+            ("{delimiter: '\"'}", "csv.delimiter"),
+            ("{decimal: \";\"}", "csv.decimal"),
+            ("{date_format: \"%d/%m\"}", "csv.date_format"),
+            ("{date_format: \"%Q\"}", "csv.date_format"),
+            ("{encoding: klingon}", "csv.encoding"),
+            ("{null_values: [\"\"]}", "csv.null_values"),
+        ] {
+            let e = with_csv(bad).unwrap_err().to_string();
+            assert!(
+                e.starts_with("dd.md:4: ") && e.contains(&format!("key `{key}`")),
+                "{bad}: {e}"
+            );
+        }
     }
 
     #[test]

@@ -13,7 +13,9 @@ pub mod metrics;
 
 use std::path::Path;
 
-pub use data_description::{ColumnSpec, ColumnType, ForeignKey, SyncStrategy, TableSpec};
+pub use data_description::{
+    ColumnSpec, ColumnType, CsvOptions, ForeignKey, SyncStrategy, TableSpec,
+};
 pub use docs::Doc;
 pub use metrics::Metric;
 

@@ -38,8 +38,10 @@ pub enum Kind {
     Bool,
     /// `date`: Date32 (Date64 is cast to it).
     Date,
-    /// `timestamp`: any Timestamp, cast to microseconds; a zone-less one is read as UTC.
+    /// `timestamp`: a Timestamp without a zone (wall-clock time), cast to microseconds.
     Timestamp,
+    /// `timestamptz`: a Timestamp with a zone (an instant), cast to microseconds; shown in UTC.
+    TimestampTz,
     /// `string`: Utf8, LargeUtf8 and Utf8View.
     Str,
     /// `string` too: any other type (UInt64, decimals, binary, lists…), each value rendered by
@@ -61,7 +63,8 @@ impl Kind {
             DataType::Float16 | DataType::Float32 | DataType::Float64 => Kind::Float,
             DataType::Boolean => Kind::Bool,
             DataType::Date32 | DataType::Date64 => Kind::Date,
-            DataType::Timestamp(_, _) => Kind::Timestamp,
+            DataType::Timestamp(_, None) => Kind::Timestamp,
+            DataType::Timestamp(_, Some(_)) => Kind::TimestampTz,
             DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => Kind::Str,
             DataType::Dictionary(_, value) => Kind::of(value),
             _ => Kind::Other,
@@ -77,11 +80,13 @@ impl Kind {
             T::Boolean => Kind::Bool,
             T::Date => Kind::Date,
             T::Timestamp => Kind::Timestamp,
+            T::Timestamptz => Kind::TimestampTz,
             T::String => Kind::Str,
         }
     }
 
-    /// The `type` shown in the profile: int64 | float64 | boolean | date | timestamp | string.
+    /// The `type` shown in the profile: int64 | float64 | boolean | date | timestamp |
+    /// timestamptz | string.
     pub fn type_name(self) -> &'static str {
         match self {
             Kind::Int => "int64",
@@ -89,6 +94,7 @@ impl Kind {
             Kind::Bool => "boolean",
             Kind::Date => "date",
             Kind::Timestamp => "timestamp",
+            Kind::TimestampTz => "timestamptz",
             Kind::Str | Kind::Other => "string",
         }
     }
@@ -104,14 +110,16 @@ fn normalize(array: &ArrayRef, kind: Kind) -> Result<ArrayRef> {
         | (Kind::Float, DataType::Float64)
         | (Kind::Bool, DataType::Boolean)
         | (Kind::Date, DataType::Date32)
-        | (Kind::Timestamp, DataType::Timestamp(TimeUnit::Microsecond, _))
+        | (Kind::Timestamp | Kind::TimestampTz, DataType::Timestamp(TimeUnit::Microsecond, _))
         | (Kind::Str, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
         | (Kind::Other, _) => return Ok(array.clone()),
         (Kind::Int, _) => DataType::Int64,
         (Kind::Float, _) => DataType::Float64,
         (Kind::Bool, _) => DataType::Boolean,
         (Kind::Date, _) => DataType::Date32,
-        (Kind::Timestamp, _) => DataType::Timestamp(TimeUnit::Microsecond, timezone(dt)),
+        (Kind::Timestamp | Kind::TimestampTz, _) => {
+            DataType::Timestamp(TimeUnit::Microsecond, timezone(dt))
+        }
         (Kind::Str, DataType::Dictionary(_, value)) => value.as_ref().clone(),
         (Kind::Str, _) => DataType::Utf8,
     };
@@ -206,7 +214,7 @@ impl ColumnAcc {
                 neg_inf: 0,
             },
             Kind::Bool => Values::Bool { t: 0, f: 0 },
-            Kind::Date | Kind::Timestamp => Values::Temporal(reserved(cap)),
+            Kind::Date | Kind::Timestamp | Kind::TimestampTz => Values::Temporal(reserved(cap)),
             Kind::Str | Kind::Other => Values::Text(Interner::new()),
         };
         ColumnAcc {
@@ -329,9 +337,10 @@ impl ColumnAcc {
                     let arr = array
                         .as_primitive_opt::<TimestampMicrosecondType>()
                         .ok_or_else(|| type_error(array, "Timestamp(µs)"))?;
+                    let fmt = timestamp_format(self.kind);
                     for v in arr.iter().flatten() {
                         vec.push(v);
-                        samples.note(v as u64, || render::timestamp(v));
+                        samples.note(v as u64, || fmt(v));
                     }
                 }
             }
@@ -445,7 +454,7 @@ impl ColumnAcc {
                 let (fmt, per_day): (fn(i64) -> String, i64) = if self.kind == Kind::Date {
                     (render::date, 1)
                 } else {
-                    (render::timestamp, render::MICROS_PER_DAY)
+                    (timestamp_format(self.kind), render::MICROS_PER_DAY)
                 };
                 let earliest = v.first().copied();
                 let latest = v.last().copied();
@@ -570,9 +579,9 @@ fn render_cell(
         Kind::Date => array
             .as_primitive_opt::<Date32Type>()
             .map(|a| render::date(i64::from(a.value(i)))),
-        Kind::Timestamp => array
+        Kind::Timestamp | Kind::TimestampTz => array
             .as_primitive_opt::<TimestampMicrosecondType>()
-            .map(|a| render::timestamp(a.value(i))),
+            .map(|a| timestamp_format(kind)(a.value(i))),
         Kind::Str => match array.data_type() {
             DataType::Utf8 => array.as_string_opt::<i32>().map(|a| a.value(i).to_string()),
             DataType::LargeUtf8 => array.as_string_opt::<i64>().map(|a| a.value(i).to_string()),
@@ -590,6 +599,16 @@ fn render_cell(
         },
     };
     text.ok_or_else(|| type_error(array, kind.type_name()))
+}
+
+/// How a timestamp column's values read: UTC with `Z` for instants, as written for wall-clock
+/// times.
+fn timestamp_format(kind: Kind) -> fn(i64) -> String {
+    if kind == Kind::TimestampTz {
+        render::timestamp
+    } else {
+        render::wall_clock
+    }
 }
 
 fn type_error(array: &dyn Array, expected: &str) -> anyhow::Error {

@@ -55,7 +55,8 @@ pub struct TableProfile {
 pub struct DateRange {
     /// The column the range comes from.
     pub column: String,
-    /// `YYYY-MM-DD` for dates, RFC 3339 UTC (`2025-03-01T10:00:00Z`) for timestamps.
+    /// `YYYY-MM-DD` for dates, RFC 3339 UTC (`2025-03-01T10:00:00Z`) for `timestamptz`, the
+    /// same without `Z` (`2025-03-01T10:00:00`) for wall-clock `timestamp`.
     pub earliest: String,
     /// Same format as `earliest`.
     pub latest: String,
@@ -75,12 +76,13 @@ pub struct Alert {
 }
 
 /// Statistics of one column. `min`/`max` are JSON numbers for numeric columns, text otherwise
-/// (dates `YYYY-MM-DD`, timestamps RFC 3339 UTC, booleans `true`/`false`).
+/// (dates `YYYY-MM-DD`, `timestamptz` RFC 3339 UTC, `timestamp` the same without `Z`, booleans
+/// `true`/`false`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ColumnProfile {
     /// Column name.
     pub name: String,
-    /// int64 | float64 | boolean | date | timestamp | string.
+    /// int64 | float64 | boolean | date | timestamp | timestamptz | string.
     #[serde(rename = "type")]
     pub column_type: String,
     /// NULL values.

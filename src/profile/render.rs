@@ -1,5 +1,6 @@
 //! Values as text, the one way they appear in `sample_values`, `sample_rows`, `min`/`max` of
-//! non-numeric columns and temporal ranges.
+//! non-numeric columns and temporal ranges. Instants (`timestamptz`) are shown in UTC with `Z`,
+//! wall-clock times (`timestamp`) as written, without a zone.
 
 use chrono::{DateTime, NaiveDate, SecondsFormat};
 
@@ -41,6 +42,18 @@ pub fn timestamp(micros: i64) -> String {
         .unwrap_or_else(|| format!("{micros} µs since 1970-01-01T00:00:00Z"))
 }
 
+/// A wall-clock timestamp (no zone) stored as microseconds since 1970-01-01T00:00:00: like
+/// [`timestamp`] without the `Z` (`2021-03-28T01:59:59`), since no zone applies. Out of
+/// chrono's range: `<n> µs since 1970-01-01T00:00:00`.
+pub fn wall_clock(micros: i64) -> String {
+    DateTime::from_timestamp_micros(micros)
+        .map(|t| {
+            let text = t.to_rfc3339_opts(SecondsFormat::AutoSi, true);
+            text.strip_suffix('Z').unwrap_or(&text).to_string()
+        })
+        .unwrap_or_else(|| format!("{micros} µs since 1970-01-01T00:00:00"))
+}
+
 /// Whole days from `earliest` to `latest` for values in `unit_per_day` units per day (1 for
 /// dates, [`MICROS_PER_DAY`] for timestamps), rounded down; computed in i128 so it never
 /// overflows.
@@ -70,6 +83,7 @@ mod tests {
             timestamp(1_740_823_200_000_001),
             "2025-03-01T10:00:00.000001Z"
         );
+        assert_eq!(wall_clock(1_740_823_200_250_000), "2025-03-01T10:00:00.250");
         assert_eq!(float(1.0), "1.0");
         assert_eq!(float(f64::NAN), "NaN");
         assert_eq!(float(f64::NEG_INFINITY), "-inf");

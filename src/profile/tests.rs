@@ -73,6 +73,7 @@ fn spec(name: &str, pk: &[&str]) -> TableSpec {
         foreign_keys: Vec::new(),
         where_filters: Vec::new(),
         file: None,
+        csv: Default::default(),
         line: 1,
     }
 }
@@ -253,6 +254,8 @@ fn timestamps_and_dates() {
     let t0 = 1_740_823_200_000_000_i64;
     let t1 = t0 + (47 * 3600 + 30 * 60) * 1_000_000 + 500_000;
     let ts = TimestampMicrosecondArray::from(vec![Some(t1), None, Some(t0)]).with_timezone("UTC");
+    // The same values as wall-clock times: no zone, shown without `Z`.
+    let local = TimestampMicrosecondArray::from(vec![Some(t1), None, Some(t0)]);
     let empty_dates = Date32Array::from(vec![None, None, None]);
     let dates = Date32Array::from(vec![Some(20148), Some(20148 + 30), None]);
     let f = write(
@@ -262,12 +265,17 @@ fn timestamps_and_dates() {
             ("never", arr(empty_dates)),
             ("at", arr(ts)),
             ("day", arr(dates)),
+            ("local", arr(local)),
         ],
         1024,
     );
     let p = profile("t", &[], vec![f]);
+    let local = col(&p, "local");
+    assert_eq!(local.column_type, "timestamp");
+    assert_eq!(local.min, Some(serde_json::json!("2025-03-01T10:00:00")));
+    assert_eq!(local.sample_values[0], "2025-03-03T09:30:00.500");
     let at = col(&p, "at");
-    assert_eq!(at.column_type, "timestamp");
+    assert_eq!(at.column_type, "timestamptz");
     assert_eq!(at.min, Some(serde_json::json!("2025-03-01T10:00:00Z")));
     assert_eq!(at.max, Some(serde_json::json!("2025-03-03T09:30:00.500Z")));
     let t = at.temporal.as_ref().expect("temporal");
@@ -669,7 +677,7 @@ fn empty_tables() {
     assert_eq!(p.duplicate_primary_keys, Some(0));
     assert!(p.sample_rows.is_empty());
     assert_eq!(col(&p, "a").null_pct, None);
-    assert_eq!(col(&p, "t").column_type, "timestamp");
+    assert_eq!(col(&p, "t").column_type, "timestamptz");
     assert_eq!(p.date_range, None);
 
     // No file at all: columns from the synced schema.
@@ -679,6 +687,7 @@ fn empty_tables() {
         source_name: "d".into(),
         column_type: ColumnType::Date,
         type_source: "declared",
+        note: None,
     }];
     let p = profile_table(&spec("none", &[]), &t).expect("profile");
     assert_eq!(p.column_count, 1);

@@ -399,11 +399,18 @@ fn table_section(s: &mut String, report: &TableReport, input: &SiteInput) {
         if spec.primary_key.contains(&col.name) {
             name.push_str(" PK");
         }
+        let mut ty = col.column_type.as_str().to_string();
+        if let Some(meaning) = col.column_type.meaning() {
+            ty.push_str(&format!(" ({meaning})"));
+        }
+        if let Some(note) = &col.note {
+            notes.push(format!("read: {note}"));
+        }
         let _ = writeln!(
             s,
             "| {} | {} | {} | {} |",
             md_cell(&name),
-            col.column_type.as_str(),
+            md_cell(&ty),
             md_cell(desc),
             md_cell(&notes.join("; "))
         );

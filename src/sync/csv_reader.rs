@@ -101,6 +101,12 @@ impl<R: BufRead> CsvReader<R> {
         }
     }
 
+    /// The 1-based physical line the reader is at (where the next record starts, or where
+    /// reading stopped on an error).
+    pub fn line(&self) -> u64 {
+        self.line
+    }
+
     fn skip_bom(&mut self) -> std::io::Result<()> {
         self.at_start = false;
         let buf = self.inner.fill_buf()?;
@@ -113,8 +119,8 @@ impl<R: BufRead> CsvReader<R> {
 
     /// Read the next record into `rec`. Returns `Ok(false)` at the end of input.
     ///
-    /// Errors: I/O errors of the stream (as `Err(Ok(io))`... see [`ReadError`]); an unterminated
-    /// quoted field.
+    /// Errors ([`ReadError`]): an I/O error of the stream (gzip and decoding errors too); an
+    /// unterminated quoted field.
     pub fn read_record(&mut self, rec: &mut Record) -> Result<bool, ReadError> {
         if self.at_start {
             self.skip_bom().map_err(ReadError::Io)?;

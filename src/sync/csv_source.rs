@@ -1,9 +1,12 @@
-//! The `csv` connector: one CSV file (optionally `.gz`, multi-member too) per table, read twice:
-//! once to decide every column's type from all of its values (see [`super::values`]), once to
-//! stream typed Arrow record batches.
+//! The `csv` connector: one CSV file per table (optionally gzip, multi-member too: by a `.gz`
+//! name or by its first bytes), or a Keboola sliced export (a folder with `manifest.json`, see
+//! [`super::sliced_export`]). Read twice: once to decide every column's type and the form its
+//! values are written in from all of its values (see [`super::values`]), once to stream typed
+//! Arrow record batches. The table's `csv:` options (delimiter, decimal separator, date format,
+//! encoding, NULL texts) apply to both reads.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -14,10 +17,15 @@ use arrow::array::{
 };
 use arrow::datatypes::{Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
+use encoding_rs::Encoding;
 
 use super::csv_reader::{CsvReader, ReadError, Record};
+use super::decode::{DecodeError, Decoding};
+use super::sliced_export::{self, SlicedExport};
+use super::sniff::{detect_delimiter, SAMPLE_BYTES};
 use super::values::{
-    int_shape, parse_bool, parse_date, parse_f64, parse_timestamp, IntShape, TypeGuess,
+    date_format_of, decimal_comma_of, int_shape, parse_bool, parse_date_as, parse_float,
+    parse_timestamp, DateFormat, DecimalPolicy, IntShape, Reading, TypeGuess, ValueRules,
 };
 use super::{arrow_type, Connector, SyncedColumn, TableStream};
 use crate::content::{ColumnType, TableSpec};
@@ -31,9 +39,42 @@ pub struct CsvConnector {
     pub folder: PathBuf,
 }
 
+/// Where a table's rows are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CsvInput {
+    /// One file whose first record is the header.
+    File(PathBuf),
+    /// A Keboola sliced export: headerless slices read in order, names from `table.json`.
+    Sliced {
+        /// The export folder.
+        folder: PathBuf,
+        /// Its columns and slices.
+        export: SlicedExport,
+    },
+}
+
+impl CsvInput {
+    /// The files read, in order.
+    pub fn parts(&self) -> Vec<PathBuf> {
+        match self {
+            CsvInput::File(p) => vec![p.clone()],
+            CsvInput::Sliced { export, .. } => export.slices.clone(),
+        }
+    }
+
+    /// The file or folder named in messages and on the catalog.
+    pub fn path(&self) -> &Path {
+        match self {
+            CsvInput::File(p) => p,
+            CsvInput::Sliced { folder, .. } => folder,
+        }
+    }
+}
+
 impl CsvConnector {
-    /// The file of `spec`: `file:` if given, else `<name>.csv`, else `<name>.csv.gz`.
-    /// Errors: no such file (naming every path tried).
+    /// The file of `spec`: `file:` if given (a file, or a folder holding a sliced export), else
+    /// `<name>.csv`, else `<name>.csv.gz`. Errors: nothing found (naming every path tried), or
+    /// a folder without `manifest.json`.
     pub fn file_of(&self, spec: &TableSpec) -> anyhow::Result<PathBuf> {
         let candidates: Vec<PathBuf> = match &spec.file {
             Some(f) => vec![self.folder.join(f)],
@@ -46,6 +87,17 @@ impl CsvConnector {
             if c.is_file() {
                 return Ok(c.clone());
             }
+            if spec.file.is_some() && c.is_dir() {
+                if sliced_export::is_sliced_export(c) {
+                    return Ok(c.clone());
+                }
+                bail!(
+                    "table `{}`: {} is a folder without {} (only a Keboola sliced export can be a folder)",
+                    spec.name,
+                    c.display(),
+                    sliced_export::MANIFEST
+                );
+            }
         }
         let tried: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
         bail!(
@@ -54,34 +106,178 @@ impl CsvConnector {
             tried.join(", ")
         )
     }
+
+    /// What to read for `spec`. Errors: as [`CsvConnector::file_of`] and
+    /// [`sliced_export::read`].
+    pub fn input_of(&self, spec: &TableSpec) -> anyhow::Result<CsvInput> {
+        let path = self.file_of(spec)?;
+        if path.is_dir() {
+            let export = sliced_export::read(&path)?;
+            Ok(CsvInput::Sliced {
+                folder: path,
+                export,
+            })
+        } else {
+            Ok(CsvInput::File(path))
+        }
+    }
 }
 
-fn open(path: &Path) -> anyhow::Result<Box<dyn BufRead + Send>> {
+/// How a table's files are written: its `csv:` options, with the delimiter detected when not
+/// configured.
+struct Dialect {
+    delimiter: u8,
+    detected: bool,
+    /// `None`: UTF-8, read as it is and checked field by field.
+    encoding: Option<&'static Encoding>,
+    null_values: Vec<String>,
+    rules: ValueRules,
+}
+
+impl Dialect {
+    fn resolve(spec: &TableSpec, input: &CsvInput) -> anyhow::Result<Dialect> {
+        let o = &spec.csv;
+        let encoding = match &o.encoding {
+            None => None,
+            Some(label) => match Encoding::for_label(label.as_bytes()) {
+                Some(e) if e == encoding_rs::UTF_8 => None,
+                Some(e) => Some(e),
+                None => bail!("table `{}`: unknown encoding `{label}`", spec.name),
+            },
+        };
+        let (delimiter, detected) = match (o.delimiter, input) {
+            (Some(c), _) => (
+                u8::try_from(c).map_err(|_| anyhow!("delimiter `{c}` is not ASCII"))?,
+                false,
+            ),
+            // Keboola slices are always comma-separated.
+            (None, CsvInput::Sliced { .. }) => (b',', false),
+            (None, CsvInput::File(path)) => match sample(path, encoding) {
+                Some((bytes, complete)) => match detect_delimiter(&bytes, complete) {
+                    Some(d) => (d, true),
+                    None => (b',', false),
+                },
+                None => (b',', false),
+            },
+        };
+        let decimal = match o.decimal {
+            Some(',') => DecimalPolicy::Comma,
+            Some(_) => DecimalPolicy::Point,
+            None if delimiter == b',' => DecimalPolicy::Point,
+            None => DecimalPolicy::Detect,
+        };
+        Ok(Dialect {
+            delimiter,
+            detected,
+            encoding,
+            null_values: o.null_values.clone(),
+            rules: ValueRules {
+                decimal,
+                date_format: o.date_format.clone(),
+            },
+        })
+    }
+
+    /// How the source reads, for the catalog: `detected delimiter ";"`, `encoding windows-1252`.
+    fn describe(&self) -> Vec<String> {
+        let mut how = Vec::new();
+        if self.delimiter != b',' {
+            let d = match self.delimiter {
+                b'\t' => "tab".to_string(),
+                d => format!("\"{}\"", char::from(d)),
+            };
+            let detected = if self.detected { "detected " } else { "" };
+            how.push(format!("{detected}delimiter {d}"));
+        }
+        if let Some(e) = self.encoding {
+            how.push(format!("encoding {}", e.name()));
+        }
+        how
+    }
+}
+
+/// The first [`SAMPLE_BYTES`] of a file as read (decompressed, decoded), and whether that is
+/// the whole file. `None` when it cannot be read: the real read then reports why.
+fn sample(path: &Path, encoding: Option<&'static Encoding>) -> Option<(Vec<u8>, bool)> {
+    let reader = open(path, encoding).ok()?;
+    let mut bytes = Vec::with_capacity(SAMPLE_BYTES + 1);
+    reader
+        .take(SAMPLE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .ok()?;
+    let complete = bytes.len() <= SAMPLE_BYTES;
+    bytes.truncate(SAMPLE_BYTES);
+    Some((bytes, complete))
+}
+
+/// Open a file for reading: gunzipped when its name ends in `.gz` or it starts with the gzip
+/// magic bytes, decoded to UTF-8 when an encoding is given (else read as it is).
+fn open(
+    path: &Path,
+    encoding: Option<&'static Encoding>,
+) -> anyhow::Result<Box<dyn BufRead + Send>> {
     let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-    let gz = path.extension().and_then(|e| e.to_str()) == Some("gz");
-    Ok(if gz {
+    let mut raw = BufReader::with_capacity(1 << 20, file);
+    let gz = path.extension().and_then(|e| e.to_str()) == Some("gz")
+        || raw
+            .fill_buf()
+            .with_context(|| format!("{}: cannot read", path.display()))?
+            .starts_with(&[0x1F, 0x8B]);
+    let plain: Box<dyn BufRead + Send> = if gz {
         Box::new(BufReader::with_capacity(
             1 << 20,
-            flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 20, file)),
+            flate2::read::MultiGzDecoder::new(raw),
         ))
     } else {
-        Box::new(BufReader::with_capacity(1 << 20, file))
+        Box::new(raw)
+    };
+    Ok(match encoding {
+        Some(e) => Box::new(BufReader::with_capacity(1 << 20, Decoding::new(plain, e))),
+        None => plain,
     })
 }
 
-/// Reads records and turns tokenizer failures and invalid UTF-8 into messages naming the file,
-/// line, column and byte.
+/// Reads the records of a table's files in order and turns tokenizer failures and invalid
+/// text into messages naming the file, line, column and byte.
 struct Records {
-    reader: CsvReader<Box<dyn BufRead + Send>>,
+    parts: Vec<PathBuf>,
+    next_part: usize,
+    reader: Option<CsvReader<Box<dyn BufRead + Send>>>,
+    /// The file being read, for messages.
     path: String,
+    /// Column names; empty while the header is read.
     names: Vec<String>,
+    dialect: Arc<Dialect>,
 }
 
 impl Records {
+    fn new(parts: Vec<PathBuf>, dialect: Arc<Dialect>, names: Vec<String>) -> Records {
+        Records {
+            parts,
+            next_part: 0,
+            reader: None,
+            path: String::new(),
+            names,
+            dialect,
+        }
+    }
+
     fn next(&mut self, rec: &mut Record) -> anyhow::Result<bool> {
         loop {
-            match self.reader.read_record(rec) {
-                Ok(false) => return Ok(false),
+            let Some(reader) = self.reader.as_mut() else {
+                let Some(part) = self.parts.get(self.next_part) else {
+                    return Ok(false);
+                };
+                self.path = part.display().to_string();
+                self.reader = Some(CsvReader::new(
+                    open(part, self.dialect.encoding)?,
+                    self.dialect.delimiter,
+                ));
+                self.next_part += 1;
+                continue;
+            };
+            match reader.read_record(rec) {
+                Ok(false) => self.reader = None,
                 Ok(true) => {
                     if rec.is_blank() && self.names.len() != 1 {
                         continue; // blank lines carry no record
@@ -99,7 +295,11 @@ impl Records {
                     return Ok(true);
                 }
                 Err(ReadError::Io(e)) => {
-                    return Err(anyhow!(e).context(format!("{}: read error", self.path)))
+                    let line = reader.line();
+                    if let Some(d) = e.get_ref().and_then(|x| x.downcast_ref::<DecodeError>()) {
+                        bail!("{}:{}: {d}", self.path, d.line);
+                    }
+                    return Err(anyhow!(e).context(format!("{}:{line}: read error", self.path)));
                 }
                 Err(ReadError::Unterminated(e)) => bail!(
                     "{}:{}: quoted field opened at byte offset {} is never closed",
@@ -111,20 +311,34 @@ impl Records {
         }
     }
 
+    /// Field `i` as text. Errors: it is not UTF-8 (naming line, column, byte and offset, with a
+    /// hint to configure the encoding).
     fn text<'r>(&self, rec: &'r Record, i: usize) -> anyhow::Result<&'r str> {
         let bytes = rec.field(i);
         std::str::from_utf8(bytes).map_err(|e| {
             let at = e.valid_up_to();
-            let column = self.names.get(i).map(String::as_str).unwrap_or("?");
+            let column = self.names.get(i).map(String::as_str).unwrap_or("(header)");
             anyhow!(
-                "{}:{}: column `{}`: invalid UTF-8 byte 0x{:02X} at byte offset {} (the file must be UTF-8: convert it, e.g. with iconv)",
+                "{}:{}: column `{}`: invalid UTF-8 byte 0x{:02X} at byte offset {}: the file is not UTF-8; declare its encoding on the table in data_description.md, e.g. `csv: {{encoding: windows-1252}}`",
                 self.path,
                 rec.line,
                 column,
-                bytes[at],
+                bytes.get(at).copied().unwrap_or(0),
                 rec.field_byte(i) + at as u64
             )
         })
+    }
+
+    /// Field `i` as a value: `None` for NULL (unquoted and empty, or one of the table's
+    /// `null_values`), `Some("")` for a quoted empty field. Errors: as [`Records::text`].
+    fn value<'r>(&self, rec: &'r Record, i: usize) -> anyhow::Result<Option<&'r str>> {
+        let raw = rec.field(i);
+        if !rec.is_quoted(i)
+            && (raw.is_empty() || self.dialect.null_values.iter().any(|t| t.as_bytes() == raw))
+        {
+            return Ok(None);
+        }
+        self.text(rec, i).map(Some)
     }
 }
 
@@ -153,16 +367,6 @@ pub fn unique_names(headers: &[String]) -> Vec<String> {
     out
 }
 
-impl CsvConnector {
-    fn records(&self, path: &Path, names: Vec<String>) -> anyhow::Result<Records> {
-        Ok(Records {
-            reader: CsvReader::new(open(path)?, b','),
-            path: path.display().to_string(),
-            names,
-        })
-    }
-}
-
 impl Connector for CsvConnector {
     fn describe(&self, spec: &TableSpec) -> anyhow::Result<String> {
         let path = self.file_of(spec)?;
@@ -174,22 +378,35 @@ impl Connector for CsvConnector {
     }
 
     fn read_table(&self, spec: &TableSpec) -> anyhow::Result<TableStream> {
-        let path = self.file_of(spec)?;
-        let shown = path.display().to_string();
-        let mut records = self.records(&path, Vec::new())?;
+        let input = self.input_of(spec)?;
+        let shown = input.path().display().to_string();
+        let dialect = Arc::new(Dialect::resolve(spec, &input)?);
+        let rules = &dialect.rules;
+        let mut records = Records::new(input.parts(), dialect.clone(), Vec::new());
         let mut rec = Record::default();
-        if !records.next(&mut rec)? {
-            bail!("{shown}: the file is empty (no header line)");
-        }
-        let mut headers = Vec::with_capacity(rec.len());
-        for i in 0..rec.len() {
-            headers.push(records.text(&rec, i)?.to_string());
-        }
+        let (headers, header_place) = match &input {
+            CsvInput::File(_) => {
+                if !records.next(&mut rec)? {
+                    bail!("{shown}: the file is empty (no header line)");
+                }
+                let headers = (0..rec.len())
+                    .map(|i| records.text(&rec, i).map(str::to_string))
+                    .collect::<anyhow::Result<Vec<String>>>()?;
+                (headers, format!("{shown}:1: column"))
+            }
+            CsvInput::Sliced { folder, export } => (
+                export.columns.clone(),
+                format!(
+                    "{}: column",
+                    folder.join(sliced_export::TABLE_DETAIL).display()
+                ),
+            ),
+        };
         let names = unique_names(&headers);
         for c in &spec.columns {
             if !names.contains(&c.name) {
                 bail!(
-                    "{shown}:1: column `{}` declared in data_description.md (table `{}`, line {}) is not in the header ({})",
+                    "{header_place} `{}` declared in data_description.md (table `{}`, line {}) is not in the header ({})",
                     c.name,
                     spec.name,
                     spec.line,
@@ -198,40 +415,52 @@ impl Connector for CsvConnector {
             }
         }
         records.names = names.clone();
-        // Pass 1: types of undeclared columns from every value.
+        // Pass 1: types of undeclared columns from every value (skipped when all are declared).
         let declared: Vec<Option<ColumnType>> = names
             .iter()
             .map(|n| spec.column(n).and_then(|c| c.column_type))
             .collect();
-        let mut guesses: Vec<TypeGuess> = vec![TypeGuess::default(); names.len()];
-        let open_cols: Vec<usize> = (0..names.len())
+        let mut guesses: Vec<TypeGuess> = vec![TypeGuess::new(rules); names.len()];
+        let observed: Vec<usize> = (0..names.len())
             .filter(|&i| declared[i].is_none())
             .collect();
-        if !open_cols.is_empty() {
+        if !observed.is_empty() {
             while records.next(&mut rec)? {
-                for &i in &open_cols {
-                    if guesses[i].is_text() || rec.field(i).is_empty() {
+                for &i in &observed {
+                    if guesses[i].is_text() {
                         continue;
                     }
-                    let s = records.text(&rec, i)?;
-                    guesses[i].observe(s);
+                    if let Some(s) = records.value(&rec, i)? {
+                        if !s.is_empty() {
+                            guesses[i].observe(s, rules);
+                        }
+                    }
                 }
             }
         }
-        let columns: Vec<SyncedColumn> = names
-            .iter()
-            .enumerate()
-            .map(|(i, n)| SyncedColumn {
-                name: n.clone(),
+        let mut readings = Vec::with_capacity(names.len());
+        let mut columns = Vec::with_capacity(names.len());
+        for (i, name) in names.iter().enumerate() {
+            let (reading, note) = match declared[i] {
+                Some(t) => {
+                    let r = Reading::declared(t, rules);
+                    (r, r.note(rules))
+                }
+                None => guesses[i].decide(rules),
+            };
+            readings.push(reading);
+            columns.push(SyncedColumn {
+                name: name.clone(),
                 source_name: headers[i].clone(),
-                column_type: declared[i].unwrap_or_else(|| guesses[i].decide()),
+                column_type: reading.column_type,
                 type_source: if declared[i].is_some() {
                     "declared"
                 } else {
                     "inferred"
                 },
-            })
-            .collect();
+                note,
+            });
+        }
         let schema: SchemaRef = Arc::new(Schema::new(
             columns
                 .iter()
@@ -239,24 +468,42 @@ impl Connector for CsvConnector {
                 .collect::<Vec<_>>(),
         ));
         // Pass 2: stream typed batches.
-        let mut records = self.records(&path, names)?;
-        records.next(&mut rec)?; // header
+        let mut records = Records::new(input.parts(), dialect.clone(), names);
+        if let CsvInput::File(_) = input {
+            records.next(&mut rec)?; // header
+        }
+        // The catalog names the file relative to the source folder: no server paths on pages.
+        let rel = input
+            .path()
+            .strip_prefix(&self.folder)
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| shown.clone());
+        let mut how = Vec::new();
+        if let CsvInput::Sliced { export, .. } = &input {
+            how.push(format!(
+                "Keboola sliced export, {} slice{}",
+                export.slices.len(),
+                if export.slices.len() == 1 { "" } else { "s" }
+            ));
+        }
+        how.extend(dialect.describe());
+        let source = if how.is_empty() {
+            format!("csv: {rel}")
+        } else {
+            format!("csv: {rel} ({})", how.join(", "))
+        };
         let batches = CsvBatches {
             records,
-            types: columns.iter().map(|c| c.column_type).collect(),
+            readings,
+            declared: declared.iter().map(Option::is_some).collect(),
             schema: schema.clone(),
             rec,
             done: false,
         };
-        // The catalog names the file relative to the source folder: no server paths on pages.
-        let source = path
-            .strip_prefix(&self.folder)
-            .map(|p| p.display().to_string())
-            .unwrap_or_else(|_| shown.clone());
         Ok(TableStream {
             schema,
             columns,
-            source: format!("csv: {source}"),
+            source,
             batches: Box::new(batches),
         })
     }
@@ -264,30 +511,54 @@ impl Connector for CsvConnector {
 
 struct CsvBatches {
     records: Records,
-    types: Vec<ColumnType>,
+    readings: Vec<Reading>,
+    declared: Vec<bool>,
     schema: SchemaRef,
     rec: Record,
     done: bool,
 }
 
+/// A column's Arrow builder, with the written form of its values (`None`: not known yet, set
+/// by the first value that tells it).
 enum Builder {
     Int(Int64Builder),
-    Float(Float64Builder),
+    /// Floats; `Some(true)` for a decimal comma.
+    Float(Float64Builder, Option<bool>),
     Bool(BooleanBuilder),
-    Date(Date32Builder),
-    Ts(TimestampMicrosecondBuilder),
+    Date(Date32Builder, Option<DateFormat>),
+    /// Timestamps; `true` for instants (`timestamptz`), `false` for wall-clock times.
+    Ts(TimestampMicrosecondBuilder, bool),
     Str(StringBuilder),
 }
 
+/// Why a text does not fit its column.
+enum Misfit {
+    /// Not a value of the type.
+    NotOfType,
+    /// Not a float in the column's form (`true`: decimal comma).
+    NotFloat(bool),
+    /// Not a date in the column's form (`None`: no value has told the form yet).
+    NotDate(Option<DateFormat>),
+    /// A timestamp with a zone in a wall-clock (`timestamp`) column.
+    Zoned,
+}
+
 impl Builder {
-    fn new(t: ColumnType) -> Builder {
-        match t {
+    fn new(r: Reading) -> Builder {
+        match r.column_type {
             ColumnType::Int64 => Builder::Int(Int64Builder::with_capacity(BATCH_ROWS)),
-            ColumnType::Float64 => Builder::Float(Float64Builder::with_capacity(BATCH_ROWS)),
+            ColumnType::Float64 => {
+                Builder::Float(Float64Builder::with_capacity(BATCH_ROWS), r.decimal_comma)
+            }
             ColumnType::Boolean => Builder::Bool(BooleanBuilder::with_capacity(BATCH_ROWS)),
-            ColumnType::Date => Builder::Date(Date32Builder::with_capacity(BATCH_ROWS)),
+            ColumnType::Date => Builder::Date(Date32Builder::with_capacity(BATCH_ROWS), r.dates),
             ColumnType::Timestamp => Builder::Ts(
+                TimestampMicrosecondBuilder::with_capacity(BATCH_ROWS),
+                false,
+            ),
+            ColumnType::Timestamptz => Builder::Ts(
                 TimestampMicrosecondBuilder::with_capacity(BATCH_ROWS).with_timezone("UTC"),
+                true,
             ),
             ColumnType::String => {
                 Builder::Str(StringBuilder::with_capacity(BATCH_ROWS, BATCH_ROWS * 16))
@@ -298,74 +569,86 @@ impl Builder {
     fn finish(&mut self) -> ArrayRef {
         match self {
             Builder::Int(b) => Arc::new(b.finish()),
-            Builder::Float(b) => Arc::new(b.finish()),
+            Builder::Float(b, _) => Arc::new(b.finish()),
             Builder::Bool(b) => Arc::new(b.finish()),
-            Builder::Date(b) => Arc::new(b.finish()),
-            Builder::Ts(b) => Arc::new(b.finish()),
+            Builder::Date(b, _) => Arc::new(b.finish()),
+            Builder::Ts(b, _) => Arc::new(b.finish()),
             Builder::Str(b) => Arc::new(b.finish()),
         }
     }
 
-    /// Append one field. `None` = NULL. Returns false when the text is not of the type.
-    fn append(&mut self, v: Option<&str>) -> bool {
-        match (self, v) {
-            (Builder::Int(b), None) => b.append_null(),
-            (Builder::Float(b), None) => b.append_null(),
-            (Builder::Bool(b), None) => b.append_null(),
-            (Builder::Date(b), None) => b.append_null(),
-            (Builder::Ts(b), None) => b.append_null(),
-            (Builder::Str(b), None) => b.append_null(),
-            (Builder::Int(b), Some(s)) => match int_shape(s) {
+    /// Append one field. `None` = NULL. `custom` is the table's `date_format`.
+    fn append(&mut self, v: Option<&str>, custom: Option<&str>) -> Result<(), Misfit> {
+        let Some(s) = v else {
+            match self {
+                Builder::Int(b) => b.append_null(),
+                Builder::Float(b, _) => b.append_null(),
+                Builder::Bool(b) => b.append_null(),
+                Builder::Date(b, _) => b.append_null(),
+                Builder::Ts(b, _) => b.append_null(),
+                Builder::Str(b) => b.append_null(),
+            }
+            return Ok(());
+        };
+        match self {
+            Builder::Int(b) => match int_shape(s) {
                 IntShape::Int(v) => b.append_value(v),
-                _ => return false,
+                _ => return Err(Misfit::NotOfType),
             },
-            (Builder::Float(b), Some(s)) => match parse_f64(s) {
-                Some(v) => b.append_value(v),
-                None => return false,
-            },
-            (Builder::Bool(b), Some(s)) => match parse_bool(s) {
-                Some(v) => b.append_value(v),
-                None => return false,
-            },
-            (Builder::Date(b), Some(s)) => match parse_date(s) {
-                Some(v) => b.append_value(v),
-                None => return false,
-            },
-            (Builder::Ts(b), Some(s)) => match parse_timestamp(s) {
-                Some(v) => b.append_value(v),
-                None => return false,
-            },
-            (Builder::Str(b), Some(s)) => b.append_value(s),
+            Builder::Float(b, comma) => {
+                if comma.is_none() {
+                    *comma = decimal_comma_of(s);
+                }
+                let sep = if *comma == Some(true) { b',' } else { b'.' };
+                let v = parse_float(s, sep).ok_or(Misfit::NotFloat(sep == b','))?;
+                b.append_value(v)
+            }
+            Builder::Bool(b) => b.append_value(parse_bool(s).ok_or(Misfit::NotOfType)?),
+            Builder::Date(b, format) => {
+                if format.is_none() {
+                    *format = date_format_of(s, custom);
+                }
+                let f = format.ok_or(Misfit::NotDate(None))?;
+                let v = parse_date_as(s, f, custom).ok_or(Misfit::NotDate(Some(f)))?;
+                b.append_value(v)
+            }
+            Builder::Ts(b, instant) => {
+                let t = parse_timestamp(s).ok_or(Misfit::NotOfType)?;
+                if t.zoned && !*instant {
+                    return Err(Misfit::Zoned);
+                }
+                // An instant column reads a value without a zone as UTC.
+                b.append_value(t.micros)
+            }
+            Builder::Str(b) => b.append_value(s),
         }
-        true
+        Ok(())
     }
 }
 
 impl CsvBatches {
     fn next_batch(&mut self) -> anyhow::Result<Option<RecordBatch>> {
-        let mut builders: Vec<Builder> = self.types.iter().map(|&t| Builder::new(t)).collect();
+        let mut builders: Vec<Builder> = self.readings.iter().map(|&r| Builder::new(r)).collect();
+        let dialect = self.records.dialect.clone();
+        let custom = dialect.rules.date_format.as_deref();
         let mut rows = 0;
         while rows < BATCH_ROWS && self.records.next(&mut self.rec)? {
             for (i, b) in builders.iter_mut().enumerate() {
-                let raw = self.rec.field(i);
-                let value = if raw.is_empty() {
-                    // Unquoted empty: NULL. Quoted empty: "" for text, NULL for other types.
-                    if self.rec.is_quoted(i) && self.types[i] == ColumnType::String {
-                        Some("")
-                    } else {
-                        None
-                    }
-                } else {
-                    Some(self.records.text(&self.rec, i)?)
+                let reading = self.readings[i];
+                let value = match self.records.value(&self.rec, i)? {
+                    // A quoted empty field: "" for text, NULL for other types.
+                    Some("") if reading.column_type != ColumnType::String => None,
+                    v => v,
                 };
-                if !b.append(value) {
+                if let Err(misfit) = b.append(value, custom) {
                     bail!(
-                        "{}:{}: column `{}`: value `{}` is not a valid {} (type declared in data_description.md)",
+                        "{}:{}: column `{}`: value `{}` is not a valid {}{}",
                         self.records.path,
                         self.rec.line,
                         self.records.names[i],
                         value.unwrap_or_default(),
-                        self.types[i]
+                        reading.column_type,
+                        self.why(i, misfit)
                     );
                 }
             }
@@ -376,6 +659,30 @@ impl CsvBatches {
         }
         let arrays: Vec<ArrayRef> = builders.iter_mut().map(Builder::finish).collect();
         Ok(Some(RecordBatch::try_new(self.schema.clone(), arrays)?))
+    }
+
+    /// The end of a misfit's message: what the column expects, and where its type came from.
+    fn why(&self, i: usize, misfit: Misfit) -> String {
+        let custom = self.records.dialect.rules.date_format.as_deref();
+        let mut why = match misfit {
+            Misfit::Zoned => ": it has a time zone, and `timestamp` is a wall-clock time; declare the column `timestamptz` to store instants".to_string(),
+            Misfit::NotDate(Some(f)) => format!(
+                " (the column's dates are written {}; `csv: {{date_format}}` sets another form)",
+                f.written(custom)
+            ),
+            Misfit::NotDate(None) => match custom {
+                Some(c) => format!(" (dates are read with date_format {c} or as YYYY-MM-DD)"),
+                None => " (dates are read as YYYY-MM-DD or dd.mm.yyyy; for another form such as dd/mm/yyyy set `csv: {date_format: \"%d/%m/%Y\"}`)".to_string(),
+            },
+            Misfit::NotFloat(true) => " (read with a decimal comma)".to_string(),
+            Misfit::NotFloat(false) | Misfit::NotOfType => String::new(),
+        };
+        why.push_str(if self.declared[i] {
+            " (type declared in data_description.md)"
+        } else {
+            " (the file changed between the two reads)"
+        });
+        why
     }
 }
 

@@ -3,8 +3,11 @@
 
 pub mod csv_reader;
 pub mod csv_source;
+pub mod decode;
 pub mod merge;
 pub mod partition;
+pub mod sliced_export;
+pub mod sniff;
 pub mod values;
 
 use std::fs::File;
@@ -30,14 +33,16 @@ pub const ROW_GROUP_ROWS: usize = 122_880;
 /// bounded for wide tables.
 pub const ROW_GROUP_BYTES: usize = 128 << 20;
 
-/// The Arrow type of a column type: Int64, Float64, Boolean, Date32, Timestamp(µs, "UTC"), Utf8.
+/// The Arrow type of a column type: Int64, Float64, Boolean, Date32, Timestamp(µs) without a
+/// zone for `timestamp` (wall clock), Timestamp(µs, "UTC") for `timestamptz` (instant), Utf8.
 pub fn arrow_type(t: ColumnType) -> DataType {
     match t {
         ColumnType::Int64 => DataType::Int64,
         ColumnType::Float64 => DataType::Float64,
         ColumnType::Boolean => DataType::Boolean,
         ColumnType::Date => DataType::Date32,
-        ColumnType::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+        ColumnType::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, None),
+        ColumnType::Timestamptz => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
         ColumnType::String => DataType::Utf8,
     }
 }
@@ -78,6 +83,11 @@ pub struct SyncedColumn {
     pub column_type: ColumnType,
     /// `declared` when `columns:` gave the type, `inferred` when read from the data.
     pub type_source: &'static str,
+    /// How the source's text was read when that is worth saying on the catalog (`decimal
+    /// comma (1,5 read as 1.5)`, `day-first dates (dd.mm.yyyy)`), or why a column is text
+    /// (`no values to infer a type from: read as text`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// A data file written for a table.
@@ -418,14 +428,18 @@ fn same_unit(a: ColumnType, b: ColumnType) -> bool {
     a == b || (a.is_timestamp() && b.is_timestamp())
 }
 
-/// A cursor value as people read it: the integer, `YYYY-MM-DD`, or an ISO 8601 timestamp.
+/// A cursor value as people read it: the integer, `YYYY-MM-DD`, or an ISO 8601 timestamp (with
+/// `Z` for a `timestamptz`, without for a wall-clock `timestamp`).
 pub fn cursor_text(t: ColumnType, value: i64) -> String {
     match t {
         ColumnType::Date => chrono::DateTime::from_timestamp(value.saturating_mul(86_400), 0)
             .map(|d| d.format("%Y-%m-%d").to_string())
             .unwrap_or_else(|| value.to_string()),
-        t if t.is_timestamp() => chrono::DateTime::from_timestamp_micros(value)
+        ColumnType::Timestamptz => chrono::DateTime::from_timestamp_micros(value)
             .map(|d| d.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string())
+            .unwrap_or_else(|| value.to_string()),
+        ColumnType::Timestamp => chrono::DateTime::from_timestamp_micros(value)
+            .map(|d| d.format("%Y-%m-%dT%H:%M:%S%.6f").to_string())
             .unwrap_or_else(|| value.to_string()),
         _ => value.to_string(),
     }

@@ -1,21 +1,37 @@
 //! Parsing CSV text into typed values, and deciding a column's type from all of its values.
 //!
 //! Policy (applied the same way to the Parquet file, the profile and the catalog):
-//! - An unquoted empty field is NULL. A quoted empty field (`""`) is the empty string in a
-//!   string column, and NULL in a column of any other type (it is not a number, date or boolean).
+//! - An unquoted empty field is NULL, and so is an unquoted field equal to one of the table's
+//!   `null_values`. A quoted empty field (`""`) is the empty string in a string column, and NULL
+//!   in a column of any other type (it is not a number, date or boolean). A quoted field is
+//!   never a NULL token.
 //! - Integers: optional sign and digits, fitting in Int64. A value with a redundant leading zero
 //!   (`007`, `-01`; a lone `0` is fine) makes the column text, so codes keep their zeros. An
 //!   integer beyond Int64 makes the column text, never a float.
 //! - Floats: decimal point and/or exponent (`1.5`, `.5`, `1e3`), `NaN`, `inf`, `Infinity`.
+//!   With [`DecimalPolicy::Comma`] the separator is `,` instead (`1,5`, `,5`, `1,5e3`) and a `.`
+//!   makes the value text. With [`DecimalPolicy::Detect`] a column whose every value is an
+//!   integer or `digits,digits` (`1,29`, `-0,5`), at least one of them with the comma, is a
+//!   float read with `,`; a column mixing `1,5` and `1.5` is text. A decimal comma is never
+//!   dropped: `1,29` is 1.29 or text, never 129.
 //! - Booleans: `true`/`false` and `t`/`f` in any case. `0`/`1` stay integers, `yes`/`no` text.
-//! - Dates: `YYYY-MM-DD` (a valid calendar date).
-//! - Timestamps: `YYYY-MM-DD` then `T` or a space, `HH:MM[:SS[.ffffff]]`, then an optional zone
-//!   `Z`, `±HH`, `±HH:MM` or `±HHMM`; the instant is stored in UTC with microsecond precision.
-//!   A value without a zone is read as UTC. A column mixing dates and timestamps is a timestamp
-//!   column (dates at midnight UTC).
+//! - Dates: `YYYY-MM-DD`; `dd.mm.yyyy` (day first; 1 or 2 digit day and month); `a/b/yyyy`
+//!   decided over the whole column: a first part above 12 somewhere makes it day-first, a second
+//!   part above 12 month-first, and when every value reads both ways (or neither) the column is
+//!   text. A `date_format` (chrono strftime) replaces the `dd.mm.yyyy` and `a/b/yyyy` guesses:
+//!   a column is a date when every value is `YYYY-MM-DD`, or every value reads with the format.
+//!   An impossible calendar date (Feb 30) makes the column text. One column, one format.
+//! - Timestamps: `YYYY-MM-DD` then `T` or a space, `HH:MM[:SS[.fraction]]` (microseconds kept,
+//!   digits beyond the sixth dropped), then an optional zone `Z`, `UTC`, `±HH`, `±HH:MM` or
+//!   `±HHMM`. Values with a zone are instants: `timestamptz`, converted to UTC. Values without
+//!   one are wall-clock times: `timestamp`, stored as written and never shifted. A column mixing
+//!   the two is text. A plain `YYYY-MM-DD` among wall-clock timestamps is midnight.
 //! - Anything else is text. Types are decided on every value of the file, never a sample.
+//! - A declared column is not read before it is written: its decimal separator (when not fixed
+//!   by the table's options) and its date form come from its first value that tells them
+//!   ([`decimal_comma_of`], [`date_format_of`]); later values must follow.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 use crate::content::ColumnType;
 
@@ -54,9 +70,16 @@ pub fn int_shape(s: &str) -> IntShape {
     }
 }
 
-/// Parse a float literal (see the module policy). `None` when `s` is not one, or when its
-/// integer part has a redundant leading zero (`01.5`).
+/// Parse a float literal with a decimal point (see the module policy). `None` when `s` is not
+/// one, or when its integer part has a redundant leading zero (`01.5`).
 pub fn parse_f64(s: &str) -> Option<f64> {
+    parse_float(s, b'.')
+}
+
+/// Parse a float literal whose decimal separator is `sep` (`b'.'` or `b','`): optional sign,
+/// digits with at most one `sep`, optional exponent; or `NaN`, `inf`, `infinity` in any case.
+/// `None` when `s` is not one, or when its integer part has a redundant leading zero.
+pub fn parse_float(s: &str, sep: u8) -> Option<f64> {
     let b = s.as_bytes();
     let body = match b.first() {
         Some(b'+') | Some(b'-') => &b[1..],
@@ -77,14 +100,14 @@ pub fn parse_f64(s: &str) -> Option<f64> {
             _ => None,
         };
     }
-    // Only digits, one '.', and an exponent: no hex, no thousands separators, no spaces.
+    // Only digits, one separator, and an exponent: no hex, no thousands separators, no spaces.
     let mut seen_digit = false;
-    let mut seen_dot = false;
+    let mut sep_at = None;
     let mut i = 0;
     while i < body.len() {
         match body[i] {
             b'0'..=b'9' => seen_digit = true,
-            b'.' if !seen_dot => seen_dot = true,
+            c if c == sep && sep_at.is_none() => sep_at = Some(i),
             b'e' | b'E' if seen_digit => break,
             _ => return None,
         }
@@ -103,14 +126,44 @@ pub fn parse_f64(s: &str) -> Option<f64> {
             return None;
         }
     }
-    let int_part_len = body
-        .iter()
-        .position(|&c| c == b'.' || c == b'e' || c == b'E');
-    let int_part = &body[..int_part_len.unwrap_or(body.len())];
+    let int_part = &body[..sep_at.unwrap_or(i)];
     if int_part.len() > 1 && int_part[0] == b'0' {
         return None;
     }
-    s.parse::<f64>().ok()
+    match sep_at {
+        Some(at) if sep != b'.' => {
+            // Rust reads `.` only: the same text with the separator replaced.
+            let at = at + (b.len() - body.len());
+            let mut text = [0u8; 64];
+            if b.len() <= text.len() {
+                text[..b.len()].copy_from_slice(b);
+                text[at] = b'.';
+                std::str::from_utf8(&text[..b.len()]).ok()?.parse().ok()
+            } else {
+                let mut owned = b.to_vec();
+                owned[at] = b'.';
+                std::str::from_utf8(&owned).ok()?.parse().ok()
+            }
+        }
+        _ => s.parse().ok(),
+    }
+}
+
+/// Parse `[+-]digits,digits` without a redundant leading zero (`1,29`, `0,5`, `-12,00`): the
+/// one shape a decimal comma is recognised in when it is not configured.
+pub fn parse_decimal_comma(s: &str) -> Option<f64> {
+    let b = s.as_bytes();
+    let body = match b.first() {
+        Some(b'+') | Some(b'-') => &b[1..],
+        _ => b,
+    };
+    let comma = body.iter().position(|&c| c == b',')?;
+    let (int, frac) = (&body[..comma], &body[comma + 1..]);
+    let digits = |d: &[u8]| !d.is_empty() && d.iter().all(u8::is_ascii_digit);
+    if !digits(int) || !digits(frac) {
+        return None;
+    }
+    parse_float(s, b',')
 }
 
 /// Parse a boolean: `true`/`false`/`t`/`f`, any case.
@@ -125,7 +178,7 @@ pub fn parse_bool(s: &str) -> Option<bool> {
 }
 
 fn digits(b: &[u8]) -> Option<u32> {
-    if b.is_empty() || !b.iter().all(u8::is_ascii_digit) {
+    if b.is_empty() || b.len() > 9 || !b.iter().all(u8::is_ascii_digit) {
         return None;
     }
     let mut v = 0u32;
@@ -135,34 +188,120 @@ fn digits(b: &[u8]) -> Option<u32> {
     Some(v)
 }
 
+fn ymd(y: u32, m: u32, d: u32) -> Option<NaiveDate> {
+    NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, m, d)
+}
+
 fn parse_ymd(b: &[u8]) -> Option<NaiveDate> {
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
-    let y = digits(&b[0..4])?;
-    let m = digits(&b[5..7])?;
-    let d = digits(&b[8..10])?;
-    NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, m, d)
+    ymd(digits(&b[0..4])?, digits(&b[5..7])?, digits(&b[8..10])?)
+}
+
+/// `a<sep>b<sep>yyyy` with one- or two-digit `a` and `b`: `(a, b, year)`, not yet a date.
+fn split_date(b: &[u8], sep: u8) -> Option<(u32, u32, u32)> {
+    if !(8..=10).contains(&b.len()) {
+        return None;
+    }
+    let first = b.iter().position(|&c| c == sep)?;
+    let second = first + 1 + b[first + 1..].iter().position(|&c| c == sep)?;
+    let (a, rest) = (&b[..first], &b[first + 1..second]);
+    let year = &b[second + 1..];
+    if !(1..=2).contains(&a.len()) || !(1..=2).contains(&rest.len()) || year.len() != 4 {
+        return None;
+    }
+    Some((digits(a)?, digits(rest)?, digits(year)?))
+}
+
+fn epoch_days(d: NaiveDate) -> i32 {
+    d.num_days_from_ce() - UNIX_EPOCH_DAYS_FROM_CE
+}
+
+/// How the dates of a column are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateFormat {
+    /// `YYYY-MM-DD`.
+    Iso,
+    /// `dd.mm.yyyy` (day and month of one or two digits).
+    DayFirstDot,
+    /// `dd/mm/yyyy`.
+    DayFirstSlash,
+    /// `mm/dd/yyyy`.
+    MonthFirstSlash,
+    /// The table's `date_format` (chrono strftime).
+    Custom,
+}
+
+impl DateFormat {
+    /// How the dates are written (`YYYY-MM-DD`, `dd.mm.yyyy`, …; `custom` for
+    /// [`DateFormat::Custom`]).
+    pub fn written(self, custom: Option<&str>) -> String {
+        match self {
+            DateFormat::Iso => "YYYY-MM-DD".into(),
+            DateFormat::DayFirstDot => "dd.mm.yyyy".into(),
+            DateFormat::DayFirstSlash => "dd/mm/yyyy".into(),
+            DateFormat::MonthFirstSlash => "mm/dd/yyyy".into(),
+            DateFormat::Custom => format!("date_format {}", custom.unwrap_or("")),
+        }
+    }
+
+    /// How the catalog describes the format; `None` for `YYYY-MM-DD`, which needs no note.
+    pub fn note(self, custom: Option<&str>) -> Option<String> {
+        let written = self.written(custom);
+        match self {
+            DateFormat::Iso => None,
+            DateFormat::DayFirstDot | DateFormat::DayFirstSlash => {
+                Some(format!("day-first dates ({written})"))
+            }
+            DateFormat::MonthFirstSlash => Some(format!("month-first dates ({written})")),
+            DateFormat::Custom => Some(format!("dates read with {written}")),
+        }
+    }
+}
+
+/// Parse a date written as `format` into days since 1970-01-01 (Arrow Date32). `custom` is the
+/// strftime format [`DateFormat::Custom`] reads with. `None` when `s` is not such a date or
+/// not a calendar date (2024-02-30).
+pub fn parse_date_as(s: &str, format: DateFormat, custom: Option<&str>) -> Option<i32> {
+    let b = s.as_bytes();
+    let date = match format {
+        DateFormat::Iso => parse_ymd(b),
+        DateFormat::DayFirstDot => split_date(b, b'.').and_then(|(d, m, y)| ymd(y, m, d)),
+        DateFormat::DayFirstSlash => split_date(b, b'/').and_then(|(d, m, y)| ymd(y, m, d)),
+        DateFormat::MonthFirstSlash => split_date(b, b'/').and_then(|(m, d, y)| ymd(y, m, d)),
+        DateFormat::Custom => NaiveDate::parse_from_str(s, custom?).ok(),
+    }?;
+    Some(epoch_days(date))
 }
 
 /// Parse `YYYY-MM-DD` into days since 1970-01-01 (Arrow Date32).
 pub fn parse_date(s: &str) -> Option<i32> {
-    use chrono::Datelike;
-    parse_ymd(s.as_bytes()).map(|d| d.num_days_from_ce() - UNIX_EPOCH_DAYS_FROM_CE)
+    parse_date_as(s, DateFormat::Iso, None)
 }
 
-/// Parse a timestamp (see the module policy) into microseconds since 1970-01-01T00:00:00Z.
-/// A plain date is accepted as midnight UTC.
-pub fn parse_timestamp(s: &str) -> Option<i64> {
+/// A parsed timestamp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    /// Microseconds since 1970-01-01T00:00:00: since the UTC epoch for a value with a zone
+    /// (the instant), of the wall-clock time as written for one without.
+    pub micros: i64,
+    /// True when the text had a zone (`Z`, `UTC`, `+02`, `+01:00`, `+0530`).
+    pub zoned: bool,
+}
+
+/// Parse a timestamp (see the module policy). A plain `YYYY-MM-DD` is midnight without a zone.
+pub fn parse_timestamp(s: &str) -> Option<Stamp> {
     let b = s.as_bytes();
     if b.len() < 10 {
         return None;
     }
-    let date = parse_ymd(&b[..10])?;
-    let days = i64::from(parse_date(&s[..10])?);
-    let _ = date;
+    let days = i64::from(epoch_days(parse_ymd(&b[..10])?));
     if b.len() == 10 {
-        return days.checked_mul(86_400_000_000);
+        return Some(Stamp {
+            micros: days.checked_mul(86_400_000_000)?,
+            zoned: false,
+        });
     }
     if b[10] != b'T' && b[10] != b' ' && b[10] != b't' {
         return None;
@@ -202,8 +341,9 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
     }
     let zone = &rest[i..];
     let zone = zone.strip_prefix(b" ").unwrap_or(zone);
-    let offset_secs: i64 = match zone {
-        [] | b"Z" | b"z" | b"UTC" => 0,
+    let offset_secs: Option<i64> = match zone {
+        [] => None,
+        b"Z" | b"z" | b"UTC" => Some(0),
         [sign @ (b'+' | b'-'), tail @ ..] => {
             let (h, m) = match tail.len() {
                 2 => (digits(tail)?, 0),
@@ -215,16 +355,124 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
                 return None;
             }
             let secs = i64::from(h * 3600 + m * 60);
-            if *sign == b'-' {
-                -secs
-            } else {
-                secs
-            }
+            Some(if *sign == b'-' { -secs } else { secs })
         }
         _ => return None,
     };
-    let secs = days * 86_400 + i64::from(hh * 3600 + mm * 60 + ss) - offset_secs;
-    secs.checked_mul(1_000_000)?.checked_add(i64::from(micros))
+    let secs = days * 86_400 + i64::from(hh * 3600 + mm * 60 + ss) - offset_secs.unwrap_or(0);
+    Some(Stamp {
+        micros: secs
+            .checked_mul(1_000_000)?
+            .checked_add(i64::from(micros))?,
+        zoned: offset_secs.is_some(),
+    })
+}
+
+/// How decimal fractions are written in a table's files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecimalPolicy {
+    /// `.` only: `1,5` is text (a comma-delimited file without `decimal:`, or `decimal: "."`).
+    Point,
+    /// `,` only (`decimal: ","`): `1,5`, `,5`, `1,5e3`; a value with `.` is text.
+    Comma,
+    /// Decided per column (a delimiter other than `,` and no `decimal:`): `.`, or `,` for a
+    /// column whose every value is an integer or `digits,digits`.
+    Detect,
+}
+
+/// The table-wide rules values are read with, from the table's `csv:` options.
+#[derive(Debug, Clone)]
+pub struct ValueRules {
+    /// Decimal separator of numbers.
+    pub decimal: DecimalPolicy,
+    /// `date_format`: a chrono strftime format (already checked to be a valid date format).
+    pub date_format: Option<String>,
+}
+
+impl Default for ValueRules {
+    fn default() -> Self {
+        ValueRules {
+            decimal: DecimalPolicy::Point,
+            date_format: None,
+        }
+    }
+}
+
+/// How pass 2 reads a column: its type and how its values are written. An inferred column's
+/// form is known from pass 1; a declared column is not read in pass 1 (a table whose columns
+/// are all declared is read once), so its form is `None` until its first value that tells it
+/// (see [`decimal_comma_of`], [`date_format_of`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reading {
+    /// The column's type.
+    pub column_type: ColumnType,
+    /// For `float64`: whether `,` is the decimal separator.
+    pub decimal_comma: Option<bool>,
+    /// For `date`: how the dates are written.
+    pub dates: Option<DateFormat>,
+}
+
+impl Reading {
+    /// Plain reading of type `t`: decimal point, `YYYY-MM-DD`.
+    pub fn plain(t: ColumnType) -> Reading {
+        Reading {
+            column_type: t,
+            decimal_comma: Some(false),
+            dates: Some(DateFormat::Iso),
+        }
+    }
+
+    /// The reading of a column declared as `t`: the decimal separator when `rules` fix it,
+    /// else (and for dates always) left to the column's first value that tells it.
+    pub fn declared(t: ColumnType, rules: &ValueRules) -> Reading {
+        Reading {
+            column_type: t,
+            decimal_comma: match rules.decimal {
+                DecimalPolicy::Point => Some(false),
+                DecimalPolicy::Comma => Some(true),
+                DecimalPolicy::Detect => None,
+            },
+            dates: None,
+        }
+    }
+
+    /// How the catalog describes a reading that is not plain (decimal comma, date order).
+    pub fn note(&self, rules: &ValueRules) -> Option<String> {
+        match (self.column_type, self.decimal_comma, self.dates) {
+            (ColumnType::Float64, Some(true), _) => Some("decimal comma (1,5 read as 1.5)".into()),
+            (ColumnType::Date, _, Some(d)) => d.note(rules.date_format.as_deref()),
+            _ => None,
+        }
+    }
+}
+
+/// The decimal separator a value of a declared `float64` column tells (when the delimiter is
+/// not `,` and `decimal:` is not set): `Some(false)` for a float with a point, `Some(true)` for
+/// one with a comma, `None` for an integer (either) or a value that is no float.
+pub fn decimal_comma_of(s: &str) -> Option<bool> {
+    if matches!(int_shape(s), IntShape::Int(_)) {
+        None
+    } else if parse_f64(s).is_some() {
+        Some(false)
+    } else if parse_float(s, b',').is_some() {
+        Some(true)
+    } else {
+        None
+    }
+}
+
+/// The date form a value of a declared `date` column tells: with a `date_format` (`custom`),
+/// that format or `YYYY-MM-DD`; without, `YYYY-MM-DD` or `dd.mm.yyyy`. `a/b/yyyy` is not
+/// guessed from one value: a declared column of such dates needs `date_format`.
+pub fn date_format_of(s: &str, custom: Option<&str>) -> Option<DateFormat> {
+    let candidates = if custom.is_some() {
+        [DateFormat::Custom, DateFormat::Iso]
+    } else {
+        [DateFormat::Iso, DateFormat::DayFirstDot]
+    };
+    candidates
+        .into_iter()
+        .find(|&f| parse_date_as(s, f, custom).is_some())
 }
 
 /// Accumulates what a column's values allow, value by value.
@@ -232,51 +480,78 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
 pub struct TypeGuess {
     can_int: bool,
     can_float: bool,
+    can_comma: bool,
     can_bool: bool,
-    can_date: bool,
+    iso_date: bool,
+    dot_date: bool,
+    slash_dmy: bool,
+    slash_mdy: bool,
+    custom_date: bool,
     can_timestamp: bool,
+    zoned: bool,
+    naive: bool,
     saw_value: bool,
 }
 
-impl Default for TypeGuess {
-    fn default() -> Self {
+impl TypeGuess {
+    /// A guess that nothing has ruled out yet, under `rules`.
+    pub fn new(rules: &ValueRules) -> TypeGuess {
+        let custom = rules.date_format.is_some();
         TypeGuess {
             can_int: true,
-            can_float: true,
+            can_float: rules.decimal != DecimalPolicy::Comma,
+            can_comma: rules.decimal != DecimalPolicy::Point,
             can_bool: true,
-            can_date: true,
+            iso_date: true,
+            dot_date: !custom,
+            slash_dmy: !custom,
+            slash_mdy: !custom,
+            custom_date: custom,
             can_timestamp: true,
+            zoned: false,
+            naive: false,
             saw_value: false,
         }
     }
-}
 
-impl TypeGuess {
+    fn can_date(&self) -> bool {
+        self.iso_date || self.dot_date || self.slash_dmy || self.slash_mdy || self.custom_date
+    }
+
     /// True once only text remains possible: further values need not be looked at.
     pub fn is_text(&self) -> bool {
         self.saw_value
             && !(self.can_int
                 || self.can_float
+                || self.can_comma
                 || self.can_bool
-                || self.can_date
-                || self.can_timestamp)
+                || self.can_date()
+                || (self.can_timestamp && !(self.zoned && self.naive)))
     }
 
-    /// Take one non-null value into account. `quoted_empty` values (`""`) say nothing about the
-    /// type and are ignored here.
-    pub fn observe(&mut self, s: &str) {
+    /// Take one non-null, non-empty value into account (`""` says nothing about the type).
+    pub fn observe(&mut self, s: &str, rules: &ValueRules) {
         self.saw_value = true;
-        if self.can_int || self.can_float {
+        if self.can_int || self.can_float || self.can_comma {
             match int_shape(s) {
                 IntShape::Int(_) => {}
                 IntShape::LeadingZero | IntShape::Overflow => {
                     self.can_int = false;
                     self.can_float = false;
+                    self.can_comma = false;
                 }
                 IntShape::NotInt => {
                     self.can_int = false;
                     if self.can_float && parse_f64(s).is_none() {
                         self.can_float = false;
+                    }
+                    if self.can_comma {
+                        let ok = match rules.decimal {
+                            DecimalPolicy::Comma => parse_float(s, b',').is_some(),
+                            DecimalPolicy::Detect => parse_decimal_comma(s).is_some(),
+                            DecimalPolicy::Point => false,
+                        };
+                        self.can_comma = ok;
                     }
                 }
             }
@@ -284,39 +559,97 @@ impl TypeGuess {
         if self.can_bool && parse_bool(s).is_none() {
             self.can_bool = false;
         }
-        if self.can_date || self.can_timestamp {
-            if s.len() == 10 {
-                if parse_date(s).is_none() {
-                    self.can_date = false;
-                    self.can_timestamp = false;
-                }
+        if self.custom_date {
+            self.custom_date =
+                parse_date_as(s, DateFormat::Custom, rules.date_format.as_deref()).is_some();
+        }
+        if !s.as_bytes().first().is_some_and(u8::is_ascii_digit) {
+            self.iso_date = false;
+            self.dot_date = false;
+            self.slash_dmy = false;
+            self.slash_mdy = false;
+            self.can_timestamp = false;
+            return;
+        }
+        if self.iso_date || self.can_timestamp {
+            if parse_ymd(s.as_bytes()).is_some() {
+                self.naive = true;
             } else {
-                self.can_date = false;
-                if self.can_timestamp && parse_timestamp(s).is_none() {
-                    self.can_timestamp = false;
+                self.iso_date = false;
+                if self.can_timestamp {
+                    match parse_timestamp(s) {
+                        Some(t) if t.zoned => self.zoned = true,
+                        Some(_) => self.naive = true,
+                        None => self.can_timestamp = false,
+                    }
                 }
             }
+        }
+        if self.dot_date {
+            self.dot_date = parse_date_as(s, DateFormat::DayFirstDot, None).is_some();
+        }
+        if self.slash_dmy || self.slash_mdy {
+            self.slash_dmy &= parse_date_as(s, DateFormat::DayFirstSlash, None).is_some();
+            self.slash_mdy &= parse_date_as(s, DateFormat::MonthFirstSlash, None).is_some();
+        }
+    }
+
+    /// The date format every value seen fits, if one does: the table's `date_format`, then
+    /// `YYYY-MM-DD`, `dd.mm.yyyy`, and `a/b/yyyy` when only one order fits.
+    fn date_format(&self) -> Option<DateFormat> {
+        if self.custom_date {
+            Some(DateFormat::Custom)
+        } else if self.iso_date {
+            Some(DateFormat::Iso)
+        } else if self.dot_date {
+            Some(DateFormat::DayFirstDot)
+        } else if self.slash_dmy && !self.slash_mdy {
+            Some(DateFormat::DayFirstSlash)
+        } else if self.slash_mdy && !self.slash_dmy {
+            Some(DateFormat::MonthFirstSlash)
+        } else {
+            None
         }
     }
 
     /// The type the values seen allow, narrowest first: int64, float64, boolean, date,
-    /// timestamp, else string. A column with no value at all is string.
-    pub fn decide(&self) -> ColumnType {
+    /// timestamp (no value with a zone) or timestamptz (every value with one), else string;
+    /// with the catalog's note on how the values were read, or why the column is text when it
+    /// nearly was not (no value at all, ambiguous dates, timestamps with and without zones).
+    pub fn decide(&self, rules: &ValueRules) -> (Reading, Option<String>) {
+        let text = |note: &str| (Reading::plain(ColumnType::String), Some(note.to_string()));
         if !self.saw_value {
-            ColumnType::String
-        } else if self.can_int {
+            return text("no values to infer a type from: read as text");
+        }
+        let t = if self.can_int {
             ColumnType::Int64
-        } else if self.can_float {
+        } else if self.can_float || self.can_comma {
             ColumnType::Float64
         } else if self.can_bool {
             ColumnType::Boolean
-        } else if self.can_date {
+        } else if self.date_format().is_some() {
             ColumnType::Date
+        } else if self.can_timestamp && self.zoned && self.naive {
+            return text("mixes timestamps with and without a time zone: read as text");
+        } else if self.can_timestamp && self.zoned {
+            ColumnType::Timestamptz
         } else if self.can_timestamp {
             ColumnType::Timestamp
+        } else if self.slash_dmy && self.slash_mdy {
+            return text(
+                "dates that read both day-first and month-first: read as text (set csv: date_format)",
+            );
         } else {
             ColumnType::String
-        }
+        };
+        let reading = Reading {
+            column_type: t,
+            // A float column that cannot be read with a point is read with a comma.
+            decimal_comma: Some(t == ColumnType::Float64 && !self.can_float),
+            dates: Some(self.date_format().unwrap_or(DateFormat::Iso)),
+        };
+        let note = reading.note(rules);
+        (reading, note)
     }
 }
 
@@ -324,12 +657,25 @@ impl TypeGuess {
 mod tests {
     use super::*;
 
-    fn guess(values: &[&str]) -> ColumnType {
-        let mut g = TypeGuess::default();
-        for v in values {
-            g.observe(v);
+    fn rules(decimal: DecimalPolicy, date_format: Option<&str>) -> ValueRules {
+        ValueRules {
+            decimal,
+            date_format: date_format.map(str::to_string),
         }
-        g.decide()
+    }
+
+    fn guess_with(values: &[&str], r: &ValueRules) -> Reading {
+        let mut g = TypeGuess::new(r);
+        for v in values {
+            if !g.is_text() {
+                g.observe(v, r);
+            }
+        }
+        g.decide(r).0
+    }
+
+    fn guess(values: &[&str]) -> ColumnType {
+        guess_with(values, &ValueRules::default()).column_type
     }
 
     #[test]
@@ -352,30 +698,166 @@ mod tests {
             guess(&["2024-02-29", "2024-03-01 10:00:00"]),
             ColumnType::Timestamp
         );
+        assert_eq!(
+            guess(&["2024-03-01 10:00:00Z", "2024-03-01 10:00:00+01"]),
+            ColumnType::Timestamptz
+        );
+        // With and without a zone: neither an instant nor a wall clock.
+        assert_eq!(
+            guess(&["2024-03-01 10:00:00Z", "2024-03-01 10:00:00"]),
+            ColumnType::String
+        );
+        assert_eq!(
+            guess(&["2024-03-01", "2024-03-01 10:00:00Z"]),
+            ColumnType::String
+        );
     }
 
     #[test]
-    fn timestamp_offsets_become_utc_instants() {
+    fn day_first_and_month_first_dates_are_decided_over_the_column() {
+        let r = ValueRules::default();
+        let dot = guess_with(&["03.02.2024", "29.02.2024", "1.3.2024"], &r);
+        assert_eq!(
+            (dot.column_type, dot.dates),
+            (ColumnType::Date, Some(DateFormat::DayFirstDot))
+        );
+        assert_eq!(
+            parse_date_as("03.02.2024", DateFormat::DayFirstDot, None),
+            parse_date("2024-02-03")
+        );
+        let dmy = guess_with(&["01/02/2024", "13/02/2024"], &r);
+        assert_eq!(dmy.dates, Some(DateFormat::DayFirstSlash));
+        let mdy = guess_with(&["01/02/2024", "02/13/2024"], &r);
+        assert_eq!(mdy.dates, Some(DateFormat::MonthFirstSlash));
+        assert_eq!(
+            parse_date_as("02/13/2024", DateFormat::MonthFirstSlash, None),
+            parse_date("2024-02-13")
+        );
+        // Every value reads both ways: text, unless a format is configured.
+        assert_eq!(guess(&["01/02/2024", "03/04/2024"]), ColumnType::String);
+        let custom = rules(DecimalPolicy::Point, Some("%d/%m/%Y"));
+        let c = guess_with(&["01/02/2024", "03/04/2024"], &custom);
+        assert_eq!(
+            (c.column_type, c.dates),
+            (ColumnType::Date, Some(DateFormat::Custom))
+        );
+        assert_eq!(
+            parse_date_as("01/02/2024", DateFormat::Custom, Some("%d/%m/%Y")),
+            parse_date("2024-02-01")
+        );
+        // Impossible calendar dates make the column text.
+        assert_eq!(guess(&["30.02.2024"]), ColumnType::String);
+        assert_eq!(guess(&["30/02/2024", "13/01/2024"]), ColumnType::String);
+        // One format per column.
+        assert_eq!(guess(&["2024-02-03", "03.02.2024"]), ColumnType::String);
+    }
+
+    #[test]
+    fn decimal_comma_is_detected_or_configured_never_dropped() {
+        let detect = rules(DecimalPolicy::Detect, None);
+        let r = guess_with(&["1,29", "0,5", "12,00", "3"], &detect);
+        assert_eq!(
+            (r.column_type, r.decimal_comma),
+            (ColumnType::Float64, Some(true))
+        );
+        assert_eq!(parse_float("1,29", b','), Some(1.29));
+        assert_eq!(parse_float("-12,00", b','), Some(-12.0));
+        // Integers stay integers; a dot column stays a dot column.
+        assert_eq!(
+            guess_with(&["3", "12"], &detect).column_type,
+            ColumnType::Int64
+        );
+        let dot = guess_with(&["1.5", "2"], &detect);
+        assert_eq!(
+            (dot.column_type, dot.decimal_comma),
+            (ColumnType::Float64, Some(false))
+        );
+        // Mixed separators, thousands groups and redundant zeros are text.
+        assert_eq!(
+            guess_with(&["1,5", "1.5"], &detect).column_type,
+            ColumnType::String
+        );
+        assert_eq!(
+            guess_with(&["1.234,5"], &detect).column_type,
+            ColumnType::String
+        );
+        assert_eq!(
+            guess_with(&["01,5"], &detect).column_type,
+            ColumnType::String
+        );
+        // With a comma delimiter `1,5` is never a number.
+        assert_eq!(guess(&["1,5"]), ColumnType::String);
+        // Configured: the full grammar with a comma, and a dot is not a separator.
+        let comma = rules(DecimalPolicy::Comma, None);
+        assert_eq!(
+            guess_with(&[",5", "1,5e3"], &comma).column_type,
+            ColumnType::Float64
+        );
+        assert_eq!(guess_with(&["1.5"], &comma).column_type, ColumnType::String);
+        assert_eq!(parse_float("1,5e3", b','), Some(1500.0));
+        assert_eq!(parse_float("1.5", b','), None);
+    }
+
+    #[test]
+    fn timestamp_offsets_become_utc_instants_and_naive_values_stay_as_written() {
+        let zoned = |s: &str| parse_timestamp(s).filter(|t| t.zoned).map(|t| t.micros);
         // 2021-06-30T08:15:42.123456+02 == 2021-06-30T06:15:42.123456Z == 1625033742.123456
         assert_eq!(
-            parse_timestamp("2021-06-30 08:15:42.123456+02"),
+            zoned("2021-06-30 08:15:42.123456+02"),
             Some(1_625_033_742_123_456)
         );
         assert_eq!(
-            parse_timestamp("2021-01-01T00:00:00+01:00"),
+            zoned("2021-01-01T00:00:00+01:00"),
             Some(1_609_455_600_000_000)
         );
         assert_eq!(
-            parse_timestamp("2021-01-01T12:00:00+0530"),
+            zoned("2021-01-01T12:00:00+0530"),
             Some(1_609_482_600_000_000)
         );
-        assert_eq!(
-            parse_timestamp("2021-01-01T06:30:00Z"),
-            Some(1_609_482_600_000_000)
-        );
+        assert_eq!(zoned("2021-01-01T06:30:00Z"), Some(1_609_482_600_000_000));
         assert_eq!(parse_timestamp("2021-01-01T25:00:00Z"), None);
+        // No zone: the wall clock as written (2021-03-28 01:59:59 = 1616896799 s as if UTC).
+        assert_eq!(
+            parse_timestamp("2021-03-28 01:59:59"),
+            Some(Stamp {
+                micros: 1_616_896_799_000_000,
+                zoned: false
+            })
+        );
         assert_eq!(parse_date("1970-01-02"), Some(1));
         assert_eq!(parse_date("1969-12-31"), Some(-1));
+    }
+
+    #[test]
+    fn a_declared_column_takes_its_form_from_its_first_telling_value() {
+        assert_eq!(decimal_comma_of("12"), None);
+        assert_eq!(decimal_comma_of("1.5"), Some(false));
+        assert_eq!(decimal_comma_of("1,5"), Some(true));
+        assert_eq!(decimal_comma_of("x"), None);
+        assert_eq!(date_format_of("2024-02-03", None), Some(DateFormat::Iso));
+        assert_eq!(
+            date_format_of("3.2.2024", None),
+            Some(DateFormat::DayFirstDot)
+        );
+        assert_eq!(date_format_of("03/02/2024", None), None);
+        assert_eq!(
+            date_format_of("03/02/2024", Some("%m/%d/%Y")),
+            Some(DateFormat::Custom)
+        );
+        assert_eq!(
+            date_format_of("2024-02-03", Some("%m/%d/%Y")),
+            Some(DateFormat::Iso)
+        );
+        let r = rules(DecimalPolicy::Detect, None);
+        assert_eq!(
+            Reading::declared(ColumnType::Float64, &r).decimal_comma,
+            None
+        );
+        let r = rules(DecimalPolicy::Comma, None);
+        assert_eq!(
+            Reading::declared(ColumnType::Float64, &r).decimal_comma,
+            Some(true)
+        );
     }
 
     #[test]
@@ -389,5 +871,7 @@ mod tests {
         assert_eq!(parse_f64("-inf"), Some(f64::NEG_INFINITY));
         assert_eq!(parse_f64("e5"), None);
         assert_eq!(parse_f64("1e"), None);
+        assert_eq!(parse_decimal_comma("1,5e3"), None);
+        assert_eq!(parse_decimal_comma("+0,25"), Some(0.25));
     }
 }
