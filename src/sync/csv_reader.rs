@@ -101,6 +101,20 @@ impl<R: BufRead> CsvReader<R> {
         }
     }
 
+    /// A reader over a part of a file that starts at a record boundary: `line` and `byte` are
+    /// where that part starts in the whole file, so records and errors name the file's own
+    /// lines and offsets. No byte order mark is looked for.
+    pub fn resume(inner: R, delimiter: u8, line: u64, byte: u64) -> Self {
+        CsvReader {
+            inner,
+            delimiter,
+            line,
+            byte,
+            at_start: false,
+            pending_cr: false,
+        }
+    }
+
     /// The 1-based physical line the reader is at (where the next record starts, or where
     /// reading stopped on an error).
     pub fn line(&self) -> u64 {

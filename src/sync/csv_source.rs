@@ -262,6 +262,26 @@ impl Records {
         }
     }
 
+    /// Records of `bytes`, a part of the file `path` that starts at a record boundary at
+    /// `line`/`byte` of the file (see [`CsvReader::resume`]).
+    fn resumed(
+        bytes: Vec<u8>,
+        path: &str,
+        (line, byte): (u64, u64),
+        dialect: Arc<Dialect>,
+        names: Vec<String>,
+    ) -> Records {
+        let inner: Box<dyn BufRead + Send> = Box::new(std::io::Cursor::new(bytes));
+        Records {
+            parts: Vec::new(),
+            next_part: 0,
+            reader: Some(CsvReader::resume(inner, dialect.delimiter, line, byte)),
+            path: path.to_string(),
+            names,
+            dialect,
+        }
+    }
+
     fn next(&mut self, rec: &mut Record) -> anyhow::Result<bool> {
         loop {
             let Some(reader) = self.reader.as_mut() else {
@@ -424,8 +444,22 @@ impl Connector for CsvConnector {
         let observed: Vec<usize> = (0..names.len())
             .filter(|&i| declared[i].is_none())
             .collect();
+        // Where every batch of pass 2 starts (line, byte), so pass 2 can parse batches in
+        // parallel; only for a plain file read as it is (no gzip, no decoding).
+        let plain = match &input {
+            CsvInput::File(p) if dialect.encoding.is_none() => is_plain(p),
+            _ => None,
+        };
+        let mut checkpoints: Vec<(u64, u64)> = Vec::new();
+        let mut count = 0usize;
         if !observed.is_empty() {
             while records.next(&mut rec)? {
+                if plain.is_some() {
+                    if count % BATCH_ROWS == 0 {
+                        checkpoints.push((rec.line, rec.byte));
+                    }
+                    count += 1;
+                }
                 for &i in &observed {
                     if guesses[i].is_text() {
                         continue;
@@ -468,7 +502,7 @@ impl Connector for CsvConnector {
                 .collect::<Vec<_>>(),
         ));
         // Pass 2: stream typed batches.
-        let mut records = Records::new(input.parts(), dialect.clone(), names);
+        let mut records = Records::new(input.parts(), dialect.clone(), names.clone());
         if let CsvInput::File(_) = input {
             records.next(&mut rec)?; // header
         }
@@ -492,20 +526,169 @@ impl Connector for CsvConnector {
         } else {
             format!("csv: {rel} ({})", how.join(", "))
         };
-        let batches = CsvBatches {
-            records,
-            readings,
-            declared: declared.iter().map(Option::is_some).collect(),
-            schema: schema.clone(),
-            rec,
-            done: false,
+        let declared: Vec<bool> = declared.iter().map(Option::is_some).collect();
+        // Parallel only when every column's written form is known before pass 2 (a declared
+        // float or date column learns it from its first value, which must be the file's first).
+        let forms_known = readings
+            .iter()
+            .zip(&declared)
+            .all(|(r, d)| !d || !matches!(r.column_type, ColumnType::Float64 | ColumnType::Date));
+        let batches: Box<dyn Iterator<Item = anyhow::Result<RecordBatch>> + Send> = match plain {
+            Some(file) if checkpoints.len() > 1 && forms_known => Box::new(ParallelBatches {
+                file,
+                path: shown.clone(),
+                checkpoints,
+                next: 0,
+                ready: std::collections::VecDeque::new(),
+                failed: false,
+                shape: BatchShape {
+                    dialect: dialect.clone(),
+                    names,
+                    readings: readings.clone(),
+                    declared: declared.clone(),
+                    schema: schema.clone(),
+                },
+            }),
+            _ => Box::new(CsvBatches {
+                records,
+                readings,
+                declared,
+                schema: schema.clone(),
+                rec,
+                done: false,
+            }),
         };
         Ok(TableStream {
             schema,
             columns,
             source,
-            batches: Box::new(batches),
+            batches,
         })
+    }
+}
+
+/// The file, its length and modification time, when it is read as it is (not gzip); `None`
+/// otherwise or when it cannot be read (the sequential read then reports why).
+fn is_plain(path: &Path) -> Option<PlainFile> {
+    let mut f = File::open(path).ok()?;
+    let mut magic = [0u8; 2];
+    let n = f.read(&mut magic).ok()?;
+    if path.extension().and_then(|e| e.to_str()) == Some("gz") || (n == 2 && magic == [0x1F, 0x8B])
+    {
+        return None;
+    }
+    let meta = f.metadata().ok()?;
+    Some(PlainFile {
+        file: Arc::new(f),
+        len: meta.len(),
+        modified: meta.modified().ok(),
+    })
+}
+
+/// A plain CSV file as pass 1 saw it.
+struct PlainFile {
+    file: Arc<File>,
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+}
+
+/// Batches parsed in parallel (rayon) from the byte ranges between pass 1's checkpoints, and
+/// handed out in file order, a few at a time: the same batches as [`CsvBatches`] would give.
+struct ParallelBatches {
+    file: PlainFile,
+    path: String,
+    /// (line, byte) where each batch starts.
+    checkpoints: Vec<(u64, u64)>,
+    next: usize,
+    ready: std::collections::VecDeque<anyhow::Result<RecordBatch>>,
+    failed: bool,
+    /// What every batch shares.
+    shape: BatchShape,
+}
+
+/// Dialect, column names, readings and schema: what a batch's parse needs besides its bytes.
+struct BatchShape {
+    dialect: Arc<Dialect>,
+    names: Vec<String>,
+    readings: Vec<Reading>,
+    declared: Vec<bool>,
+    schema: SchemaRef,
+}
+
+/// Batches parsed at once: twice the threads, so a slow batch does not idle the others.
+fn parallel_window() -> usize {
+    2 * rayon::current_num_threads().max(1)
+}
+
+impl ParallelBatches {
+    fn parse(&self, k: usize) -> anyhow::Result<Option<RecordBatch>> {
+        use std::os::unix::fs::FileExt;
+        let (line, start) = self.checkpoints[k];
+        let end = self
+            .checkpoints
+            .get(k + 1)
+            .map_or(self.file.len, |&(_, b)| b);
+        let mut bytes = vec![0u8; usize::try_from(end.saturating_sub(start))?];
+        self.file
+            .file
+            .read_exact_at(&mut bytes, start)
+            .with_context(|| format!("{}: read error at byte offset {start}", self.path))?;
+        let t = &self.shape;
+        let mut batches = CsvBatches {
+            records: Records::resumed(
+                bytes,
+                &self.path,
+                (line, start),
+                t.dialect.clone(),
+                t.names.clone(),
+            ),
+            readings: t.readings.clone(),
+            declared: t.declared.clone(),
+            schema: t.schema.clone(),
+            rec: Record::default(),
+            done: false,
+        };
+        batches.next_batch()
+    }
+
+    fn fill(&mut self) {
+        use rayon::prelude::*;
+        let changed = std::fs::metadata(&self.path)
+            .map(|m| m.len() != self.file.len || m.modified().ok() != self.file.modified)
+            .unwrap_or(true);
+        if changed {
+            self.ready.push_back(Err(anyhow!(
+                "{}: the file changed while it was read; the next build reads it again",
+                self.path
+            )));
+            return;
+        }
+        let upto = (self.next + parallel_window()).min(self.checkpoints.len());
+        let parsed: Vec<anyhow::Result<Option<RecordBatch>>> = (self.next..upto)
+            .into_par_iter()
+            .map(|k| self.parse(k))
+            .collect();
+        self.next = upto;
+        self.ready
+            .extend(parsed.into_iter().filter_map(Result::transpose));
+    }
+}
+
+impl Iterator for ParallelBatches {
+    type Item = anyhow::Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        if self.ready.is_empty() && self.next < self.checkpoints.len() {
+            self.fill();
+        }
+        let item = self.ready.pop_front()?;
+        if item.is_err() {
+            self.failed = true;
+        }
+        Some(item)
     }
 }
 
