@@ -455,7 +455,7 @@ impl Connector for CsvConnector {
         if !observed.is_empty() {
             while records.next(&mut rec)? {
                 if plain.is_some() {
-                    if count % BATCH_ROWS == 0 {
+                    if count.is_multiple_of(BATCH_ROWS) {
                         checkpoints.push((rec.line, rec.byte));
                     }
                     count += 1;
