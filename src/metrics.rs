@@ -79,12 +79,14 @@ pub fn sql_ident(s: &str) -> String {
 /// sees the same values an analyst sees with `SET TimeZone = 'UTC'` (which `analyst/views.sql`
 /// sets).
 ///
-/// Errors: DuckDB cannot start, or a view cannot be created (unreadable Parquet).
-pub fn open_views(tables: &[TableView]) -> anyhow::Result<duckdb::Connection> {
+/// Returns the connection and one message per view that could not be created (an unreadable
+/// Parquet file: that table's metrics then fail, the others run). Errors: DuckDB cannot start.
+pub fn open_views(tables: &[TableView]) -> anyhow::Result<(duckdb::Connection, Vec<String>)> {
     let conn = duckdb::Connection::open_in_memory()?;
     conn.execute_batch(
         "SET autoinstall_known_extensions = false; SET autoload_known_extensions = false;",
     )?;
+    let mut errors = Vec::new();
     for t in tables {
         let files: Vec<String> = t
             .files
@@ -101,14 +103,16 @@ pub fn open_views(tables: &[TableView]) -> anyhow::Result<duckdb::Connection> {
                 .collect();
             format!(" REPLACE ({})", casts.join(", "))
         };
-        conn.execute_batch(&format!(
+        // One unreadable table costs its own view (and the metrics over it), not the build.
+        if let Err(e) = conn.execute_batch(&format!(
             "CREATE VIEW {} AS SELECT *{replace} FROM read_parquet([{}]);",
             sql_ident(&t.name),
             files.join(", ")
-        ))
-        .map_err(|e| anyhow::anyhow!("view `{}`: {e}", t.name))?;
+        )) {
+            errors.push(format!("view `{}`: {e}", t.name));
+        }
     }
-    Ok(conn)
+    Ok((conn, errors))
 }
 
 fn cell(array: &dyn arrow::array::Array, row: usize) -> serde_json::Value {

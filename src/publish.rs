@@ -565,12 +565,17 @@ fn sync_folders(root: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn same_bytes(a: &Path, b: &Path) -> std::io::Result<bool> {
+/// Whether `a` and `b` are the same file (one inode); false when either cannot be read.
+fn same_file(a: &Path, b: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
-    let (ma, mb) = (fs::metadata(a)?, fs::metadata(b)?);
-    if ma.dev() == mb.dev() && ma.ino() == mb.ino() {
-        return Ok(true); // already a hard link (a partition the sync kept): nothing to read
+    match (fs::metadata(a), fs::metadata(b)) {
+        (Ok(ma), Ok(mb)) => ma.dev() == mb.dev() && ma.ino() == mb.ino(),
+        _ => false,
     }
+}
+
+fn same_bytes(a: &Path, b: &Path) -> std::io::Result<bool> {
+    let (ma, mb) = (fs::metadata(a)?, fs::metadata(b)?);
     if ma.len() != mb.len() {
         return Ok(false);
     }
@@ -601,6 +606,13 @@ fn link_unchanged(new_root: &Path, prev_root: Option<&Path>) -> anyhow::Result<u
         if let Some(prev_root) = prev_root {
             let rel = entry.path().strip_prefix(new_root)?;
             let old = prev_root.join(rel);
+            if same_file(entry.path(), &old) {
+                // Already a hard link to it (a partition the sync kept): nothing to do. A rename
+                // between two links of one file does nothing, and would leave the temporary
+                // link behind in the published tree.
+                linked += 1;
+                continue;
+            }
             if old.is_file() && same_bytes(entry.path(), &old)? {
                 let tmp = entry
                     .path()

@@ -507,3 +507,233 @@ fn a_corrupt_state_stops_the_build_and_full_refresh_starts_over() {
     assert_eq!(state(d)["version"], 1);
     assert_eq!(state(d)["tables"]["orders"]["rows_written"], 5);
 }
+
+// ------------------------------------------------------------------ one test per defect found
+// by trying the strategies as a user would (each once lost or corrupted published data).
+
+/// An instance with one table `t` declared by `yaml` (its `tables:` entry, indented) over
+/// `csv/t.csv`.
+fn one_table(yaml: &str) -> broker::testkit::TempDir {
+    let dir = broker::testkit::tempdir().unwrap();
+    let d = dir.path();
+    for sub in ["config", "content", "csv"] {
+        std::fs::create_dir_all(d.join(sub)).unwrap();
+    }
+    std::fs::write(
+        d.join("config/instance.yaml"),
+        "instance:\n  name: One\ndata_source:\n  type: csv\n  csv:\n    folder: csv\n",
+    )
+    .unwrap();
+    set_table(d, yaml);
+    dir
+}
+
+fn set_table(d: &Path, yaml: &str) {
+    std::fs::write(
+        d.join("content/data_description.md"),
+        format!("```yaml\ntables:\n  - id: s.t\n    name: t\n    description: T\n    folder: s\n{yaml}```\n"),
+    )
+    .unwrap();
+}
+
+/// Every row of table `t` as text, ordered by its first column.
+fn t_rows(d: &Path, columns: &str) -> Vec<Vec<String>> {
+    query(
+        d,
+        &format!("SELECT {columns} FROM read_parquet('$ROOT/data/s/t*.parquet', union_by_name=true) ORDER BY 1"),
+    )
+}
+
+const INCREMENTAL: &str =
+    "    primary_key: id\n    sync_strategy: incremental\n    incremental_column: c\n";
+
+#[test]
+fn a_run_whose_cursor_column_is_empty_keeps_the_cursor_and_the_newer_rows() {
+    let dir = one_table(INCREMENTAL);
+    let d = dir.path();
+    write_csv(d, "t", "id,c\n1,20\n");
+    assert_eq!(build_json(d, &[]).0, Some(0));
+    write_csv(d, "t", "id,c\n4,\n");
+    let (code, s, err) = build_json(d, &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!err.contains("no longer fits"), "{err}");
+    assert_eq!(table(&s, "t")["cursor"], "20");
+    assert_eq!(state(d)["tables"]["t"]["cursor"]["value"], 20);
+    // An old row below the cursor is not read again: (1, 20) stays.
+    write_csv(d, "t", "id,c\n1,1\n");
+    assert_eq!(build_json(d, &[]).0, Some(0));
+    assert_eq!(t_rows(d, "id, c"), vec![vec!["1", "20"], vec!["4", "NULL"]]);
+}
+
+#[test]
+fn dates_widen_to_timestamps_and_text_widens_the_column_to_string() {
+    let dir = one_table("    primary_key: id\n    sync_strategy: incremental\n");
+    let d = dir.path();
+    write_csv(d, "t", "id,c,y\n1,2025-03-10,5\n");
+    assert_eq!(build_json(d, &[]).0, Some(0));
+    write_csv(d, "t", "id,c,y\n3,2025-03-05T08:00:00Z,007\n");
+    let (code, _, err) = build_json(d, &[]);
+    assert_eq!(code, Some(0), "{err}");
+    let cols = &state(d)["tables"]["t"]["columns"];
+    assert_eq!(cols[1]["type"], "timestamptz", "{cols}");
+    assert_eq!(cols[2]["type"], "string", "{cols}");
+    // The leading zero of the code survives; the old number is now the text "5".
+    assert_eq!(
+        t_rows(d, "id, CAST(c AS VARCHAR), y"),
+        vec![
+            vec!["1", "2025-03-10 00:00:00+00", "5"],
+            vec!["3", "2025-03-05 08:00:00+00", "007"],
+        ]
+    );
+}
+
+#[test]
+fn a_column_missing_from_one_run_keeps_its_published_values() {
+    let dir = one_table(INCREMENTAL);
+    let d = dir.path();
+    write_csv(d, "t", "id,c,x\n1,1,5\n");
+    assert_eq!(build_json(d, &[]).0, Some(0));
+    write_csv(d, "t", "id,c,z\n2,2,new\n");
+    assert_eq!(build_json(d, &[]).0, Some(0));
+    assert_eq!(
+        t_rows(d, "id, x, z"),
+        vec![vec!["1", "5", "NULL"], vec!["2", "NULL", "new"]]
+    );
+}
+
+#[test]
+fn a_changed_layout_or_strategy_reads_the_published_rows_again() {
+    let dir = one_table(
+        "    primary_key: id\n    sync_strategy: full_refresh\n    incremental_column: c\n",
+    );
+    let d = dir.path();
+    write_csv(
+        d,
+        "t",
+        "id,c,v\n1,2025-01-15,a\n2,2025-02-15,b\n2,2025-02-16,b2\n",
+    );
+    assert_eq!(build_json(d, &[]).0, Some(0));
+    // full_refresh -> incremental: the published duplicate key 2 is merged away.
+    set_table(d, INCREMENTAL);
+    write_csv(d, "t", "id,c,v\n3,2025-03-15,c\n");
+    let (code, _, err) = build_json(d, &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("read again"), "{err}");
+    assert_eq!(
+        t_rows(d, "id, v"),
+        vec![vec!["1", "a"], vec!["2", "b2"], vec!["3", "c"]]
+    );
+    // Adding partition_by: the rows before the cursor move into partitions, none is lost.
+    set_table(
+        d,
+        &format!("{INCREMENTAL}    partition_by: c\n    partition_granularity: month\n"),
+    );
+    write_csv(d, "t", "id,c,v\n4,2025-03-20,d\n");
+    let (code, s, err) = build_json(d, &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(table(&s, "t")["rows"], 4);
+    assert_eq!(
+        parquet_files(&d.join("public/data/s/t")),
+        vec![
+            PathBuf::from("year=2025/month=01/part-0.parquet"),
+            PathBuf::from("year=2025/month=02/part-0.parquet"),
+            PathBuf::from("year=2025/month=03/part-0.parquet"),
+        ]
+    );
+}
+
+#[test]
+fn a_removed_output_or_a_separate_out_reads_every_row_again() {
+    let dir = one_table(INCREMENTAL);
+    let d = dir.path();
+    write_csv(d, "t", "id,c\n1,1\n2,2\n");
+    assert_eq!(build_json(d, &[]).0, Some(0));
+    // A preview elsewhere neither uses nor moves the instance's cursor.
+    write_csv(d, "t", "id,c\n1,1\n2,2\n3,5\n5,10\n");
+    let preview = d.join("preview");
+    let out = broker(&[
+        "build",
+        "--instance",
+        d.to_str().unwrap(),
+        "--out",
+        preview.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(state(d)["tables"]["t"]["cursor"]["value"], 2);
+    std::fs::remove_file(d.join("public")).unwrap();
+    let (code, s, err) = build_json(d, &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("every source row is read again"), "{err}");
+    assert_eq!(table(&s, "t")["rows"], 4);
+}
+
+#[test]
+fn full_refresh_of_some_tables_does_not_replace_an_unreadable_state() {
+    let dir = instance();
+    let d = dir.path();
+    assert_eq!(build_json(d, &[]).0, Some(0));
+    std::fs::write(d.join("state/sync_state.json"), "garbage").unwrap();
+    let out = broker(&[
+        "build",
+        "--instance",
+        d.to_str().unwrap(),
+        "--full-refresh",
+        "--select",
+        "orders",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("drop --select/--exclude"));
+    assert_eq!(
+        std::fs::read_to_string(d.join("state/sync_state.json")).unwrap(),
+        "garbage"
+    );
+}
+
+#[test]
+fn kept_partitions_leave_no_stray_files_and_empty_partitions_are_not_written() {
+    let dir = one_table(
+        "    primary_key: [k1, k2]\n    sync_strategy: incremental\n    incremental_column: upd\n    partition_by: d\n    partition_granularity: day\n",
+    );
+    let d = dir.path();
+    write_csv(
+        d,
+        "t",
+        "k1,k2,d,upd,v\n1,a,2025-01-15,2025-05-01T10:00:00Z,new\n1,a,2025-03-15,2025-05-01T09:00:00Z,old\n",
+    );
+    let (code, s, err) = build_json(d, &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(table(&s, "t")["rows"], 1);
+    assert_eq!(
+        parquet_files(&d.join("public/data/s/t")),
+        vec![PathBuf::from("year=2025/month=01/day=15/part-0.parquet")]
+    );
+    write_csv(
+        d,
+        "t",
+        "k1,k2,d,upd,v\n2,b,2025-02-01,2025-05-02T10:00:00Z,x\n",
+    );
+    assert_eq!(build_json(d, &[]).0, Some(0));
+    let stray: Vec<_> = walkdir::WalkDir::new(d.join("public/"))
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+        .map(|e| e.path().display().to_string())
+        .collect();
+    assert!(stray.is_empty(), "{stray:?}");
+}
+
+#[test]
+fn an_unreadable_published_file_costs_its_table_not_the_build() {
+    let dir = instance();
+    let d = dir.path();
+    assert_eq!(build_json(d, &[]).0, Some(0));
+    // The current build's orders file is damaged; the incremental merge reads it.
+    let orders = std::fs::canonicalize(d.join("public/data/shop/orders.parquet")).unwrap();
+    std::fs::remove_file(&orders).unwrap();
+    std::fs::write(&orders, "not parquet").unwrap();
+    let (code, s, err) = build_json(d, &[]);
+    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(table(&s, "orders")["status"], "failed");
+    assert_eq!(table(&s, "customers")["status"], "ok");
+    assert!(d.join("public/tables/customers.html").exists());
+}

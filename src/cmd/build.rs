@@ -159,13 +159,21 @@ pub fn run(args: Args) -> i32 {
     };
     let state = match SyncState::load(&config.state) {
         Ok(s) => s,
-        Err(e) if args.full_refresh => {
+        Err(e) if args.full_refresh && selected.iter().all(|s| *s) => {
             log.warn(&format!("{e:#}; --full-refresh starts a new state"));
             SyncState::default()
         }
-        Err(e) => return early("config_error", Some(format!("{e:#}")), 2),
+        Err(e) => {
+            let hint = if args.full_refresh {
+                " (--full-refresh starts a new state only for every table at once: drop --select/--exclude, or the other tables' cursors would be forgotten)"
+            } else {
+                ""
+            };
+            return early("config_error", Some(format!("{e:#}{hint}")), 2);
+        }
     };
     let run = Run {
+        separate_output: args.out.is_some(),
         selected,
         full_refresh: args.full_refresh,
         state,
@@ -226,7 +234,7 @@ pub fn run(args: Args) -> i32 {
             return early(
                 "failed",
                 Some(format!("build failed, nothing published: {e:#}")),
-                1,
+                2,
             )
         }
     }
@@ -243,7 +251,7 @@ pub fn run(args: Args) -> i32 {
         Err(e) => early(
             "failed",
             Some(format!("build failed, nothing published: {e:#}")),
-            1,
+            2,
         ),
     }
 }
@@ -342,7 +350,9 @@ fn build(config: &Config, content: &Content, run: &Run, log: &Reporter) -> anyho
     let linked = staging.publish(config.keep_builds)?;
     // The state follows the published tree: a build killed before this line re-reads from the
     // old cursors, and the merge by primary key makes that harmless.
-    new_state.save(&config.state)?;
+    if !run.separate_output {
+        new_state.save(&config.state)?;
+    }
     timings.insert("publish", t.elapsed().as_secs_f64());
     log.detail(&format!(
         "{linked} unchanged files kept from the previous build"
@@ -414,6 +424,9 @@ fn source_connector(config: &Config) -> Box<dyn Connector> {
 
 /// What this build syncs and from which state.
 struct Run {
+    /// `--out`: a tree apart from the instance's output; cursors are not used and the state is
+    /// not written (they belong to the instance's own output).
+    separate_output: bool,
     /// Per table of `content.tables`: whether this build syncs it (`--select`, `--exclude`).
     selected: Vec<bool>,
     /// `--full-refresh`.
@@ -428,6 +441,13 @@ fn select_tables(
     select: &[String],
     exclude: &[String],
 ) -> anyhow::Result<Vec<bool>> {
+    let trim = |v: &[String]| -> Vec<String> {
+        v.iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    };
+    let (select, exclude) = (&trim(select)[..], &trim(exclude)[..]);
     for name in select.iter().chain(exclude) {
         if !content.tables.iter().any(|t| &t.name == name) {
             anyhow::bail!(
@@ -483,6 +503,12 @@ fn dry_run(config: &Config, content: &Content, run: &Run, json: bool) -> anyhow:
             (SyncStrategy::FullRefresh, ..) => "replace the table".to_string(),
             (_, true, _) | (_, _, false) => "build the table from every row read".to_string(),
             (SyncStrategy::Incremental, ..) => match cursor {
+                Some(c) if c.column_type == crate::content::ColumnType::Int64 => format!(
+                    "rows with {} >= {}, merged by primary key ({})",
+                    c.column,
+                    c.text,
+                    spec.primary_key.join(", ")
+                ),
                 Some(c) => format!(
                     "rows with {} >= {} minus {} days, merged by primary key ({})",
                     c.column,
@@ -664,18 +690,31 @@ fn sync_tables(
         .filter(|(_, sel)| **sel)
         .map(|(spec, _)| {
             let merges = spec.sync_strategy != SyncStrategy::FullRefresh && !run.full_refresh;
+            let published = match (merges, previous, &prev_manifest) {
+                (true, Some(root), Some(m)) => m.synced_table(&spec.name, root).map(|(t, _)| t),
+                _ => None,
+            };
+            let stored = run.state.tables.get(&spec.name);
+            // A cursor only means something next to the rows it was read with: without them
+            // (output removed, another --out, first build) every source row is read again.
+            let cursor = stored
+                .and_then(|s| s.cursor.clone())
+                .filter(|_| merges && published.is_some() && !run.separate_output);
+            if merges
+                && !run.separate_output
+                && cursor.is_none()
+                && stored.is_some_and(|s| s.cursor.is_some())
+            {
+                log.warn(&format!(
+                    "sync  {}: the published data the stored cursor belongs to is missing from the output; every source row is read again",
+                    spec.name
+                ));
+            }
             sync::TableRun {
                 spec,
-                previous: match (merges, previous, &prev_manifest) {
-                    (true, Some(root), Some(m)) => m.synced_table(&spec.name, root).map(|(t, _)| t),
-                    _ => None,
-                },
-                cursor: run
-                    .state
-                    .tables
-                    .get(&spec.name)
-                    .and_then(|s| s.cursor.clone())
-                    .filter(|_| merges),
+                previous: published,
+                previous_strategy: stored.map(|s| (s.strategy, s.layout.clone())),
+                cursor,
                 now,
             }
         })
@@ -828,7 +867,10 @@ fn run_metrics(
                 .collect(),
         })
         .collect();
-    let conn = metrics::open_views(&views)?;
+    let (conn, view_errors) = metrics::open_views(&views)?;
+    for e in &view_errors {
+        log.error(&format!("metrics: {e}"));
+    }
     let mut results = metrics::run_all(&conn, &content.metrics);
     // A query over a table this build has no data for fails in DuckDB with an unrelated hint
     // ("Did you mean ..."): say which table is missing and why.

@@ -51,6 +51,8 @@ pub struct Plan<'a> {
     /// The table as the previous build published it (files under that build's root); `None`
     /// on a first run or a full refresh.
     pub previous: Option<super::SyncedTable>,
+    /// Strategy and layout of the run that published `previous` (from the sync state).
+    pub previous_strategy: Option<(SyncStrategy, String)>,
     /// Rows whose cursor column is below this value (in the unit of [`cursor_value`]) are not
     /// read; `None` reads every row.
     pub lower_bound: Option<i64>,
@@ -150,35 +152,55 @@ pub fn cursor_value(column: &ArrayRef, row: usize) -> Option<i64> {
     ints.is_valid(row).then(|| ints.value(row))
 }
 
-/// The type of the column `merged` keeps when a column of type `old` in the published table
-/// arrives as `new`: the same type, a wider one (int64 + float64 = float64, date + timestamp =
-/// timestamp), the old type when the new one is text only for lack of evidence (an inferred text
-/// type: the new values are cast and must fit), else text.
-pub fn widen(old: ColumnType, new: ColumnType, new_inferred: bool) -> ColumnType {
+/// The type a merged table keeps for a column of type `old` in the published rows that arrives
+/// as `new`: the same type, a wider one (int64 + float64 = float64, date + timestamp =
+/// timestamp, date + timestamptz = timestamptz), the old type when the new rows hold no value of
+/// the column at all (`new_has_values` false: their type is unknown, not text), else text
+/// (every published value is then written as text).
+pub fn widen(old: ColumnType, new: ColumnType, new_has_values: bool) -> ColumnType {
     use ColumnType::*;
     match (old, new) {
         (a, b) if a == b => a,
+        (a, _) if !new_has_values => a,
         (Int64, Float64) | (Float64, Int64) => Float64,
         (Date, b) | (b, Date) if b.is_timestamp() => b,
-        (a, String) if new_inferred => a,
         _ => String,
     }
 }
 
-/// The schema a run writes: the source's columns, each retyped by [`widen`] against the
-/// previous schema where the column existed.
+/// Whether a synced column held any value (an inferred column without any is typed text with
+/// [`super::values::NO_VALUES_NOTE`]).
+pub fn has_values(c: &SyncedColumn) -> bool {
+    !(c.type_source == "inferred" && c.note.as_deref() == Some(super::values::NO_VALUES_NOTE))
+}
+
+/// The schema a merging run writes: the source's columns, each retyped by [`widen`] against the
+/// previous schema where the column existed, then the previous columns the source no longer has
+/// (kept, NULL in the new rows: a merge never drops published values).
 pub fn unify(previous: Option<&[SyncedColumn]>, new: &[SyncedColumn]) -> Vec<SyncedColumn> {
-    new.iter()
+    let mut out: Vec<SyncedColumn> = new
+        .iter()
         .map(|n| {
             let Some(p) = previous.and_then(|p| p.iter().find(|p| p.name == n.name)) else {
                 return n.clone();
             };
+            let t = widen(p.column_type, n.column_type, has_values(n));
+            if t == p.column_type && t != n.column_type {
+                // Typed by the published rows, not by this run's (valueless) ones.
+                return p.clone();
+            }
             SyncedColumn {
-                column_type: widen(p.column_type, n.column_type, n.type_source == "inferred"),
+                column_type: t,
                 ..n.clone()
             }
         })
-        .collect()
+        .collect();
+    for p in previous.unwrap_or_default() {
+        if !new.iter().any(|n| n.name == p.name) {
+            out.push(p.clone());
+        }
+    }
+    out
 }
 
 /// The Arrow schema of `columns` (every field nullable).
@@ -214,7 +236,7 @@ pub fn conform(
         let a = match batch.column_by_name(f.name()) {
             None => arrow::array::new_null_array(f.data_type(), batch.num_rows()),
             Some(a) if a.data_type() == f.data_type() => a.clone(),
-            Some(a) => compute::cast_with_options(a, f.data_type(), &strict).with_context(|| {
+            Some(a) => cast_column(a, f.data_type(), &strict).with_context(|| {
                 format!(
                     "table `{table}`: column `{}` holds {} values that do not fit the table's type {} (run `broker build --full-refresh --select {table}` to retype the whole table)",
                     f.name(),
@@ -230,6 +252,44 @@ pub fn conform(
         arrays,
         &arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(batch.num_rows())),
     )?)
+}
+
+/// Cast `a` to `to`. Time zones are handled here, not by Arrow's cast (which needs the
+/// `chrono-tz` feature to read the zone name "UTC"): our zoned timestamps are microseconds in
+/// UTC, so a zone is dropped or added by relabelling the values, never by shifting them.
+fn cast_column(
+    a: &ArrayRef,
+    to: &DataType,
+    options: &CastOptions,
+) -> arrow::error::Result<ArrayRef> {
+    use arrow::array::TimestampMicrosecondArray;
+    use arrow::datatypes::TimeUnit;
+    let a: ArrayRef = match a.data_type() {
+        DataType::Timestamp(TimeUnit::Microsecond, Some(_)) => Arc::new(
+            a.as_any()
+                .downcast_ref::<TimestampMicrosecondArray>()
+                .cloned()
+                .ok_or_else(|| arrow::error::ArrowError::CastError("timestamp".into()))?
+                .with_timezone_opt(None::<String>),
+        ),
+        _ => a.clone(),
+    };
+    match to {
+        DataType::Timestamp(TimeUnit::Microsecond, Some(tz)) => {
+            let naive = compute::cast_with_options(
+                &a,
+                &DataType::Timestamp(TimeUnit::Microsecond, None),
+                options,
+            )?;
+            let naive = naive
+                .as_any()
+                .downcast_ref::<TimestampMicrosecondArray>()
+                .cloned()
+                .ok_or_else(|| arrow::error::ArrowError::CastError("timestamp".into()))?;
+            Ok(Arc::new(naive.with_timezone(tz.clone())))
+        }
+        _ => compute::cast_with_options(&a, to, options),
+    }
 }
 
 /// Hashes primary keys to 128 bits.
@@ -375,28 +435,42 @@ fn write_inner(stream: TableStream, plan: Plan<'_>, work: &Path) -> anyhow::Resu
     let table = spec.name.as_str();
     let layout = Layout::of(spec);
     let mut notes = Vec::new();
-    // Previous files by partition; a previous layout that does not fit starts over.
-    let mut previous = plan.previous;
+    // Previous files by partition. When they were written in another layout or by another
+    // strategy (whose rows may repeat a key), a table with a primary key reads them again as
+    // old rows ahead of the source's, so they land in the new layout, merged by key; without a
+    // key the table restarts from this run's rows.
+    let previous = plan.previous;
     let mut prev_files: BTreeMap<PartitionKey, DataFile> = BTreeMap::new();
+    let mut reabsorb: Vec<DataFile> = Vec::new();
     if let Some(p) = &previous {
-        for f in &p.files {
-            match layout.key_of_path(spec, &f.path) {
-                Some(k) => {
+        let fits = p
+            .files
+            .iter()
+            .all(|f| layout.key_of_path(spec, &f.path).is_some());
+        let same_run = plan
+            .previous_strategy
+            .as_ref()
+            .is_none_or(|(st, l)| *st == spec.sync_strategy && *l == layout.describe());
+        if fits && same_run {
+            for f in &p.files {
+                if let Some(k) = layout.key_of_path(spec, &f.path) {
                     prev_files.insert(k, f.clone());
                 }
-                None => {
-                    notes.push(format!(
-                        "the published files do not match the layout `{}` (e.g. {}); the table is rebuilt from this run's rows",
-                        layout.describe(),
-                        f.path
-                    ));
-                    prev_files.clear();
-                    break;
-                }
             }
-        }
-        if prev_files.is_empty() {
-            previous = None;
+        } else if !spec.primary_key.is_empty() {
+            notes.push(format!(
+                "the strategy or file layout changed (now {} in layout `{}`); the {} published rows are read again and merged by primary key with this run's",
+                spec.sync_strategy,
+                layout.describe(),
+                p.rows
+            ));
+            reabsorb = p.files.clone();
+        } else {
+            notes.push(format!(
+                "the strategy or file layout changed (now {} in layout `{}`) and the table has no primary key to merge by; it is rebuilt from this run's rows",
+                spec.sync_strategy,
+                layout.describe()
+            ));
         }
     }
     let columns = unify(
@@ -457,7 +531,14 @@ fn write_inner(stream: TableStream, plan: Plan<'_>, work: &Path) -> anyhow::Resu
     let mut losers: HashMap<u32, Vec<u32>> = HashMap::new();
     let mut rows_read = 0u64;
     let mut cursor_max: Option<i64> = None;
-    for batch in stream.batches {
+    type Tagged = Box<dyn Iterator<Item = (anyhow::Result<RecordBatch>, bool)>>;
+    let old_rows = reabsorb.iter().flat_map(|f| -> Tagged {
+        match read_batches(&f.abs_path) {
+            Ok(it) => Box::new(it.map(|b| (b, true))),
+            Err(e) => Box::new(std::iter::once((Err(e), true))),
+        }
+    });
+    for (batch, is_old) in old_rows.chain(stream.batches.map(|b| (b, false))) {
         let batch = conform(&batch?, &schema, table)?;
         let cursors: Option<Int64Array> = match cursor_idx {
             Some(i) => Some(
@@ -469,7 +550,7 @@ fn write_inner(stream: TableStream, plan: Plan<'_>, work: &Path) -> anyhow::Resu
             ),
             None => None,
         };
-        let (batch, cursors) = match (plan.lower_bound, cursors) {
+        let (batch, cursors) = match (plan.lower_bound.filter(|_| !is_old), cursors) {
             (Some(lb), Some(c)) => {
                 // Rows with a NULL cursor are always read: they cannot be placed before it.
                 let keep: BooleanArray =
@@ -488,7 +569,9 @@ fn write_inner(stream: TableStream, plan: Plan<'_>, work: &Path) -> anyhow::Resu
         if n == 0 {
             continue;
         }
-        rows_read += n as u64;
+        if !is_old {
+            rows_read += n as u64;
+        }
         if let Some(c) = &cursors {
             if let Some(m) = compute::max(c) {
                 cursor_max = Some(cursor_max.map_or(m, |x: i64| x.max(m)));
@@ -621,6 +704,11 @@ fn write_inner(stream: TableStream, plan: Plan<'_>, work: &Path) -> anyhow::Resu
             })?;
             sink.finish()?
         };
+        if rows == 0 && layout != Layout::Single {
+            // Every row it received lost to a newer row of its key in another partition.
+            std::fs::remove_file(&abs)?;
+            continue;
+        }
         written += 1;
         let bytes = std::fs::metadata(&abs)?.len();
         files.push(DataFile {
@@ -701,6 +789,18 @@ fn write_inner(stream: TableStream, plan: Plan<'_>, work: &Path) -> anyhow::Resu
         partitions_kept: kept,
         notes,
     })
+}
+
+/// The batches of a Parquet file, [`READ_BATCH_ROWS`] rows each. Errors: it cannot be opened or
+/// is not Parquet (decoding errors come with the batches).
+fn read_batches(path: &Path) -> anyhow::Result<impl Iterator<Item = anyhow::Result<RecordBatch>>> {
+    let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .with_context(|| format!("{}: not a readable Parquet file", path.display()))?
+        .with_batch_size(READ_BATCH_ROWS)
+        .build()?;
+    let shown = path.display().to_string();
+    Ok(reader.map(move |b| b.with_context(|| format!("{shown}: cannot decode"))))
 }
 
 /// Rows of a Parquet file, from its footer.

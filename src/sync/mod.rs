@@ -289,6 +289,9 @@ pub struct TableRun<'a> {
     pub previous: Option<SyncedTable>,
     /// The stored cursor of an incremental table; `None` on a first run and a full refresh.
     pub cursor: Option<Cursor>,
+    /// The strategy and layout (see [`merge::Layout::describe`]) of the last successful run,
+    /// from the state; a change makes the merge re-read the published rows into the new form.
+    pub previous_strategy: Option<(SyncStrategy, String)>,
     /// Now, for `max_history_days`.
     pub now: chrono::DateTime<chrono::Utc>,
 }
@@ -333,10 +336,16 @@ pub fn sync_table(
             },
         });
     }
+    // The cursor column's type as the merge will write it (a column with no values in this
+    // run keeps the published type).
+    let unified = merge::unify(
+        run.previous.as_ref().map(|p| p.columns.as_slice()),
+        &stream.columns,
+    );
     let cursor_column = spec
         .incremental_column
         .as_deref()
-        .and_then(|c| stream.columns.iter().find(|x| x.name == c));
+        .and_then(|c| unified.iter().find(|x| x.name == c));
     let mut notes = Vec::new();
     let stored = match (run.cursor, cursor_column) {
         (Some(c), Some(col))
@@ -376,6 +385,7 @@ pub fn sync_table(
             spec,
             root,
             previous: run.previous,
+            previous_strategy: run.previous_strategy,
             lower_bound,
         },
     )?;

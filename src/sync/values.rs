@@ -475,6 +475,10 @@ pub fn date_format_of(s: &str, custom: Option<&str>) -> Option<DateFormat> {
         .find(|&f| parse_date_as(s, f, custom).is_some())
 }
 
+/// The note of a column typed text only because it held no value at all (every field NULL):
+/// its type is unknown, not text, and a merge keeps the published type.
+pub const NO_VALUES_NOTE: &str = "no values to infer a type from: read as text";
+
 /// Accumulates what a column's values allow, value by value.
 #[derive(Debug, Clone)]
 pub struct TypeGuess {
@@ -619,7 +623,7 @@ impl TypeGuess {
     pub fn decide(&self, rules: &ValueRules) -> (Reading, Option<String>) {
         let text = |note: &str| (Reading::plain(ColumnType::String), Some(note.to_string()));
         if !self.saw_value {
-            return text("no values to infer a type from: read as text");
+            return text(NO_VALUES_NOTE);
         }
         let t = if self.can_int {
             ColumnType::Int64
