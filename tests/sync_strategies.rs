@@ -507,3 +507,171 @@ fn a_corrupt_state_stops_the_build_and_full_refresh_starts_over() {
     assert_eq!(state(d)["version"], 1);
     assert_eq!(state(d)["tables"]["orders"]["rows_written"], 5);
 }
+
+/// Byte range, compressed size and statistics of every column chunk of a Parquet file, per row
+/// group, with the chunk's bytes.
+type Chunk = (i64, Option<parquet::file::statistics::Statistics>, Vec<u8>);
+
+fn chunks(path: &Path) -> Vec<Vec<Chunk>> {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    use std::os::unix::fs::FileExt;
+    let file = std::fs::File::open(path).unwrap();
+    let reader = SerializedFileReader::new(file.try_clone().unwrap()).unwrap();
+    reader
+        .metadata()
+        .row_groups()
+        .iter()
+        .map(|g| {
+            g.columns()
+                .iter()
+                .map(|c| {
+                    let (start, len) = c.byte_range();
+                    let mut bytes = vec![0; len as usize];
+                    file.read_exact_at(&mut bytes, start).unwrap();
+                    (c.compressed_size(), c.statistics().cloned(), bytes)
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Every row of a Parquet file read with the `parquet` crate, and whether each row group has a
+/// page index (column and offset index of every column).
+fn read_with_parquet_crate(path: &Path) -> (usize, Vec<bool>) {
+    use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
+    use parquet::file::metadata::PageIndexPolicy;
+    let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Required);
+    let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(
+        std::fs::File::open(path).unwrap(),
+        options,
+    )
+    .unwrap();
+    let meta = builder.metadata().clone();
+    let indexed = (0..meta.num_row_groups())
+        .map(|g| {
+            (0..meta.row_group(g).num_columns()).all(|c| {
+                meta.page_index().is_some_and(|p| {
+                    p.column_index(g, c).is_some() && p.offset_index(g, c).is_some()
+                })
+            })
+        })
+        .collect();
+    let rows = builder
+        .build()
+        .unwrap()
+        .map(|b| b.unwrap().num_rows())
+        .sum();
+    (rows, indexed)
+}
+
+#[test]
+fn an_incremental_merge_copies_row_groups_without_keys_read_as_raw_bytes() {
+    let dir = instance();
+    let d = dir.path();
+    let file = d.join("public/data/shop/orders.parquet");
+    // 400,000 orders: row groups of 122,880, 122,880, 122,880 and 31,360 rows.
+    let mut csv = String::from("order_id,amount,updated_at\n");
+    for i in 0..400_000 {
+        csv.push_str(&format!("{i},{},2025-01-01T08:00:00Z\n", i % 1000));
+    }
+    write_csv(d, "orders", &csv);
+    let (code, s, err) = build_json(d, &["--select", "orders"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(table(&s, "orders")["rows"], 400_000);
+    let before = chunks(&file);
+    assert_eq!(before.len(), 4);
+
+    // A "changed since" export: 100 orders of the last row group updated, 1,000 new ones.
+    let mut csv = String::from("order_id,amount,updated_at\n");
+    for i in 390_000..390_100 {
+        csv.push_str(&format!("{i},-1,2025-02-01T08:00:00Z\n"));
+    }
+    for i in 400_000..401_000 {
+        csv.push_str(&format!("{i},7,2025-02-01T09:00:00Z\n"));
+    }
+    write_csv(d, "orders", &csv);
+    let (code, s, err) = build_json(d, &["--select", "orders"]);
+    assert_eq!(code, Some(0), "{err}");
+    let t = table(&s, "orders");
+    assert_eq!(t["rows_read"], 1_100);
+    assert_eq!(t["rows"], 401_000);
+    assert_eq!(t["row_groups_copied"], 3, "{t}");
+    assert_eq!(t["row_groups_rewritten"], 1, "{t}");
+    let after = chunks(&file);
+    assert_eq!(after.len(), 4);
+    assert!(
+        after[..3] == before[..3],
+        "the first three row groups are byte for byte the same"
+    );
+    assert_ne!(after[3], before[3]);
+
+    let check = |want_rows: u64| {
+        let counts = query(
+            d,
+            "SELECT count(*), count(DISTINCT order_id), count(*) FILTER (WHERE amount = -1), \
+             count(*) FILTER (WHERE amount = 7), max(order_id), typeof(any_value(updated_at)) \
+             FROM read_parquet('$ROOT/data/shop/orders.parquet')",
+        );
+        assert_eq!(
+            counts,
+            vec![vec![
+                want_rows.to_string(),
+                want_rows.to_string(),
+                "100".to_string(),
+                (1000 + 400 - 1).to_string(), // the new orders, and 7 mod 1000 among the old
+                (want_rows - 1).to_string(),
+                "TIMESTAMP WITH TIME ZONE".to_string(),
+            ]]
+        );
+        let (rows, indexed) = read_with_parquet_crate(&file);
+        assert_eq!(rows as u64, want_rows);
+        assert!(
+            indexed.iter().all(|&i| i),
+            "page index of every row group: {indexed:?}"
+        );
+    };
+    check(401_000);
+    let sample = query(
+        d,
+        "SELECT order_id, amount, epoch_us(updated_at) // 1000000 FROM read_parquet('$ROOT/data/shop/orders.parquet') \
+         WHERE order_id IN (0, 200007, 389999, 390000, 390099, 390100, 400999) ORDER BY 1",
+    );
+    assert_eq!(
+        sample,
+        vec![
+            vec!["0", "0", "1735718400"],
+            vec!["200007", "7", "1735718400"],
+            vec!["389999", "999", "1735718400"],
+            vec!["390000", "-1", "1738396800"],
+            vec!["390099", "-1", "1738396800"],
+            vec!["390100", "100", "1735718400"],
+            vec!["400999", "7", "1738400400"],
+        ]
+    );
+
+    // An update in the first row group (of a file already merged once): it is rewritten, the
+    // two full ones after it copied, the small last one merged with the new rows.
+    write_csv(
+        d,
+        "orders",
+        "order_id,amount,updated_at\n5,-1,2025-03-01T08:00:00Z\n401000,7,2025-03-01T08:00:00Z\n",
+    );
+    let before = chunks(&file);
+    let (code, s, err) = build_json(d, &["--select", "orders"]);
+    assert_eq!(code, Some(0), "{err}");
+    let t = table(&s, "orders");
+    assert_eq!(t["rows"], 401_001);
+    assert_eq!(t["row_groups_copied"], 2, "{t}");
+    assert_eq!(t["row_groups_rewritten"], 2, "{t}");
+    let after = chunks(&file);
+    assert!(after[..2] == before[1..3], "copied row groups come first");
+    let counts = query(
+        d,
+        "SELECT count(*), count(DISTINCT order_id), count(*) FILTER (WHERE amount = -1) \
+         FROM read_parquet('$ROOT/data/shop/orders.parquet')",
+    );
+    assert_eq!(counts, vec![vec!["401001", "401001", "101"]]);
+    let (rows, indexed) = read_with_parquet_crate(&file);
+    assert_eq!(rows, 401_001);
+    assert!(indexed.iter().all(|&i| i), "{indexed:?}");
+}

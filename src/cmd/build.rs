@@ -87,6 +87,12 @@ pub struct TableSummary {
     pub rows_read: Option<u64>,
     /// Rows published (from this build, or kept from the previous one).
     pub rows: Option<u64>,
+    /// Row groups of the previously published files copied unchanged (raw bytes) into the files
+    /// this build rewrote (`incremental` and `partitioned` tables; 0 for a full refresh).
+    pub row_groups_copied: Option<usize>,
+    /// Row groups of the previously published files decoded and encoded again (they held a key
+    /// read in this build, were small, or the schema changed).
+    pub row_groups_rewritten: Option<usize>,
     /// Bytes of its data files.
     pub bytes: Option<u64>,
     /// Seconds spent syncing it.
@@ -935,6 +941,8 @@ fn summarize(
                 },
                 rows_read: fresh.map(|d| d.run.rows_read),
                 rows: s.data.as_ref().map(|d| d.rows),
+                row_groups_copied: fresh.map(|d| d.run.row_groups_copied),
+                row_groups_rewritten: fresh.map(|d| d.run.row_groups_rewritten),
                 bytes: s.data.as_ref().map(|d| d.bytes),
                 seconds: fresh.map_or(0.0, |d| d.elapsed_ms as f64 / 1000.0),
                 cursor: fresh.and_then(|d| d.run.cursor.as_ref().map(|c| c.text.clone())),

@@ -29,11 +29,17 @@ use arrow::compute::{self, CastOptions};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use arrow::row::{RowConverter, SortField};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
+    ParquetRecordBatchReaderBuilder,
+};
 use parquet::arrow::ProjectionMask;
+use parquet::file::metadata::PageIndexPolicy;
 
 use super::partition::{self, Granularity, PartitionKey};
-use super::{arrow_type, DataFile, ParquetSink, SyncedColumn, TableStream};
+use super::{
+    arrow_type, DataFile, ParquetSink, SyncedColumn, TableStream, ROW_GROUP_BYTES, ROW_GROUP_ROWS,
+};
 use crate::content::{ColumnType, SyncStrategy, TableSpec};
 
 /// Buffered bytes of all spill files together above which the largest one closes its row group.
@@ -74,6 +80,11 @@ pub struct Written {
     pub partitions_rewritten: usize,
     /// Previous partitions kept as they were (hard links).
     pub partitions_kept: usize,
+    /// Row groups of previous files copied into rewritten files as they were (raw bytes).
+    pub row_groups_copied: usize,
+    /// Row groups of previous files decoded and written again (they held a key read in this
+    /// run, were small, or the file's schema changed).
+    pub row_groups_rewritten: usize,
     /// Things the operator should know (layout reset, …).
     pub notes: Vec<String>,
 }
@@ -581,6 +592,7 @@ fn write_inner(stream: TableStream, plan: Plan<'_>, work: &Path) -> anyhow::Resu
         .is_none_or(|p| *schema_of(p) == *schema);
     let mut files = Vec::new();
     let (mut written, mut rewritten, mut kept) = (0, 0, 0);
+    let mut groups = RowGroupCounts::default();
     let mut spills_by_key: Vec<(usize, Spill)> = spills.into_iter().enumerate().collect();
     spills_by_key.sort_by_key(|(_, s)| s.key);
     for (slot, spill) in spills_by_key {
@@ -598,27 +610,34 @@ fn write_inner(stream: TableStream, plan: Plan<'_>, work: &Path) -> anyhow::Resu
                 .with_context(|| format!("{}: cannot move into place", abs.display()))?;
             count_rows(&abs)?
         } else {
-            let mut sink = ParquetSink::create(&abs, schema.clone(), table)?;
+            let mut sink = ParquetSink::create_appendable(&abs, schema.clone(), table)?;
             if let Some(o) = &old {
-                copy_rows(&o.abs_path, &schema, table, &mut sink, |b| {
-                    drop_keys(b, hasher.as_ref(), &index)
-                })?;
+                let prev =
+                    PreviousFile::open(&o.abs_path, hasher.as_ref(), &schema, table, &index)?;
+                groups += prev.merge_into(&mut sink, &schema, table, hasher.as_ref(), &index)?;
             }
             let mut next = 0u64;
             let mut li = 0usize;
-            copy_rows(&spill.path, &schema, table, &mut sink, |b| {
-                let keep: BooleanArray = (0..b.num_rows())
-                    .map(|_| {
-                        let r = next;
-                        next += 1;
-                        while li < lost.len() && u64::from(lost[li]) < r {
-                            li += 1;
-                        }
-                        Some(!(li < lost.len() && u64::from(lost[li]) == r))
-                    })
-                    .collect();
-                Ok(Some(keep))
-            })?;
+            copy_rows(
+                read_file(&spill.path)?,
+                &spill.path,
+                &schema,
+                table,
+                &mut sink,
+                |b| {
+                    let keep: BooleanArray = (0..b.num_rows())
+                        .map(|_| {
+                            let r = next;
+                            next += 1;
+                            while li < lost.len() && u64::from(lost[li]) < r {
+                                li += 1;
+                            }
+                            Some(!(li < lost.len() && u64::from(lost[li]) == r))
+                        })
+                        .collect();
+                    Ok(Some(keep))
+                },
+            )?;
             sink.finish()?
         };
         written += 1;
@@ -635,13 +654,18 @@ fn write_inner(stream: TableStream, plan: Plan<'_>, work: &Path) -> anyhow::Resu
     for (key, old) in prev_files {
         let rel = layout.rel_path(spec, key);
         let abs = plan.root.join(&rel);
-        let moved = match &hasher {
-            Some(h) if !index.is_empty() => {
-                holds_any_key(&old.abs_path, h, &schema, table, &index)?
-            }
-            _ => false,
+        // Scanned for keys read in this run (a row moved to another partition) when there are.
+        let scanned = match &hasher {
+            Some(h) if !index.is_empty() => Some(PreviousFile::open(
+                &old.abs_path,
+                Some(h),
+                &schema,
+                table,
+                &index,
+            )?),
+            _ => None,
         };
-        if !moved && prev_conforms {
+        if prev_conforms && !scanned.as_ref().is_some_and(|p| p.holds_any_key()) {
             if let Some(parent) = abs.parent() {
                 std::fs::create_dir_all(parent)?;
             }
@@ -657,10 +681,12 @@ fn write_inner(stream: TableStream, plan: Plan<'_>, work: &Path) -> anyhow::Resu
             });
             continue;
         }
-        let mut sink = ParquetSink::create(&abs, schema.clone(), table)?;
-        copy_rows(&old.abs_path, &schema, table, &mut sink, |b| {
-            drop_keys(b, hasher.as_ref(), &index)
-        })?;
+        let prev = match scanned {
+            Some(p) => p,
+            None => PreviousFile::open(&old.abs_path, None, &schema, table, &index)?,
+        };
+        let mut sink = ParquetSink::create_appendable(&abs, schema.clone(), table)?;
+        groups += prev.merge_into(&mut sink, &schema, table, hasher.as_ref(), &index)?;
         let rows = sink.finish()?;
         rewritten += 1;
         if rows == 0 && layout != Layout::Single {
@@ -699,6 +725,8 @@ fn write_inner(stream: TableStream, plan: Plan<'_>, work: &Path) -> anyhow::Resu
         partitions_written: written,
         partitions_rewritten: rewritten,
         partitions_kept: kept,
+        row_groups_copied: groups.copied,
+        row_groups_rewritten: groups.rewritten,
         notes,
     })
 }
@@ -710,20 +738,25 @@ fn count_rows(path: &Path) -> anyhow::Result<u64> {
     Ok(b.metadata().file_metadata().num_rows().max(0) as u64)
 }
 
-/// Stream `path` into `sink`, each batch made to fit `schema` and filtered by `keep` (`None` =
-/// keep every row).
+/// A reader of the Parquet file at `path` ([`READ_BATCH_ROWS`] rows a batch).
+fn read_file(path: &Path) -> anyhow::Result<ParquetRecordBatchReader> {
+    let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
+    Ok(ParquetRecordBatchReaderBuilder::try_new(file)
+        .with_context(|| format!("{}: not a readable Parquet file", path.display()))?
+        .with_batch_size(READ_BATCH_ROWS)
+        .build()?)
+}
+
+/// Stream `reader` (of the file at `path`, named in errors) into `sink`, each batch made to fit
+/// `schema` and filtered by `keep` (`None` = keep every row).
 fn copy_rows(
+    reader: ParquetRecordBatchReader,
     path: &Path,
     schema: &SchemaRef,
     table: &str,
     sink: &mut ParquetSink,
     mut keep: impl FnMut(&RecordBatch) -> anyhow::Result<Option<BooleanArray>>,
 ) -> anyhow::Result<()> {
-    let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .with_context(|| format!("{}: not a readable Parquet file", path.display()))?
-        .with_batch_size(READ_BATCH_ROWS)
-        .build()?;
     for batch in reader {
         let batch = batch.with_context(|| format!("{}: cannot decode", path.display()))?;
         let batch = conform(&batch, schema, table)?;
@@ -754,43 +787,158 @@ fn drop_keys(
     ))
 }
 
-/// Whether the Parquet file at `path` holds any key of `index`, reading its key columns only.
-fn holds_any_key(
-    path: &Path,
-    hasher: &KeyHasher,
-    schema: &SchemaRef,
-    table: &str,
-    index: &KeyIndex,
-) -> anyhow::Result<bool> {
-    let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
-        .with_context(|| format!("{}: not a readable Parquet file", path.display()))?;
-    let file_schema = builder.schema().clone();
-    let roots: Vec<usize> = hasher
-        .columns
-        .iter()
-        .filter_map(|n| file_schema.index_of(n).ok())
-        .collect();
-    if roots.len() != hasher.columns.len() {
-        return Ok(false);
+/// Row groups of previous files, by what happened to them.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct RowGroupCounts {
+    copied: usize,
+    rewritten: usize,
+}
+
+impl std::ops::AddAssign for RowGroupCounts {
+    fn add_assign(&mut self, other: RowGroupCounts) {
+        self.copied += other.copied;
+        self.rewritten += other.rewritten;
     }
-    let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
-    let key_schema = Arc::new(Schema::new(
-        hasher
+}
+
+/// A previous file opened for a merge: its footer (with the page index when it has one) and,
+/// per row group, whether it holds a key read in this run.
+struct PreviousFile {
+    path: PathBuf,
+    file: File,
+    meta: ArrowReaderMetadata,
+    holds_key: Vec<bool>,
+}
+
+impl PreviousFile {
+    /// Open `path` and scan the key columns of each row group for keys of `index` (no scan
+    /// without a primary key or with an empty index; a file without every key column holds
+    /// none, as its keys cannot be compared).
+    fn open(
+        path: &Path,
+        hasher: Option<&KeyHasher>,
+        schema: &SchemaRef,
+        table: &str,
+        index: &KeyIndex,
+    ) -> anyhow::Result<PreviousFile> {
+        let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
+        let meta = ArrowReaderMetadata::load(
+            &file,
+            ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional),
+        )
+        .with_context(|| format!("{}: not a readable Parquet file", path.display()))?;
+        let groups = meta.metadata().num_row_groups();
+        let mut prev = PreviousFile {
+            path: path.to_path_buf(),
+            file,
+            meta,
+            holds_key: vec![false; groups],
+        };
+        let Some(hasher) = hasher.filter(|_| !index.is_empty()) else {
+            return Ok(prev);
+        };
+        let file_schema = prev.meta.schema().clone();
+        let roots: Vec<usize> = hasher
             .columns
             .iter()
-            .map(|n| Ok(schema.field_with_name(n)?.clone()))
-            .collect::<anyhow::Result<Vec<Field>>>()?,
-    ));
-    let reader = builder
-        .with_projection(mask)
-        .with_batch_size(READ_BATCH_ROWS)
-        .build()?;
-    for batch in reader {
-        let batch = conform(&batch?, &key_schema, table)?;
-        if hasher.hashes(&batch)?.iter().any(|k| index.contains(k)) {
-            return Ok(true);
+            .filter_map(|n| file_schema.index_of(n).ok())
+            .collect();
+        if roots.len() != hasher.columns.len() {
+            return Ok(prev);
         }
+        let mask = ProjectionMask::roots(prev.meta.parquet_schema(), roots);
+        let key_schema = Arc::new(Schema::new(
+            hasher
+                .columns
+                .iter()
+                .map(|n| Ok(schema.field_with_name(n)?.clone()))
+                .collect::<anyhow::Result<Vec<Field>>>()?,
+        ));
+        for g in 0..groups {
+            let reader = prev
+                .reader()?
+                .with_projection(mask.clone())
+                .with_row_groups(vec![g])
+                .build()?;
+            for batch in reader {
+                let batch = batch.with_context(|| format!("{}: cannot decode", path.display()))?;
+                let batch = conform(&batch, &key_schema, table)?;
+                if hasher.hashes(&batch)?.iter().any(|k| index.contains(k)) {
+                    prev.holds_key[g] = true;
+                    break;
+                }
+            }
+        }
+        Ok(prev)
     }
-    Ok(false)
+
+    fn holds_any_key(&self) -> bool {
+        self.holds_key.iter().any(|&h| h)
+    }
+
+    /// A reader of the file (every column and row group, [`READ_BATCH_ROWS`] rows a batch).
+    fn reader(&self) -> anyhow::Result<ParquetRecordBatchReaderBuilder<File>> {
+        let file = self
+            .file
+            .try_clone()
+            .with_context(|| format!("{}: cannot open", self.path.display()))?;
+        Ok(
+            ParquetRecordBatchReaderBuilder::new_with_metadata(file, self.meta.clone())
+                .with_batch_size(READ_BATCH_ROWS),
+        )
+    }
+
+    /// Write the file's rows into `sink` without the rows whose key was read in this run. A row
+    /// group that holds none of those keys is appended as it is (raw bytes), unless it is
+    /// small (under half of [`ROW_GROUP_ROWS`] rows and half of [`ROW_GROUP_BYTES`] bytes): a
+    /// small one is decoded and its rows join the sink's open row group, so a table that grows
+    /// by a few rows a run does not pile up small row groups. A row group that holds a key is
+    /// decoded, filtered and encoded again. A file whose schema the sink does not accept (the
+    /// table's schema changed) is decoded whole.
+    fn merge_into(
+        &self,
+        sink: &mut ParquetSink,
+        schema: &SchemaRef,
+        table: &str,
+        hasher: Option<&KeyHasher>,
+        index: &KeyIndex,
+    ) -> anyhow::Result<RowGroupCounts> {
+        let metadata = self.meta.metadata();
+        let groups = metadata.row_groups();
+        if !sink.accepts_row_groups(self.meta.schema(), metadata) {
+            copy_rows(
+                self.reader()?.build()?,
+                &self.path,
+                schema,
+                table,
+                sink,
+                |b| drop_keys(b, hasher, index),
+            )?;
+            return Ok(RowGroupCounts {
+                copied: 0,
+                rewritten: groups.len(),
+            });
+        }
+        let mut counts = RowGroupCounts::default();
+        for (g, group) in groups.iter().enumerate() {
+            let small = usize::try_from(group.num_rows()).unwrap_or(0) < ROW_GROUP_ROWS / 2
+                && usize::try_from(group.total_byte_size()).unwrap_or(0) < ROW_GROUP_BYTES / 2;
+            if !self.holds_key[g] && !small {
+                sink.append_row_group(&self.file, metadata, g)?;
+                counts.copied += 1;
+                continue;
+            }
+            let reader = self.reader()?.with_row_groups(vec![g]).build()?;
+            let holds_key = self.holds_key[g];
+            copy_rows(reader, &self.path, schema, table, sink, |b| {
+                if holds_key {
+                    drop_keys(b, hasher, index)
+                } else {
+                    Ok(None)
+                }
+            })?;
+            counts.rewritten += 1;
+        }
+        Ok(counts)
+    }
 }
