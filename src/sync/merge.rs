@@ -14,6 +14,15 @@
 //!    read now (the row moved to another partition) is rewritten without it, the others are
 //!    hard-linked unchanged (same bytes, same mtime).
 //!
+//! A previous file is merged row group by row group. A row group whose key column statistics
+//! (min/max) lie outside the range of the keys read holds none of them; the others are scanned
+//! on their key columns. A row group holding no key read is copied into the new file as it is
+//! (its column chunks as raw bytes, with statistics and page index: no decoding, no encoding);
+//! one holding a key is decoded, filtered and encoded again, its rows joining the new rows in
+//! the file's last row groups. Small row groups (under half of [`ROW_GROUP_ROWS`] rows and of
+//! [`ROW_GROUP_BYTES`]) are re-encoded too, so a table that grows a little each run keeps full
+//! row groups. A previous file whose schema is not the table's is decoded whole.
+//!
 //! Keys are compared by a 128-bit hash of their Arrow row encoding (two SipHash-1-3 passes); the
 //! chance of two distinct keys colliding among 10^9 is below 10^-20.
 
@@ -26,7 +35,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use arrow::array::{Array, ArrayRef, BooleanArray, Int64Array, UInt32Array};
 use arrow::compute::{self, CastOptions};
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use arrow::record_batch::RecordBatch;
 use arrow::row::{RowConverter, SortField};
 use parquet::arrow::arrow_reader::{
@@ -34,7 +43,8 @@ use parquet::arrow::arrow_reader::{
     ParquetRecordBatchReaderBuilder,
 };
 use parquet::arrow::ProjectionMask;
-use parquet::file::metadata::PageIndexPolicy;
+use parquet::file::metadata::{PageIndexPolicy, RowGroupMetaData};
+use parquet::file::statistics::Statistics;
 
 use super::partition::{self, Granularity, PartitionKey};
 use super::{
@@ -461,6 +471,8 @@ fn write_inner(stream: TableStream, plan: Plan<'_>, work: &Path) -> anyhow::Resu
         Some(KeyHasher::new(&schema, &spec.primary_key)?)
     };
 
+    let mut bounds = KeyBounds::new(&schema, &spec.primary_key);
+
     // 1. Read: filter, split by partition, spill, index keys.
     let mut spills: Vec<Spill> = Vec::new();
     let mut slot_of: HashMap<PartitionKey, u32> = HashMap::new();
@@ -506,7 +518,10 @@ fn write_inner(stream: TableStream, plan: Plan<'_>, work: &Path) -> anyhow::Resu
             }
         }
         let hashes = match &hasher {
-            Some(h) => Some(h.hashes(&batch)?),
+            Some(h) => {
+                bounds.add(&batch)?;
+                Some(h.hashes(&batch)?)
+            }
             None => None,
         };
         let pkeys: Vec<PartitionKey> = match part_idx {
@@ -584,6 +599,16 @@ fn write_inner(stream: TableStream, plan: Plan<'_>, work: &Path) -> anyhow::Resu
         }
     }
 
+    // The keys previous files are merged against: none without a primary key or a row read.
+    let keys = hasher
+        .as_ref()
+        .filter(|_| !index.is_empty())
+        .map(|hasher| ReadKeys {
+            hasher,
+            index: &index,
+            bounds: &bounds,
+        });
+
     // 2. Partitions that received rows.
     let merge_previous = spec.sync_strategy == SyncStrategy::Incremental;
     let prev_columns: Option<Vec<SyncedColumn>> = previous.as_ref().map(|p| p.columns.clone());
@@ -612,9 +637,8 @@ fn write_inner(stream: TableStream, plan: Plan<'_>, work: &Path) -> anyhow::Resu
         } else {
             let mut sink = ParquetSink::create_appendable(&abs, schema.clone(), table)?;
             if let Some(o) = &old {
-                let prev =
-                    PreviousFile::open(&o.abs_path, hasher.as_ref(), &schema, table, &index)?;
-                groups += prev.merge_into(&mut sink, &schema, table, hasher.as_ref(), &index)?;
+                let prev = PreviousFile::open(&o.abs_path, keys.as_ref(), &schema, table)?;
+                groups += prev.merge_into(&mut sink, &schema, table, keys.as_ref())?;
             }
             let mut next = 0u64;
             let mut li = 0usize;
@@ -655,15 +679,9 @@ fn write_inner(stream: TableStream, plan: Plan<'_>, work: &Path) -> anyhow::Resu
         let rel = layout.rel_path(spec, key);
         let abs = plan.root.join(&rel);
         // Scanned for keys read in this run (a row moved to another partition) when there are.
-        let scanned = match &hasher {
-            Some(h) if !index.is_empty() => Some(PreviousFile::open(
-                &old.abs_path,
-                Some(h),
-                &schema,
-                table,
-                &index,
-            )?),
-            _ => None,
+        let scanned = match &keys {
+            Some(k) => Some(PreviousFile::open(&old.abs_path, Some(k), &schema, table)?),
+            None => None,
         };
         if prev_conforms && !scanned.as_ref().is_some_and(|p| p.holds_any_key()) {
             if let Some(parent) = abs.parent() {
@@ -683,10 +701,10 @@ fn write_inner(stream: TableStream, plan: Plan<'_>, work: &Path) -> anyhow::Resu
         }
         let prev = match scanned {
             Some(p) => p,
-            None => PreviousFile::open(&old.abs_path, None, &schema, table, &index)?,
+            None => PreviousFile::open(&old.abs_path, None, &schema, table)?,
         };
         let mut sink = ParquetSink::create_appendable(&abs, schema.clone(), table)?;
-        groups += prev.merge_into(&mut sink, &schema, table, hasher.as_ref(), &index)?;
+        groups += prev.merge_into(&mut sink, &schema, table, keys.as_ref())?;
         let rows = sink.finish()?;
         rewritten += 1;
         if rows == 0 && layout != Layout::Single {
@@ -774,17 +792,160 @@ fn copy_rows(
 /// The mask dropping rows whose key was read in this run; `None` when nothing is dropped.
 fn drop_keys(
     batch: &RecordBatch,
-    hasher: Option<&KeyHasher>,
-    index: &KeyIndex,
+    keys: Option<&ReadKeys<'_>>,
 ) -> anyhow::Result<Option<BooleanArray>> {
-    let Some(h) = hasher else { return Ok(None) };
-    if index.is_empty() {
-        return Ok(None);
-    }
-    let hashes = h.hashes(batch)?;
+    let Some(k) = keys else { return Ok(None) };
+    let hashes = k.hasher.hashes(batch)?;
     Ok(Some(
-        hashes.iter().map(|k| Some(!index.contains(k))).collect(),
+        hashes.iter().map(|h| Some(!k.index.contains(h))).collect(),
     ))
+}
+
+/// The keys read in this run, as previous files are merged against them.
+struct ReadKeys<'a> {
+    hasher: &'a KeyHasher,
+    /// Not empty.
+    index: &'a KeyIndex,
+    bounds: &'a KeyBounds,
+}
+
+/// The range of values a key column took in this run, as far as row group statistics can be
+/// compared with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum KeyRange {
+    /// No value yet.
+    Empty,
+    /// Integers, dates (days) and timestamps in µs (Parquet INT64 / INT32 statistics in the same
+    /// unit; other timestamp units are not compared, as Parquet may store them in another).
+    Ints(i64, i64),
+    /// Text: Parquet BYTE_ARRAY statistics, compared byte by byte.
+    Bytes(Vec<u8>, Vec<u8>),
+    /// A NULL was read, or a type whose statistics are not compared: any row group may hold it.
+    Any,
+}
+
+impl KeyRange {
+    fn widen(&mut self, other: KeyRange) {
+        *self = match (std::mem::replace(self, KeyRange::Any), other) {
+            (KeyRange::Empty, o) | (o, KeyRange::Empty) => o,
+            (KeyRange::Ints(a, b), KeyRange::Ints(c, d)) => KeyRange::Ints(a.min(c), b.max(d)),
+            (KeyRange::Bytes(a, b), KeyRange::Bytes(c, d)) => KeyRange::Bytes(a.min(c), b.max(d)),
+            _ => KeyRange::Any,
+        };
+    }
+
+    /// Whether no value of this range can lie within `stats` (a column chunk's minimum and
+    /// maximum, which bound its non-NULL values; truncated statistics still bound them).
+    fn outside(&self, stats: &Statistics) -> bool {
+        match (self, stats) {
+            (KeyRange::Ints(lo, hi), Statistics::Int64(s)) => match (s.min_opt(), s.max_opt()) {
+                (Some(min), Some(max)) => hi < min || lo > max,
+                _ => false,
+            },
+            (KeyRange::Ints(lo, hi), Statistics::Int32(s)) => match (s.min_opt(), s.max_opt()) {
+                (Some(min), Some(max)) => *hi < i64::from(*min) || *lo > i64::from(*max),
+                _ => false,
+            },
+            (KeyRange::Bytes(lo, hi), Statistics::ByteArray(s)) => {
+                match (s.min_opt(), s.max_opt()) {
+                    (Some(min), Some(max)) => {
+                        hi.as_slice() < min.data() || lo.as_slice() > max.data()
+                    }
+                    _ => false,
+                }
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Per primary key column, the range of the values read in this run. A row group whose
+/// statistics put one key column outside its range holds no key read now, and is not scanned.
+struct KeyBounds {
+    columns: Vec<(String, KeyRange)>,
+}
+
+impl KeyBounds {
+    fn new(schema: &SchemaRef, names: &[String]) -> KeyBounds {
+        KeyBounds {
+            columns: names
+                .iter()
+                .map(|n| {
+                    let comparable = matches!(
+                        schema.field_with_name(n).map(|f| f.data_type()),
+                        Ok(DataType::Int64 | DataType::Date32 | DataType::Utf8)
+                            | Ok(DataType::Timestamp(TimeUnit::Microsecond, _))
+                    );
+                    let range = if comparable {
+                        KeyRange::Empty
+                    } else {
+                        KeyRange::Any
+                    };
+                    (n.clone(), range)
+                })
+                .collect(),
+        }
+    }
+
+    /// Widen the ranges by the key columns of `batch` (which has them by name).
+    fn add(&mut self, batch: &RecordBatch) -> anyhow::Result<()> {
+        for (name, range) in &mut self.columns {
+            if *range == KeyRange::Any {
+                continue;
+            }
+            let Some(column) = batch.column_by_name(name) else {
+                *range = KeyRange::Any;
+                continue;
+            };
+            if column.null_count() > 0 {
+                *range = KeyRange::Any;
+                continue;
+            }
+            let new = match column.data_type() {
+                DataType::Utf8 => {
+                    let text = column
+                        .as_any()
+                        .downcast_ref::<arrow::array::StringArray>()
+                        .ok_or_else(|| anyhow::anyhow!("key column `{name}`: not text"))?;
+                    match (compute::min_string(text), compute::max_string(text)) {
+                        (Some(lo), Some(hi)) => {
+                            KeyRange::Bytes(lo.as_bytes().to_vec(), hi.as_bytes().to_vec())
+                        }
+                        _ => KeyRange::Empty,
+                    }
+                }
+                DataType::Int64
+                | DataType::Date32
+                | DataType::Timestamp(TimeUnit::Microsecond, _) => {
+                    let ints = compute::cast(column, &DataType::Int64)?;
+                    let ints = ints
+                        .as_any()
+                        .downcast_ref::<Int64Array>()
+                        .ok_or_else(|| anyhow::anyhow!("key column `{name}`: not integers"))?;
+                    match (compute::min(ints), compute::max(ints)) {
+                        (Some(lo), Some(hi)) => KeyRange::Ints(lo, hi),
+                        _ => KeyRange::Empty,
+                    }
+                }
+                _ => KeyRange::Any,
+            };
+            range.widen(new);
+        }
+        Ok(())
+    }
+
+    /// Whether row group `group`, of a file whose Arrow schema has these key columns with the
+    /// table's types, certainly holds no key read now, by its column statistics.
+    fn excludes(&self, group: &RowGroupMetaData) -> bool {
+        self.columns.iter().any(|(name, range)| {
+            group
+                .columns()
+                .iter()
+                .find(|c| c.column_descr().name() == name.as_str())
+                .and_then(|c| c.statistics())
+                .is_some_and(|stats| range.outside(stats))
+        })
+    }
 }
 
 /// Row groups of previous files, by what happened to them.
@@ -811,15 +972,15 @@ struct PreviousFile {
 }
 
 impl PreviousFile {
-    /// Open `path` and scan the key columns of each row group for keys of `index` (no scan
-    /// without a primary key or with an empty index; a file without every key column holds
-    /// none, as its keys cannot be compared).
+    /// Open `path` and find the row groups holding a key of `keys`: a row group whose key
+    /// column statistics lie outside the keys' range holds none; the others are scanned on
+    /// their key columns only. No scan without `keys`; a file without every key column holds
+    /// none, as its keys cannot be compared.
     fn open(
         path: &Path,
-        hasher: Option<&KeyHasher>,
+        keys: Option<&ReadKeys<'_>>,
         schema: &SchemaRef,
         table: &str,
-        index: &KeyIndex,
     ) -> anyhow::Result<PreviousFile> {
         let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
         let meta = ArrowReaderMetadata::load(
@@ -834,7 +995,12 @@ impl PreviousFile {
             meta,
             holds_key: vec![false; groups],
         };
-        let Some(hasher) = hasher.filter(|_| !index.is_empty()) else {
+        let Some(ReadKeys {
+            hasher,
+            index,
+            bounds,
+        }) = keys
+        else {
             return Ok(prev);
         };
         let file_schema = prev.meta.schema().clone();
@@ -854,7 +1020,16 @@ impl PreviousFile {
                 .map(|n| Ok(schema.field_with_name(n)?.clone()))
                 .collect::<anyhow::Result<Vec<Field>>>()?,
         ));
+        // Statistics are compared only where they are of the table's types.
+        let same_types = key_schema.fields().iter().all(|f| {
+            file_schema
+                .field_with_name(f.name())
+                .is_ok_and(|x| x == f.as_ref())
+        });
         for g in 0..groups {
+            if same_types && bounds.excludes(prev.meta.metadata().row_group(g)) {
+                continue;
+            }
             let reader = prev
                 .reader()?
                 .with_projection(mask.clone())
@@ -900,8 +1075,7 @@ impl PreviousFile {
         sink: &mut ParquetSink,
         schema: &SchemaRef,
         table: &str,
-        hasher: Option<&KeyHasher>,
-        index: &KeyIndex,
+        keys: Option<&ReadKeys<'_>>,
     ) -> anyhow::Result<RowGroupCounts> {
         let metadata = self.meta.metadata();
         let groups = metadata.row_groups();
@@ -912,7 +1086,7 @@ impl PreviousFile {
                 schema,
                 table,
                 sink,
-                |b| drop_keys(b, hasher, index),
+                |b| drop_keys(b, keys),
             )?;
             return Ok(RowGroupCounts {
                 copied: 0,
@@ -924,7 +1098,8 @@ impl PreviousFile {
             let small = usize::try_from(group.num_rows()).unwrap_or(0) < ROW_GROUP_ROWS / 2
                 && usize::try_from(group.total_byte_size()).unwrap_or(0) < ROW_GROUP_BYTES / 2;
             if !self.holds_key[g] && !small {
-                sink.append_row_group(&self.file, metadata, g)?;
+                sink.append_row_group(&self.file, metadata, g)
+                    .with_context(|| format!("{}: row group {g}", self.path.display()))?;
                 counts.copied += 1;
                 continue;
             }
@@ -932,7 +1107,7 @@ impl PreviousFile {
             let holds_key = self.holds_key[g];
             copy_rows(reader, &self.path, schema, table, sink, |b| {
                 if holds_key {
-                    drop_keys(b, hasher, index)
+                    drop_keys(b, keys)
                 } else {
                     Ok(None)
                 }
@@ -940,5 +1115,88 @@ impl PreviousFile {
             counts.rewritten += 1;
         }
         Ok(counts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{StringArray, TimestampMicrosecondArray};
+
+    fn schema() -> SchemaRef {
+        Arc::new(Schema::new(vec![
+            Field::new("n", DataType::Int64, true),
+            Field::new("s", DataType::Utf8, true),
+            Field::new("t", arrow_type(ColumnType::Timestamp), true),
+            Field::new("f", DataType::Float64, true),
+        ]))
+    }
+
+    fn batch(n: &[Option<i64>], s: &[&str], t: &[i64]) -> RecordBatch {
+        let f: Vec<f64> = n.iter().map(|_| 1.5).collect();
+        RecordBatch::try_new(
+            schema(),
+            vec![
+                Arc::new(Int64Array::from(n.to_vec())),
+                Arc::new(StringArray::from(s.to_vec())),
+                Arc::new(TimestampMicrosecondArray::from(t.to_vec()).with_timezone("UTC")),
+                Arc::new(arrow::array::Float64Array::from(f)),
+            ],
+        )
+        .unwrap()
+    }
+
+    /// The row group of a file holding `batch`, as written by a sink.
+    fn row_group(b: &RecordBatch) -> RowGroupMetaData {
+        let dir = crate::testkit::tempdir().unwrap();
+        let path = dir.path().join("a.parquet");
+        let mut sink = ParquetSink::create(&path, schema(), "t").unwrap();
+        sink.write(b).unwrap();
+        sink.finish().unwrap();
+        let b = ParquetRecordBatchReaderBuilder::try_new(File::open(&path).unwrap()).unwrap();
+        b.metadata().row_group(0).clone()
+    }
+
+    fn bounds(key: &[&str], read: &[RecordBatch]) -> KeyBounds {
+        let key: Vec<String> = key.iter().map(|k| k.to_string()).collect();
+        let mut b = KeyBounds::new(&schema(), &key);
+        for r in read {
+            b.add(r).unwrap();
+        }
+        b
+    }
+
+    #[test]
+    fn row_groups_outside_the_range_of_a_key_column_read_are_excluded() {
+        let old = row_group(&batch(
+            &[Some(10), Some(20)],
+            &["banana", "cherry"],
+            &[1_000, 2_000],
+        ));
+        let read = |n: i64, s: &str, t: i64| batch(&[Some(n)], &[s], &[t]);
+        // Integers: 21 and 9 are outside 10..=20, 20 and 10 inside.
+        assert!(bounds(&["n"], &[read(21, "x", 0), read(30, "x", 0)]).excludes(&old));
+        assert!(bounds(&["n"], &[read(9, "x", 0)]).excludes(&old));
+        assert!(!bounds(&["n"], &[read(20, "x", 0)]).excludes(&old));
+        assert!(!bounds(&["n"], &[read(10, "x", 0)]).excludes(&old));
+        assert!(!bounds(&["n"], &[read(1, "x", 0), read(99, "x", 0)]).excludes(&old));
+        // Text, byte by byte: "cherry0" sorts after "cherry", "b" before "banana".
+        assert!(bounds(&["s"], &[read(0, "cherry0", 0)]).excludes(&old));
+        assert!(bounds(&["s"], &[read(0, "b", 0)]).excludes(&old));
+        assert!(!bounds(&["s"], &[read(0, "banana", 0)]).excludes(&old));
+        assert!(!bounds(&["s"], &[read(0, "c", 0)]).excludes(&old));
+        // Timestamps (µs).
+        assert!(bounds(&["t"], &[read(0, "x", 2_001)]).excludes(&old));
+        assert!(!bounds(&["t"], &[read(0, "x", 2_000)]).excludes(&old));
+        // A composite key: one column outside is enough.
+        assert!(bounds(&["n", "s"], &[read(15, "zebra", 0)]).excludes(&old));
+        assert!(!bounds(&["n", "s"], &[read(15, "banana", 0)]).excludes(&old));
+        // Floats are not compared; a NULL read may match any row group.
+        assert!(!bounds(&["f"], &[read(99, "x", 0)]).excludes(&old));
+        let null = batch(&[None], &["x"], &[0]);
+        assert!(!bounds(&["n"], &[read(99, "x", 0), null]).excludes(&old));
+        // A row group of NULLs only has no minimum: never excluded.
+        let nulls = row_group(&batch(&[None, None], &["a", "b"], &[0, 0]));
+        assert!(!bounds(&["n"], &[read(99, "x", 0)]).excludes(&nulls));
     }
 }
