@@ -674,4 +674,35 @@ fn an_incremental_merge_copies_row_groups_without_keys_read_as_raw_bytes() {
     let (rows, indexed) = read_with_parquet_crate(&file);
     assert_eq!(rows, 401_001);
     assert!(indexed.iter().all(|&i| i), "{indexed:?}");
+
+    // A new column: the previous row groups no longer fit the schema and are decoded whole.
+    write_csv(
+        d,
+        "orders",
+        "order_id,amount,updated_at,note\n401001,8,2025-04-01T08:00:00Z,hello\n",
+    );
+    let (code, s, err) = build_json(d, &["--select", "orders"]);
+    assert_eq!(code, Some(0), "{err}");
+    let t = table(&s, "orders");
+    assert_eq!(t["rows"], 401_002);
+    assert_eq!(t["row_groups_copied"], 0, "{t}");
+    assert_eq!(t["row_groups_rewritten"], 4, "{t}");
+    let counts = query(
+        d,
+        "SELECT count(*), count(DISTINCT order_id), count(note), sum(amount)::BIGINT \
+         FROM read_parquet('$ROOT/data/shop/orders.parquet')",
+    );
+    // Amounts: 400 × (0 + … + 999), minus the 101 updated rows' old amounts (390,000..390,099
+    // and 5), plus -101, 1,000 × 7 (400,000..400,999), 7 (401,000) and 8.
+    let old: i64 = 400 * (0..1000).sum::<i64>() - (0..100).sum::<i64>() - 5;
+    let want = old - 101 + 7_000 + 7 + 8;
+    assert_eq!(
+        counts,
+        vec![vec![
+            "401002".to_string(),
+            "401002".to_string(),
+            "1".to_string(),
+            want.to_string()
+        ]]
+    );
 }
