@@ -715,8 +715,16 @@ fn sync_tables(
                 for note in &t.run.notes {
                     log.warn(&format!("sync  {}: {note}", spec.name));
                 }
+                let groups = if t.run.row_groups_copied + t.run.row_groups_rewritten > 0 {
+                    format!(
+                        "; previous row groups: {} copied, {} rewritten",
+                        t.run.row_groups_copied, t.run.row_groups_rewritten
+                    )
+                } else {
+                    String::new()
+                };
                 log.info(&format!(
-                    "sync  {}: {} rows read, {} rows, {} bytes ({} ms)",
+                    "sync  {}: {} rows read, {} rows, {} bytes ({} ms){groups}",
                     spec.name, t.run.rows_read, t.rows, t.bytes, t.elapsed_ms
                 ));
                 out.push(Synced {
