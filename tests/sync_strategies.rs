@@ -580,6 +580,8 @@ fn an_incremental_merge_copies_row_groups_without_keys_read_as_raw_bytes() {
     assert_eq!(table(&s, "orders")["rows"], 400_000);
     let before = chunks(&file);
     assert_eq!(before.len(), 4);
+    let first = d.join("first.parquet");
+    std::fs::copy(&file, &first).unwrap();
 
     // A "changed since" export: 100 orders of the last row group updated, 1,000 new ones.
     let mut csv = String::from("order_id,amount,updated_at\n");
@@ -604,6 +606,28 @@ fn an_incremental_merge_copies_row_groups_without_keys_read_as_raw_bytes() {
         "the first three row groups are byte for byte the same"
     );
     assert_ne!(after[3], before[3]);
+    // The footer describes the copied chunks as it did (statistics, old-style min/max,
+    // encodings, page encoding statistics, sizes), as DuckDB reads it.
+    let footer = |f: &Path| {
+        query(
+            d,
+            &format!(
+                "SELECT row_group_id, row_group_num_rows, path_in_schema, stats_min, stats_max, \
+                 stats_null_count, stats_min_value, stats_max_value, min_is_exact, max_is_exact, \
+                 encodings, CAST(encoding_stats AS VARCHAR), compression, total_compressed_size, \
+                 total_uncompressed_size \
+                 FROM parquet_metadata('{}') WHERE row_group_id < 3 ORDER BY 1, 3",
+                f.display()
+            ),
+        )
+    };
+    let (old_footer, new_footer) = (footer(&first), footer(&file));
+    assert_eq!(old_footer.len(), 9);
+    assert!(
+        !old_footer.iter().any(|r| r.contains(&"NULL".to_string())),
+        "{old_footer:?}"
+    );
+    assert_eq!(new_footer, old_footer);
 
     let check = |want_rows: u64| {
         let counts = query(

@@ -985,7 +985,10 @@ impl PreviousFile {
         let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
         let meta = ArrowReaderMetadata::load(
             &file,
-            ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional),
+            // The page index and the page encoding statistics go along with a copied row group.
+            ArrowReaderOptions::new()
+                .with_page_index_policy(PageIndexPolicy::Optional)
+                .with_encoding_stats_as_mask(false),
         )
         .with_context(|| format!("{}: not a readable Parquet file", path.display()))?;
         let groups = meta.metadata().num_row_groups();

@@ -18,7 +18,7 @@ use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnWriter, ArrowRowGr
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::column::writer::ColumnCloseResult;
-use parquet::file::metadata::ParquetMetaData;
+use parquet::file::metadata::{ColumnChunkMetaData, ParquetMetaData};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::writer::SerializedFileWriter;
 use rayon::prelude::*;
@@ -273,12 +273,13 @@ impl RowGroupWriter {
         let page_index = metadata.page_index();
         let mut out = self.file.next_row_group()?;
         for (c, chunk) in group.columns().iter().enumerate() {
+            let chunk = with_writer_statistics(chunk)?;
             let close = ColumnCloseResult {
                 bytes_written: u64::try_from(chunk.compressed_size()).map_err(|_| {
                     anyhow::anyhow!("column chunk {c} of row group {index} claims a negative size")
                 })?,
                 rows_written: rows,
-                metadata: chunk.clone(),
+                metadata: chunk,
                 bloom_filter: None,
                 column_index: page_index.and_then(|p| p.column_index(index, c)).cloned(),
                 offset_index: page_index.and_then(|p| p.offset_index(index, c)).cloned(),
@@ -288,6 +289,31 @@ impl RowGroupWriter {
         out.close()?;
         Ok(rows)
     }
+}
+
+/// `chunk` with its statistics as the writer writes them. Read back from a file, statistics
+/// forget that the writer also filled the deprecated `min`/`max` fields for signed sort orders
+/// (integers, dates, timestamps); without this a copied chunk would lose them and differ from
+/// its source for readers that look at them (DuckDB's `parquet_metadata` shows them).
+fn with_writer_statistics(chunk: &ColumnChunkMetaData) -> anyhow::Result<ColumnChunkMetaData> {
+    use parquet::file::statistics::Statistics as S;
+    let Some(stats) = chunk.statistics().filter(|s| !s.is_min_max_deprecated()) else {
+        return Ok(chunk.clone());
+    };
+    let signed = chunk.column_descr().sort_order().is_signed();
+    let stats = match stats.clone() {
+        S::Boolean(v) => S::Boolean(v.with_backwards_compatible_min_max(signed)),
+        S::Int32(v) => S::Int32(v.with_backwards_compatible_min_max(signed)),
+        S::Int64(v) => S::Int64(v.with_backwards_compatible_min_max(signed)),
+        S::Int96(v) => S::Int96(v.with_backwards_compatible_min_max(signed)),
+        S::Float(v) => S::Float(v.with_backwards_compatible_min_max(signed)),
+        S::Double(v) => S::Double(v.with_backwards_compatible_min_max(signed)),
+        S::ByteArray(v) => S::ByteArray(v.with_backwards_compatible_min_max(signed)),
+        S::FixedLenByteArray(v) => {
+            S::FixedLenByteArray(v.with_backwards_compatible_min_max(signed))
+        }
+    };
+    Ok(chunk.clone().into_builder().set_statistics(stats).build()?)
 }
 
 /// The writer properties of every file broker writes (see [`ParquetSink`]).
@@ -388,9 +414,11 @@ impl ParquetSink {
     }
 
     /// Append row group `index` of the Parquet file `source`, whose footer is `metadata`, as it
-    /// is: its column chunks are copied byte for byte with their statistics, and with their
-    /// column and offset indexes when `metadata` holds the page index (else the row group has
-    /// none). The open row group of batches stays open. Returns the rows appended.
+    /// is: its column chunks are copied byte for byte with their statistics, with their column
+    /// and offset indexes when `metadata` holds the page index (else the row group has none),
+    /// and with their page encoding statistics when `metadata` holds them in full (read with
+    /// `with_encoding_stats_as_mask(false)`). The open row group of batches stays open. Returns
+    /// the rows appended.
     ///
     /// Errors: the sink was made by [`ParquetSink::create`], `index` is out of range, the row
     /// group's schema is not the sink's (see [`ParquetSink::accepts_row_groups`]), I/O.
@@ -699,7 +727,9 @@ mod tests {
         let file = File::open(path).unwrap();
         let meta = ArrowReaderMetadata::load(
             &file,
-            ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional),
+            ArrowReaderOptions::new()
+                .with_page_index_policy(PageIndexPolicy::Optional)
+                .with_encoding_stats_as_mask(false),
         )
         .unwrap();
         (file, meta)
@@ -770,6 +800,19 @@ mod tests {
             for c in 0..3 {
                 let (ca, cb) = (a.column(c), b.column(c));
                 assert_eq!(ca.compressed_size(), cb.compressed_size());
+                assert_eq!(ca.uncompressed_size(), cb.uncompressed_size());
+                assert_eq!(ca.num_values(), cb.num_values());
+                assert_eq!(ca.encodings_mask(), cb.encodings_mask());
+                assert!(cb.page_encoding_stats().is_some());
+                assert_eq!(ca.page_encoding_stats(), cb.page_encoding_stats());
+                assert_eq!(
+                    ca.unencoded_byte_array_data_bytes(),
+                    cb.unencoded_byte_array_data_bytes()
+                );
+                assert_eq!(
+                    ca.definition_level_histogram(),
+                    cb.definition_level_histogram()
+                );
                 assert_eq!(ca.statistics(), cb.statistics());
                 assert_eq!(bytes(&new_file, ca), bytes(&old_file, cb));
                 let pi = (nm.page_index().unwrap(), om.page_index().unwrap());
