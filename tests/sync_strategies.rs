@@ -737,3 +737,226 @@ fn an_unreadable_published_file_costs_its_table_not_the_build() {
     assert_eq!(table(&s, "customers")["status"], "ok");
     assert!(d.join("public/tables/customers.html").exists());
 }
+
+/// Byte range, compressed size and statistics of every column chunk of a Parquet file, per row
+/// group, with the chunk's bytes.
+type Chunk = (i64, Option<parquet::file::statistics::Statistics>, Vec<u8>);
+
+fn chunks(path: &Path) -> Vec<Vec<Chunk>> {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    use std::os::unix::fs::FileExt;
+    let file = std::fs::File::open(path).unwrap();
+    let reader = SerializedFileReader::new(file.try_clone().unwrap()).unwrap();
+    reader
+        .metadata()
+        .row_groups()
+        .iter()
+        .map(|g| {
+            g.columns()
+                .iter()
+                .map(|c| {
+                    let (start, len) = c.byte_range();
+                    let mut bytes = vec![0; len as usize];
+                    file.read_exact_at(&mut bytes, start).unwrap();
+                    (c.compressed_size(), c.statistics().cloned(), bytes)
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Every row of a Parquet file read with the `parquet` crate, and whether each row group has a
+/// page index (column and offset index of every column).
+fn read_with_parquet_crate(path: &Path) -> (usize, Vec<bool>) {
+    use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
+    use parquet::file::metadata::PageIndexPolicy;
+    let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Required);
+    let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(
+        std::fs::File::open(path).unwrap(),
+        options,
+    )
+    .unwrap();
+    let meta = builder.metadata().clone();
+    let indexed = (0..meta.num_row_groups())
+        .map(|g| {
+            (0..meta.row_group(g).num_columns()).all(|c| {
+                meta.page_index().is_some_and(|p| {
+                    p.column_index(g, c).is_some() && p.offset_index(g, c).is_some()
+                })
+            })
+        })
+        .collect();
+    let rows = builder
+        .build()
+        .unwrap()
+        .map(|b| b.unwrap().num_rows())
+        .sum();
+    (rows, indexed)
+}
+
+#[test]
+fn an_incremental_merge_copies_row_groups_without_keys_read_as_raw_bytes() {
+    let dir = instance();
+    let d = dir.path();
+    let file = d.join("public/data/shop/orders.parquet");
+    // 400,000 orders: row groups of 122,880, 122,880, 122,880 and 31,360 rows.
+    let mut csv = String::from("order_id,amount,updated_at\n");
+    for i in 0..400_000 {
+        csv.push_str(&format!("{i},{},2025-01-01T08:00:00Z\n", i % 1000));
+    }
+    write_csv(d, "orders", &csv);
+    let (code, s, err) = build_json(d, &["--select", "orders"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(table(&s, "orders")["rows"], 400_000);
+    let before = chunks(&file);
+    assert_eq!(before.len(), 4);
+    let first = d.join("first.parquet");
+    std::fs::copy(&file, &first).unwrap();
+
+    // A "changed since" export: 100 orders of the last row group updated, 1,000 new ones.
+    let mut csv = String::from("order_id,amount,updated_at\n");
+    for i in 390_000..390_100 {
+        csv.push_str(&format!("{i},-1,2025-02-01T08:00:00Z\n"));
+    }
+    for i in 400_000..401_000 {
+        csv.push_str(&format!("{i},7,2025-02-01T09:00:00Z\n"));
+    }
+    write_csv(d, "orders", &csv);
+    let (code, s, err) = build_json(d, &["--select", "orders"]);
+    assert_eq!(code, Some(0), "{err}");
+    let t = table(&s, "orders");
+    assert_eq!(t["rows_read"], 1_100);
+    assert_eq!(t["rows"], 401_000);
+    assert_eq!(t["row_groups_copied"], 3, "{t}");
+    assert_eq!(t["row_groups_rewritten"], 1, "{t}");
+    let after = chunks(&file);
+    assert_eq!(after.len(), 4);
+    assert!(
+        after[..3] == before[..3],
+        "the first three row groups are byte for byte the same"
+    );
+    assert_ne!(after[3], before[3]);
+    // The footer describes the copied chunks as it did (statistics, old-style min/max,
+    // encodings, page encoding statistics, sizes), as DuckDB reads it.
+    let footer = |f: &Path| {
+        query(
+            d,
+            &format!(
+                "SELECT row_group_id, row_group_num_rows, path_in_schema, stats_min, stats_max, \
+                 stats_null_count, stats_min_value, stats_max_value, min_is_exact, max_is_exact, \
+                 encodings, CAST(encoding_stats AS VARCHAR), compression, total_compressed_size, \
+                 total_uncompressed_size \
+                 FROM parquet_metadata('{}') WHERE row_group_id < 3 ORDER BY 1, 3",
+                f.display()
+            ),
+        )
+    };
+    let (old_footer, new_footer) = (footer(&first), footer(&file));
+    assert_eq!(old_footer.len(), 9);
+    assert!(
+        !old_footer.iter().any(|r| r.contains(&"NULL".to_string())),
+        "{old_footer:?}"
+    );
+    assert_eq!(new_footer, old_footer);
+
+    let check = |want_rows: u64| {
+        let counts = query(
+            d,
+            "SELECT count(*), count(DISTINCT order_id), count(*) FILTER (WHERE amount = -1), \
+             count(*) FILTER (WHERE amount = 7), max(order_id), typeof(any_value(updated_at)) \
+             FROM read_parquet('$ROOT/data/shop/orders.parquet')",
+        );
+        assert_eq!(
+            counts,
+            vec![vec![
+                want_rows.to_string(),
+                want_rows.to_string(),
+                "100".to_string(),
+                (1000 + 400 - 1).to_string(), // the new orders, and 7 mod 1000 among the old
+                (want_rows - 1).to_string(),
+                "TIMESTAMP WITH TIME ZONE".to_string(),
+            ]]
+        );
+        let (rows, indexed) = read_with_parquet_crate(&file);
+        assert_eq!(rows as u64, want_rows);
+        assert!(
+            indexed.iter().all(|&i| i),
+            "page index of every row group: {indexed:?}"
+        );
+    };
+    check(401_000);
+    let sample = query(
+        d,
+        "SELECT order_id, amount, epoch_us(updated_at) // 1000000 FROM read_parquet('$ROOT/data/shop/orders.parquet') \
+         WHERE order_id IN (0, 200007, 389999, 390000, 390099, 390100, 400999) ORDER BY 1",
+    );
+    assert_eq!(
+        sample,
+        vec![
+            vec!["0", "0", "1735718400"],
+            vec!["200007", "7", "1735718400"],
+            vec!["389999", "999", "1735718400"],
+            vec!["390000", "-1", "1738396800"],
+            vec!["390099", "-1", "1738396800"],
+            vec!["390100", "100", "1735718400"],
+            vec!["400999", "7", "1738400400"],
+        ]
+    );
+
+    // An update in the first row group (of a file already merged once): it is rewritten, the
+    // two full ones after it copied, the small last one merged with the new rows.
+    write_csv(
+        d,
+        "orders",
+        "order_id,amount,updated_at\n5,-1,2025-03-01T08:00:00Z\n401000,7,2025-03-01T08:00:00Z\n",
+    );
+    let before = chunks(&file);
+    let (code, s, err) = build_json(d, &["--select", "orders"]);
+    assert_eq!(code, Some(0), "{err}");
+    let t = table(&s, "orders");
+    assert_eq!(t["rows"], 401_001);
+    assert_eq!(t["row_groups_copied"], 2, "{t}");
+    assert_eq!(t["row_groups_rewritten"], 2, "{t}");
+    let after = chunks(&file);
+    assert!(after[..2] == before[1..3], "copied row groups come first");
+    let counts = query(
+        d,
+        "SELECT count(*), count(DISTINCT order_id), count(*) FILTER (WHERE amount = -1) \
+         FROM read_parquet('$ROOT/data/shop/orders.parquet')",
+    );
+    assert_eq!(counts, vec![vec!["401001", "401001", "101"]]);
+    let (rows, indexed) = read_with_parquet_crate(&file);
+    assert_eq!(rows, 401_001);
+    assert!(indexed.iter().all(|&i| i), "{indexed:?}");
+
+    // A new column: the previous row groups no longer fit the schema and are decoded whole.
+    write_csv(
+        d,
+        "orders",
+        "order_id,amount,updated_at,note\n401001,8,2025-04-01T08:00:00Z,hello\n",
+    );
+    let (code, s, err) = build_json(d, &["--select", "orders"]);
+    assert_eq!(code, Some(0), "{err}");
+    let t = table(&s, "orders");
+    assert_eq!(t["rows"], 401_002);
+    assert_eq!(t["row_groups_copied"], 0, "{t}");
+    assert_eq!(t["row_groups_rewritten"], 4, "{t}");
+    let counts = query(
+        d,
+        "SELECT count(*), count(DISTINCT order_id), count(note), sum(amount)::BIGINT \
+         FROM read_parquet('$ROOT/data/shop/orders.parquet')",
+    );
+    // Amounts: 400 × (0 + … + 999), minus the 101 updated rows' old amounts (390,000..390,099
+    // and 5), plus -101, 1,000 × 7 (400,000..400,999), 7 (401,000) and 8.
+    let old: i64 = 400 * (0..1000).sum::<i64>() - (0..100).sum::<i64>() - 5;
+    let want = old - 101 + 7_000 + 7 + 8;
+    assert_eq!(
+        counts,
+        vec![vec![
+            "401002".to_string(),
+            "401002".to_string(),
+            "1".to_string(),
+            want.to_string()
+        ]]
+    );
+}

@@ -87,6 +87,12 @@ pub struct TableSummary {
     pub rows_read: Option<u64>,
     /// Rows published (from this build, or kept from the previous one).
     pub rows: Option<u64>,
+    /// Row groups of the previously published files copied unchanged (raw bytes) into the files
+    /// this build rewrote (`incremental` and `partitioned` tables; 0 for a full refresh).
+    pub row_groups_copied: Option<usize>,
+    /// Row groups of the previously published files decoded and encoded again (they held a key
+    /// read in this build, were small, or the schema changed).
+    pub row_groups_rewritten: Option<usize>,
     /// Bytes of its data files.
     pub bytes: Option<u64>,
     /// Seconds spent syncing it.
@@ -752,8 +758,16 @@ fn sync_tables(
                 for note in &t.run.notes {
                     log.warn(&format!("sync  {}: {note}", spec.name));
                 }
+                let groups = if t.run.row_groups_copied + t.run.row_groups_rewritten > 0 {
+                    format!(
+                        "; previous row groups: {} copied, {} rewritten",
+                        t.run.row_groups_copied, t.run.row_groups_rewritten
+                    )
+                } else {
+                    String::new()
+                };
                 log.info(&format!(
-                    "sync  {}: {} rows read, {} rows, {} bytes ({} ms)",
+                    "sync  {}: {} rows read, {} rows, {} bytes ({} ms){groups}",
                     spec.name, t.run.rows_read, t.rows, t.bytes, t.elapsed_ms
                 ));
                 out.push(Synced {
@@ -983,6 +997,8 @@ fn summarize(
                 },
                 rows_read: fresh.map(|d| d.run.rows_read),
                 rows: s.data.as_ref().map(|d| d.rows),
+                row_groups_copied: fresh.map(|d| d.run.row_groups_copied),
+                row_groups_rewritten: fresh.map(|d| d.run.row_groups_rewritten),
                 bytes: s.data.as_ref().map(|d| d.bytes),
                 seconds: fresh.map_or(0.0, |d| d.elapsed_ms as f64 / 1000.0),
                 cursor: fresh.and_then(|d| d.run.cursor.as_ref().map(|c| c.text.clone())),

@@ -14,6 +14,15 @@
 //!    read now (the row moved to another partition) is rewritten without it, the others are
 //!    hard-linked unchanged (same bytes, same mtime).
 //!
+//! A previous file is merged row group by row group. A row group whose key column statistics
+//! (min/max) lie outside the range of the keys read holds none of them; the others are scanned
+//! on their key columns. A row group holding no key read is copied into the new file as it is
+//! (its column chunks as raw bytes, with statistics and page index: no decoding, no encoding);
+//! one holding a key is decoded, filtered and encoded again, its rows joining the new rows in
+//! the file's last row groups. Small row groups (under half of [`ROW_GROUP_ROWS`] rows and of
+//! [`ROW_GROUP_BYTES`]) are re-encoded too, so a table that grows a little each run keeps full
+//! row groups. A previous file whose schema is not the table's is decoded whole.
+//!
 //! Keys are compared by a 128-bit hash of their Arrow row encoding (two SipHash-1-3 passes); the
 //! chance of two distinct keys colliding among 10^9 is below 10^-20.
 
@@ -26,14 +35,21 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use arrow::array::{Array, ArrayRef, BooleanArray, Int64Array, UInt32Array};
 use arrow::compute::{self, CastOptions};
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use arrow::record_batch::RecordBatch;
 use arrow::row::{RowConverter, SortField};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
+    ParquetRecordBatchReaderBuilder,
+};
 use parquet::arrow::ProjectionMask;
+use parquet::file::metadata::{PageIndexPolicy, RowGroupMetaData};
+use parquet::file::statistics::Statistics;
 
 use super::partition::{self, Granularity, PartitionKey};
-use super::{arrow_type, DataFile, ParquetSink, SyncedColumn, TableStream};
+use super::{
+    arrow_type, DataFile, ParquetSink, SyncedColumn, TableStream, ROW_GROUP_BYTES, ROW_GROUP_ROWS,
+};
 use crate::content::{ColumnType, SyncStrategy, TableSpec};
 
 /// Buffered bytes of all spill files together above which the largest one closes its row group.
@@ -76,6 +92,11 @@ pub struct Written {
     pub partitions_rewritten: usize,
     /// Previous partitions kept as they were (hard links).
     pub partitions_kept: usize,
+    /// Row groups of previous files copied into rewritten files as they were (raw bytes).
+    pub row_groups_copied: usize,
+    /// Row groups of previous files decoded and written again (they held a key read in this
+    /// run, were small, or the file's schema changed).
+    pub row_groups_rewritten: usize,
     /// Things the operator should know (layout reset, …).
     pub notes: Vec<String>,
 }
@@ -524,6 +545,8 @@ fn write_inner(stream: TableStream, plan: Plan<'_>, work: &Path) -> anyhow::Resu
         Some(KeyHasher::new(&schema, &spec.primary_key)?)
     };
 
+    let mut bounds = KeyBounds::new(&schema, &spec.primary_key);
+
     // 1. Read: filter, split by partition, spill, index keys.
     let mut spills: Vec<Spill> = Vec::new();
     let mut slot_of: HashMap<PartitionKey, u32> = HashMap::new();
@@ -578,7 +601,10 @@ fn write_inner(stream: TableStream, plan: Plan<'_>, work: &Path) -> anyhow::Resu
             }
         }
         let hashes = match &hasher {
-            Some(h) => Some(h.hashes(&batch)?),
+            Some(h) => {
+                bounds.add(&batch)?;
+                Some(h.hashes(&batch)?)
+            }
             None => None,
         };
         let pkeys: Vec<PartitionKey> = match part_idx {
@@ -656,6 +682,16 @@ fn write_inner(stream: TableStream, plan: Plan<'_>, work: &Path) -> anyhow::Resu
         }
     }
 
+    // The keys previous files are merged against: none without a primary key or a row read.
+    let keys = hasher
+        .as_ref()
+        .filter(|_| !index.is_empty())
+        .map(|hasher| ReadKeys {
+            hasher,
+            index: &index,
+            bounds: &bounds,
+        });
+
     // 2. Partitions that received rows.
     let merge_previous = spec.sync_strategy == SyncStrategy::Incremental;
     let prev_columns: Option<Vec<SyncedColumn>> = previous.as_ref().map(|p| p.columns.clone());
@@ -664,6 +700,7 @@ fn write_inner(stream: TableStream, plan: Plan<'_>, work: &Path) -> anyhow::Resu
         .is_none_or(|p| *schema_of(p) == *schema);
     let mut files = Vec::new();
     let (mut written, mut rewritten, mut kept) = (0, 0, 0);
+    let mut groups = RowGroupCounts::default();
     let mut spills_by_key: Vec<(usize, Spill)> = spills.into_iter().enumerate().collect();
     spills_by_key.sort_by_key(|(_, s)| s.key);
     for (slot, spill) in spills_by_key {
@@ -681,27 +718,33 @@ fn write_inner(stream: TableStream, plan: Plan<'_>, work: &Path) -> anyhow::Resu
                 .with_context(|| format!("{}: cannot move into place", abs.display()))?;
             count_rows(&abs)?
         } else {
-            let mut sink = ParquetSink::create(&abs, schema.clone(), table)?;
+            let mut sink = ParquetSink::create_appendable(&abs, schema.clone(), table)?;
             if let Some(o) = &old {
-                copy_rows(&o.abs_path, &schema, table, &mut sink, |b| {
-                    drop_keys(b, hasher.as_ref(), &index)
-                })?;
+                let prev = PreviousFile::open(&o.abs_path, keys.as_ref(), &schema, table)?;
+                groups += prev.merge_into(&mut sink, &schema, table, keys.as_ref())?;
             }
             let mut next = 0u64;
             let mut li = 0usize;
-            copy_rows(&spill.path, &schema, table, &mut sink, |b| {
-                let keep: BooleanArray = (0..b.num_rows())
-                    .map(|_| {
-                        let r = next;
-                        next += 1;
-                        while li < lost.len() && u64::from(lost[li]) < r {
-                            li += 1;
-                        }
-                        Some(!(li < lost.len() && u64::from(lost[li]) == r))
-                    })
-                    .collect();
-                Ok(Some(keep))
-            })?;
+            copy_rows(
+                read_file(&spill.path)?,
+                &spill.path,
+                &schema,
+                table,
+                &mut sink,
+                |b| {
+                    let keep: BooleanArray = (0..b.num_rows())
+                        .map(|_| {
+                            let r = next;
+                            next += 1;
+                            while li < lost.len() && u64::from(lost[li]) < r {
+                                li += 1;
+                            }
+                            Some(!(li < lost.len() && u64::from(lost[li]) == r))
+                        })
+                        .collect();
+                    Ok(Some(keep))
+                },
+            )?;
             sink.finish()?
         };
         if rows == 0 && layout != Layout::Single {
@@ -723,13 +766,12 @@ fn write_inner(stream: TableStream, plan: Plan<'_>, work: &Path) -> anyhow::Resu
     for (key, old) in prev_files {
         let rel = layout.rel_path(spec, key);
         let abs = plan.root.join(&rel);
-        let moved = match &hasher {
-            Some(h) if !index.is_empty() => {
-                holds_any_key(&old.abs_path, h, &schema, table, &index)?
-            }
-            _ => false,
+        // Scanned for keys read in this run (a row moved to another partition) when there are.
+        let scanned = match &keys {
+            Some(k) => Some(PreviousFile::open(&old.abs_path, Some(k), &schema, table)?),
+            None => None,
         };
-        if !moved && prev_conforms {
+        if prev_conforms && !scanned.as_ref().is_some_and(|p| p.holds_any_key()) {
             if let Some(parent) = abs.parent() {
                 std::fs::create_dir_all(parent)?;
             }
@@ -745,10 +787,12 @@ fn write_inner(stream: TableStream, plan: Plan<'_>, work: &Path) -> anyhow::Resu
             });
             continue;
         }
-        let mut sink = ParquetSink::create(&abs, schema.clone(), table)?;
-        copy_rows(&old.abs_path, &schema, table, &mut sink, |b| {
-            drop_keys(b, hasher.as_ref(), &index)
-        })?;
+        let prev = match scanned {
+            Some(p) => p,
+            None => PreviousFile::open(&old.abs_path, None, &schema, table)?,
+        };
+        let mut sink = ParquetSink::create_appendable(&abs, schema.clone(), table)?;
+        groups += prev.merge_into(&mut sink, &schema, table, keys.as_ref())?;
         let rows = sink.finish()?;
         rewritten += 1;
         if rows == 0 && layout != Layout::Single {
@@ -787,6 +831,8 @@ fn write_inner(stream: TableStream, plan: Plan<'_>, work: &Path) -> anyhow::Resu
         partitions_written: written,
         partitions_rewritten: rewritten,
         partitions_kept: kept,
+        row_groups_copied: groups.copied,
+        row_groups_rewritten: groups.rewritten,
         notes,
     })
 }
@@ -810,20 +856,25 @@ fn count_rows(path: &Path) -> anyhow::Result<u64> {
     Ok(b.metadata().file_metadata().num_rows().max(0) as u64)
 }
 
-/// Stream `path` into `sink`, each batch made to fit `schema` and filtered by `keep` (`None` =
-/// keep every row).
+/// A reader of the Parquet file at `path` ([`READ_BATCH_ROWS`] rows a batch).
+fn read_file(path: &Path) -> anyhow::Result<ParquetRecordBatchReader> {
+    let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
+    Ok(ParquetRecordBatchReaderBuilder::try_new(file)
+        .with_context(|| format!("{}: not a readable Parquet file", path.display()))?
+        .with_batch_size(READ_BATCH_ROWS)
+        .build()?)
+}
+
+/// Stream `reader` (of the file at `path`, named in errors) into `sink`, each batch made to fit
+/// `schema` and filtered by `keep` (`None` = keep every row).
 fn copy_rows(
+    reader: ParquetRecordBatchReader,
     path: &Path,
     schema: &SchemaRef,
     table: &str,
     sink: &mut ParquetSink,
     mut keep: impl FnMut(&RecordBatch) -> anyhow::Result<Option<BooleanArray>>,
 ) -> anyhow::Result<()> {
-    let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .with_context(|| format!("{}: not a readable Parquet file", path.display()))?
-        .with_batch_size(READ_BATCH_ROWS)
-        .build()?;
     for batch in reader {
         let batch = batch.with_context(|| format!("{}: cannot decode", path.display()))?;
         let batch = conform(&batch, schema, table)?;
@@ -841,56 +892,414 @@ fn copy_rows(
 /// The mask dropping rows whose key was read in this run; `None` when nothing is dropped.
 fn drop_keys(
     batch: &RecordBatch,
-    hasher: Option<&KeyHasher>,
-    index: &KeyIndex,
+    keys: Option<&ReadKeys<'_>>,
 ) -> anyhow::Result<Option<BooleanArray>> {
-    let Some(h) = hasher else { return Ok(None) };
-    if index.is_empty() {
-        return Ok(None);
-    }
-    let hashes = h.hashes(batch)?;
+    let Some(k) = keys else { return Ok(None) };
+    let hashes = k.hasher.hashes(batch)?;
     Ok(Some(
-        hashes.iter().map(|k| Some(!index.contains(k))).collect(),
+        hashes.iter().map(|h| Some(!k.index.contains(h))).collect(),
     ))
 }
 
-/// Whether the Parquet file at `path` holds any key of `index`, reading its key columns only.
-fn holds_any_key(
-    path: &Path,
-    hasher: &KeyHasher,
-    schema: &SchemaRef,
-    table: &str,
-    index: &KeyIndex,
-) -> anyhow::Result<bool> {
-    let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
-        .with_context(|| format!("{}: not a readable Parquet file", path.display()))?;
-    let file_schema = builder.schema().clone();
-    let roots: Vec<usize> = hasher
-        .columns
-        .iter()
-        .filter_map(|n| file_schema.index_of(n).ok())
-        .collect();
-    if roots.len() != hasher.columns.len() {
-        return Ok(false);
+/// The keys read in this run, as previous files are merged against them.
+struct ReadKeys<'a> {
+    hasher: &'a KeyHasher,
+    /// Not empty.
+    index: &'a KeyIndex,
+    bounds: &'a KeyBounds,
+}
+
+/// The range of values a key column took in this run, as far as row group statistics can be
+/// compared with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum KeyRange {
+    /// No value yet.
+    Empty,
+    /// Integers, dates (days) and timestamps in µs (Parquet INT64 / INT32 statistics in the same
+    /// unit; other timestamp units are not compared, as Parquet may store them in another).
+    Ints(i64, i64),
+    /// Text: Parquet BYTE_ARRAY statistics, compared byte by byte.
+    Bytes(Vec<u8>, Vec<u8>),
+    /// A NULL was read, or a type whose statistics are not compared: any row group may hold it.
+    Any,
+}
+
+impl KeyRange {
+    fn widen(&mut self, other: KeyRange) {
+        *self = match (std::mem::replace(self, KeyRange::Any), other) {
+            (KeyRange::Empty, o) | (o, KeyRange::Empty) => o,
+            (KeyRange::Ints(a, b), KeyRange::Ints(c, d)) => KeyRange::Ints(a.min(c), b.max(d)),
+            (KeyRange::Bytes(a, b), KeyRange::Bytes(c, d)) => KeyRange::Bytes(a.min(c), b.max(d)),
+            _ => KeyRange::Any,
+        };
     }
-    let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
-    let key_schema = Arc::new(Schema::new(
-        hasher
-            .columns
-            .iter()
-            .map(|n| Ok(schema.field_with_name(n)?.clone()))
-            .collect::<anyhow::Result<Vec<Field>>>()?,
-    ));
-    let reader = builder
-        .with_projection(mask)
-        .with_batch_size(READ_BATCH_ROWS)
-        .build()?;
-    for batch in reader {
-        let batch = conform(&batch?, &key_schema, table)?;
-        if hasher.hashes(&batch)?.iter().any(|k| index.contains(k)) {
-            return Ok(true);
+
+    /// Whether no value of this range can lie within `stats` (a column chunk's minimum and
+    /// maximum, which bound its non-NULL values; truncated statistics still bound them).
+    fn outside(&self, stats: &Statistics) -> bool {
+        match (self, stats) {
+            (KeyRange::Ints(lo, hi), Statistics::Int64(s)) => match (s.min_opt(), s.max_opt()) {
+                (Some(min), Some(max)) => hi < min || lo > max,
+                _ => false,
+            },
+            (KeyRange::Ints(lo, hi), Statistics::Int32(s)) => match (s.min_opt(), s.max_opt()) {
+                (Some(min), Some(max)) => *hi < i64::from(*min) || *lo > i64::from(*max),
+                _ => false,
+            },
+            (KeyRange::Bytes(lo, hi), Statistics::ByteArray(s)) => {
+                match (s.min_opt(), s.max_opt()) {
+                    (Some(min), Some(max)) => {
+                        hi.as_slice() < min.data() || lo.as_slice() > max.data()
+                    }
+                    _ => false,
+                }
+            }
+            _ => false,
         }
     }
-    Ok(false)
+}
+
+/// Per primary key column, the range of the values read in this run. A row group whose
+/// statistics put one key column outside its range holds no key read now, and is not scanned.
+struct KeyBounds {
+    columns: Vec<(String, KeyRange)>,
+}
+
+impl KeyBounds {
+    fn new(schema: &SchemaRef, names: &[String]) -> KeyBounds {
+        KeyBounds {
+            columns: names
+                .iter()
+                .map(|n| {
+                    let comparable = matches!(
+                        schema.field_with_name(n).map(|f| f.data_type()),
+                        Ok(DataType::Int64 | DataType::Date32 | DataType::Utf8)
+                            | Ok(DataType::Timestamp(TimeUnit::Microsecond, _))
+                    );
+                    let range = if comparable {
+                        KeyRange::Empty
+                    } else {
+                        KeyRange::Any
+                    };
+                    (n.clone(), range)
+                })
+                .collect(),
+        }
+    }
+
+    /// Widen the ranges by the key columns of `batch` (which has them by name).
+    fn add(&mut self, batch: &RecordBatch) -> anyhow::Result<()> {
+        for (name, range) in &mut self.columns {
+            if *range == KeyRange::Any {
+                continue;
+            }
+            let Some(column) = batch.column_by_name(name) else {
+                *range = KeyRange::Any;
+                continue;
+            };
+            if column.null_count() > 0 {
+                *range = KeyRange::Any;
+                continue;
+            }
+            let new = match column.data_type() {
+                DataType::Utf8 => {
+                    let text = column
+                        .as_any()
+                        .downcast_ref::<arrow::array::StringArray>()
+                        .ok_or_else(|| anyhow::anyhow!("key column `{name}`: not text"))?;
+                    match (compute::min_string(text), compute::max_string(text)) {
+                        (Some(lo), Some(hi)) => {
+                            KeyRange::Bytes(lo.as_bytes().to_vec(), hi.as_bytes().to_vec())
+                        }
+                        _ => KeyRange::Empty,
+                    }
+                }
+                DataType::Int64
+                | DataType::Date32
+                | DataType::Timestamp(TimeUnit::Microsecond, _) => {
+                    let ints = compute::cast(column, &DataType::Int64)?;
+                    let ints = ints
+                        .as_any()
+                        .downcast_ref::<Int64Array>()
+                        .ok_or_else(|| anyhow::anyhow!("key column `{name}`: not integers"))?;
+                    match (compute::min(ints), compute::max(ints)) {
+                        (Some(lo), Some(hi)) => KeyRange::Ints(lo, hi),
+                        _ => KeyRange::Empty,
+                    }
+                }
+                _ => KeyRange::Any,
+            };
+            range.widen(new);
+        }
+        Ok(())
+    }
+
+    /// Whether row group `group`, of a file whose Arrow schema has these key columns with the
+    /// table's types, certainly holds no key read now, by its column statistics.
+    fn excludes(&self, group: &RowGroupMetaData) -> bool {
+        self.columns.iter().any(|(name, range)| {
+            group
+                .columns()
+                .iter()
+                .find(|c| c.column_descr().name() == name.as_str())
+                .and_then(|c| c.statistics())
+                .is_some_and(|stats| range.outside(stats))
+        })
+    }
+}
+
+/// Row groups of previous files, by what happened to them.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct RowGroupCounts {
+    copied: usize,
+    rewritten: usize,
+}
+
+impl std::ops::AddAssign for RowGroupCounts {
+    fn add_assign(&mut self, other: RowGroupCounts) {
+        self.copied += other.copied;
+        self.rewritten += other.rewritten;
+    }
+}
+
+/// A previous file opened for a merge: its footer (with the page index when it has one) and,
+/// per row group, whether it holds a key read in this run.
+struct PreviousFile {
+    path: PathBuf,
+    file: File,
+    meta: ArrowReaderMetadata,
+    holds_key: Vec<bool>,
+}
+
+impl PreviousFile {
+    /// Open `path` and find the row groups holding a key of `keys`: a row group whose key
+    /// column statistics lie outside the keys' range holds none; the others are scanned on
+    /// their key columns only. No scan without `keys`; a file without every key column holds
+    /// none, as its keys cannot be compared.
+    fn open(
+        path: &Path,
+        keys: Option<&ReadKeys<'_>>,
+        schema: &SchemaRef,
+        table: &str,
+    ) -> anyhow::Result<PreviousFile> {
+        let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
+        let meta = ArrowReaderMetadata::load(
+            &file,
+            // The page index and the page encoding statistics go along with a copied row group.
+            ArrowReaderOptions::new()
+                .with_page_index_policy(PageIndexPolicy::Optional)
+                .with_encoding_stats_as_mask(false),
+        )
+        .with_context(|| format!("{}: not a readable Parquet file", path.display()))?;
+        let groups = meta.metadata().num_row_groups();
+        let mut prev = PreviousFile {
+            path: path.to_path_buf(),
+            file,
+            meta,
+            holds_key: vec![false; groups],
+        };
+        let Some(ReadKeys {
+            hasher,
+            index,
+            bounds,
+        }) = keys
+        else {
+            return Ok(prev);
+        };
+        let file_schema = prev.meta.schema().clone();
+        let roots: Vec<usize> = hasher
+            .columns
+            .iter()
+            .filter_map(|n| file_schema.index_of(n).ok())
+            .collect();
+        if roots.len() != hasher.columns.len() {
+            return Ok(prev);
+        }
+        let mask = ProjectionMask::roots(prev.meta.parquet_schema(), roots);
+        let key_schema = Arc::new(Schema::new(
+            hasher
+                .columns
+                .iter()
+                .map(|n| Ok(schema.field_with_name(n)?.clone()))
+                .collect::<anyhow::Result<Vec<Field>>>()?,
+        ));
+        // Statistics are compared only where they are of the table's types.
+        let same_types = key_schema.fields().iter().all(|f| {
+            file_schema
+                .field_with_name(f.name())
+                .is_ok_and(|x| x == f.as_ref())
+        });
+        for g in 0..groups {
+            if same_types && bounds.excludes(prev.meta.metadata().row_group(g)) {
+                continue;
+            }
+            let reader = prev
+                .reader()?
+                .with_projection(mask.clone())
+                .with_row_groups(vec![g])
+                .build()?;
+            for batch in reader {
+                let batch = batch.with_context(|| format!("{}: cannot decode", path.display()))?;
+                let batch = conform(&batch, &key_schema, table)?;
+                if hasher.hashes(&batch)?.iter().any(|k| index.contains(k)) {
+                    prev.holds_key[g] = true;
+                    break;
+                }
+            }
+        }
+        Ok(prev)
+    }
+
+    fn holds_any_key(&self) -> bool {
+        self.holds_key.iter().any(|&h| h)
+    }
+
+    /// A reader of the file (every column and row group, [`READ_BATCH_ROWS`] rows a batch).
+    fn reader(&self) -> anyhow::Result<ParquetRecordBatchReaderBuilder<File>> {
+        let file = self
+            .file
+            .try_clone()
+            .with_context(|| format!("{}: cannot open", self.path.display()))?;
+        Ok(
+            ParquetRecordBatchReaderBuilder::new_with_metadata(file, self.meta.clone())
+                .with_batch_size(READ_BATCH_ROWS),
+        )
+    }
+
+    /// Write the file's rows into `sink` without the rows whose key was read in this run. A row
+    /// group that holds none of those keys is appended as it is (raw bytes), unless it is
+    /// small (under half of [`ROW_GROUP_ROWS`] rows and half of [`ROW_GROUP_BYTES`] bytes): a
+    /// small one is decoded and its rows join the sink's open row group, so a table that grows
+    /// by a few rows a run does not pile up small row groups. A row group that holds a key is
+    /// decoded, filtered and encoded again. A file whose schema the sink does not accept (the
+    /// table's schema changed) is decoded whole.
+    fn merge_into(
+        &self,
+        sink: &mut ParquetSink,
+        schema: &SchemaRef,
+        table: &str,
+        keys: Option<&ReadKeys<'_>>,
+    ) -> anyhow::Result<RowGroupCounts> {
+        let metadata = self.meta.metadata();
+        let groups = metadata.row_groups();
+        if !sink.accepts_row_groups(self.meta.schema(), metadata) {
+            copy_rows(
+                self.reader()?.build()?,
+                &self.path,
+                schema,
+                table,
+                sink,
+                |b| drop_keys(b, keys),
+            )?;
+            return Ok(RowGroupCounts {
+                copied: 0,
+                rewritten: groups.len(),
+            });
+        }
+        let mut counts = RowGroupCounts::default();
+        for (g, group) in groups.iter().enumerate() {
+            let small = usize::try_from(group.num_rows()).unwrap_or(0) < ROW_GROUP_ROWS / 2
+                && usize::try_from(group.total_byte_size()).unwrap_or(0) < ROW_GROUP_BYTES / 2;
+            if !self.holds_key[g] && !small {
+                sink.append_row_group(&self.file, metadata, g)
+                    .with_context(|| format!("{}: row group {g}", self.path.display()))?;
+                counts.copied += 1;
+                continue;
+            }
+            let reader = self.reader()?.with_row_groups(vec![g]).build()?;
+            let holds_key = self.holds_key[g];
+            copy_rows(reader, &self.path, schema, table, sink, |b| {
+                if holds_key {
+                    drop_keys(b, keys)
+                } else {
+                    Ok(None)
+                }
+            })?;
+            counts.rewritten += 1;
+        }
+        Ok(counts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{StringArray, TimestampMicrosecondArray};
+
+    fn schema() -> SchemaRef {
+        Arc::new(Schema::new(vec![
+            Field::new("n", DataType::Int64, true),
+            Field::new("s", DataType::Utf8, true),
+            Field::new("t", arrow_type(ColumnType::Timestamp), true),
+            Field::new("f", DataType::Float64, true),
+        ]))
+    }
+
+    fn batch(n: &[Option<i64>], s: &[&str], t: &[i64]) -> RecordBatch {
+        let f: Vec<f64> = n.iter().map(|_| 1.5).collect();
+        RecordBatch::try_new(
+            schema(),
+            vec![
+                Arc::new(Int64Array::from(n.to_vec())),
+                Arc::new(StringArray::from(s.to_vec())),
+                Arc::new(TimestampMicrosecondArray::from(t.to_vec()).with_timezone("UTC")),
+                Arc::new(arrow::array::Float64Array::from(f)),
+            ],
+        )
+        .unwrap()
+    }
+
+    /// The row group of a file holding `batch`, as written by a sink.
+    fn row_group(b: &RecordBatch) -> RowGroupMetaData {
+        let dir = crate::testkit::tempdir().unwrap();
+        let path = dir.path().join("a.parquet");
+        let mut sink = ParquetSink::create(&path, schema(), "t").unwrap();
+        sink.write(b).unwrap();
+        sink.finish().unwrap();
+        let b = ParquetRecordBatchReaderBuilder::try_new(File::open(&path).unwrap()).unwrap();
+        b.metadata().row_group(0).clone()
+    }
+
+    fn bounds(key: &[&str], read: &[RecordBatch]) -> KeyBounds {
+        let key: Vec<String> = key.iter().map(|k| k.to_string()).collect();
+        let mut b = KeyBounds::new(&schema(), &key);
+        for r in read {
+            b.add(r).unwrap();
+        }
+        b
+    }
+
+    #[test]
+    fn row_groups_outside_the_range_of_a_key_column_read_are_excluded() {
+        let old = row_group(&batch(
+            &[Some(10), Some(20)],
+            &["banana", "cherry"],
+            &[1_000, 2_000],
+        ));
+        let read = |n: i64, s: &str, t: i64| batch(&[Some(n)], &[s], &[t]);
+        // Integers: 21 and 9 are outside 10..=20, 20 and 10 inside.
+        assert!(bounds(&["n"], &[read(21, "x", 0), read(30, "x", 0)]).excludes(&old));
+        assert!(bounds(&["n"], &[read(9, "x", 0)]).excludes(&old));
+        assert!(!bounds(&["n"], &[read(20, "x", 0)]).excludes(&old));
+        assert!(!bounds(&["n"], &[read(10, "x", 0)]).excludes(&old));
+        assert!(!bounds(&["n"], &[read(1, "x", 0), read(99, "x", 0)]).excludes(&old));
+        // Text, byte by byte: "cherry0" sorts after "cherry", "b" before "banana".
+        assert!(bounds(&["s"], &[read(0, "cherry0", 0)]).excludes(&old));
+        assert!(bounds(&["s"], &[read(0, "b", 0)]).excludes(&old));
+        assert!(!bounds(&["s"], &[read(0, "banana", 0)]).excludes(&old));
+        assert!(!bounds(&["s"], &[read(0, "c", 0)]).excludes(&old));
+        // Timestamps (µs).
+        assert!(bounds(&["t"], &[read(0, "x", 2_001)]).excludes(&old));
+        assert!(!bounds(&["t"], &[read(0, "x", 2_000)]).excludes(&old));
+        // A composite key: one column outside is enough.
+        assert!(bounds(&["n", "s"], &[read(15, "zebra", 0)]).excludes(&old));
+        assert!(!bounds(&["n", "s"], &[read(15, "banana", 0)]).excludes(&old));
+        // Floats are not compared; a NULL read may match any row group.
+        assert!(!bounds(&["f"], &[read(99, "x", 0)]).excludes(&old));
+        let null = batch(&[None], &["x"], &[0]);
+        assert!(!bounds(&["n"], &[read(99, "x", 0), null]).excludes(&old));
+        // A row group of NULLs only has no minimum: never excluded.
+        let nulls = row_group(&batch(&[None, None], &["a", "b"], &[0, 0]));
+        assert!(!bounds(&["n"], &[read(99, "x", 0)]).excludes(&nulls));
+    }
 }

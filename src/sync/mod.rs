@@ -15,11 +15,15 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
-use arrow::datatypes::{DataType, SchemaRef, TimeUnit};
+use arrow::datatypes::{DataType, Schema, SchemaRef, TimeUnit};
 use arrow::record_batch::RecordBatch;
+use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnWriter, ArrowRowGroupWriterFactory};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
+use parquet::column::writer::ColumnCloseResult;
+use parquet::file::metadata::{ColumnChunkMetaData, ParquetMetaData};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::writer::SerializedFileWriter;
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -142,6 +146,11 @@ pub struct RunStats {
     pub partitions_rewritten: usize,
     /// Previous partitions kept unchanged.
     pub partitions_kept: usize,
+    /// Row groups of previous files copied unchanged (raw bytes) into the files rewritten.
+    pub row_groups_copied: usize,
+    /// Row groups of previous files decoded and encoded again (they held a key read in this
+    /// run, were small, or the schema changed).
+    pub row_groups_rewritten: usize,
 }
 
 /// Write `stream` to `path` as Parquet (see [`ParquetSink`]). The file is written as
@@ -163,30 +172,219 @@ pub fn write_parquet(stream: TableStream, path: &Path, table: &str) -> anyhow::R
 }
 
 /// A Parquet file being written: zstd level 3, statistics per column chunk and page,
-/// [`ROW_GROUP_ROWS`] rows or [`ROW_GROUP_BYTES`] bytes per row group, the table name in the
-/// key-value metadata. Data goes to `<path>.tmp`; [`ParquetSink::finish`] fsyncs and renames it
-/// to `path`; dropping the sink unfinished removes the temporary file.
+/// [`ROW_GROUP_ROWS`] rows or [`ROW_GROUP_BYTES`] bytes per row group, the Arrow schema
+/// (`ARROW:schema`) and the table name (`broker.table`) in the key-value metadata. Data goes to
+/// `<path>.tmp`; [`ParquetSink::finish`] fsyncs and renames it to `path`; dropping the sink
+/// unfinished removes the temporary file.
+///
+/// A sink made by [`ParquetSink::create_appendable`] also takes whole row groups of other
+/// Parquet files as they are ([`ParquetSink::append_row_group`]: column chunks copied as raw
+/// bytes, no decoding).
 pub struct ParquetSink {
-    writer: Option<ArrowWriter<File>>,
+    writer: Option<Writer>,
     tmp: PathBuf,
     path: PathBuf,
     rows: u64,
 }
 
+enum Writer {
+    /// Batches only: the Arrow writer (what [`write_parquet`] has always written).
+    Batches(ArrowWriter<File>),
+    /// Batches and raw row groups.
+    RowGroups(RowGroupWriter),
+}
+
+/// Writes a file row group by row group: batches are encoded into an open row group, closed
+/// at [`ROW_GROUP_ROWS`] rows or [`ROW_GROUP_BYTES`] estimated bytes; raw row groups of other
+/// files go to the file at once, while the open row group stays open.
+struct RowGroupWriter {
+    file: SerializedFileWriter<File>,
+    factory: ArrowRowGroupWriterFactory,
+    schema: SchemaRef,
+    /// Column writers of the open row group; empty when none is open.
+    open: Vec<ArrowColumnWriter>,
+    open_rows: usize,
+}
+
+impl RowGroupWriter {
+    fn write(&mut self, batch: &RecordBatch) -> anyhow::Result<()> {
+        if batch.schema().fields() != self.schema.fields() {
+            anyhow::bail!(
+                "batch schema {:?} is not the file's schema {:?}",
+                batch.schema(),
+                self.schema
+            );
+        }
+        let mut rest = batch.clone();
+        while rest.num_rows() > 0 {
+            if self.open.is_empty() {
+                self.open = self
+                    .factory
+                    .create_column_writers(self.file.flushed_row_groups().len())?;
+                self.open_rows = 0;
+            }
+            let take = rest.num_rows().min(ROW_GROUP_ROWS - self.open_rows);
+            let part = rest.slice(0, take);
+            rest = rest.slice(take, rest.num_rows() - take);
+            let mut writers = self.open.iter_mut();
+            for (field, column) in self.schema.fields().iter().zip(part.columns()) {
+                for leaf in compute_leaves(field, column)? {
+                    writers
+                        .next()
+                        .ok_or_else(|| anyhow::anyhow!("more leaf columns than column writers"))?
+                        .write(&leaf)?;
+                }
+            }
+            self.open_rows += take;
+            if self.open_rows >= ROW_GROUP_ROWS || self.buffered_bytes() >= ROW_GROUP_BYTES {
+                self.close_open()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn buffered_bytes(&self) -> usize {
+        self.open
+            .iter()
+            .map(|w| w.get_estimated_total_bytes())
+            .sum()
+    }
+
+    /// Write the open row group (if any) to the file.
+    fn close_open(&mut self) -> anyhow::Result<()> {
+        let writers = std::mem::take(&mut self.open);
+        if writers.is_empty() {
+            return Ok(());
+        }
+        self.open_rows = 0;
+        let mut group = self.file.next_row_group()?;
+        for w in writers {
+            w.close()?.append_to_row_group(&mut group)?;
+        }
+        group.close()?;
+        Ok(())
+    }
+
+    fn append(
+        &mut self,
+        source: &File,
+        metadata: &ParquetMetaData,
+        index: usize,
+    ) -> anyhow::Result<u64> {
+        let group = metadata
+            .row_groups()
+            .get(index)
+            .ok_or_else(|| anyhow::anyhow!("no row group {index}"))?;
+        if group.schema_descr().root_schema() != self.file.schema_descr().root_schema() {
+            anyhow::bail!("the row group's Parquet schema is not the file's");
+        }
+        let rows = u64::try_from(group.num_rows())
+            .map_err(|_| anyhow::anyhow!("row group {index} claims {} rows", group.num_rows()))?;
+        let page_index = metadata.page_index();
+        let mut out = self.file.next_row_group()?;
+        for (c, chunk) in group.columns().iter().enumerate() {
+            let chunk = with_writer_statistics(chunk)?;
+            let close = ColumnCloseResult {
+                bytes_written: u64::try_from(chunk.compressed_size()).map_err(|_| {
+                    anyhow::anyhow!("column chunk {c} of row group {index} claims a negative size")
+                })?,
+                rows_written: rows,
+                metadata: chunk,
+                bloom_filter: None,
+                column_index: page_index.and_then(|p| p.column_index(index, c)).cloned(),
+                offset_index: page_index.and_then(|p| p.offset_index(index, c)).cloned(),
+            };
+            out.append_column(source, close)?;
+        }
+        out.close()?;
+        Ok(rows)
+    }
+}
+
+/// `chunk` with its statistics as the writer writes them. Read back from a file, statistics
+/// forget that the writer also filled the deprecated `min`/`max` fields for signed sort orders
+/// (integers, dates, timestamps); without this a copied chunk would lose them and differ from
+/// its source for readers that look at them (DuckDB's `parquet_metadata` shows them).
+fn with_writer_statistics(chunk: &ColumnChunkMetaData) -> anyhow::Result<ColumnChunkMetaData> {
+    use parquet::file::statistics::Statistics as S;
+    let Some(stats) = chunk.statistics().filter(|s| !s.is_min_max_deprecated()) else {
+        return Ok(chunk.clone());
+    };
+    let signed = chunk.column_descr().sort_order().is_signed();
+    let stats = match stats.clone() {
+        S::Boolean(v) => S::Boolean(v.with_backwards_compatible_min_max(signed)),
+        S::Int32(v) => S::Int32(v.with_backwards_compatible_min_max(signed)),
+        S::Int64(v) => S::Int64(v.with_backwards_compatible_min_max(signed)),
+        S::Int96(v) => S::Int96(v.with_backwards_compatible_min_max(signed)),
+        S::Float(v) => S::Float(v.with_backwards_compatible_min_max(signed)),
+        S::Double(v) => S::Double(v.with_backwards_compatible_min_max(signed)),
+        S::ByteArray(v) => S::ByteArray(v.with_backwards_compatible_min_max(signed)),
+        S::FixedLenByteArray(v) => {
+            S::FixedLenByteArray(v.with_backwards_compatible_min_max(signed))
+        }
+    };
+    Ok(chunk.clone().into_builder().set_statistics(stats).build()?)
+}
+
+/// The writer properties of every file broker writes (see [`ParquetSink`]).
+fn writer_properties(table: &str) -> anyhow::Result<WriterProperties> {
+    Ok(WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3)?))
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_max_row_group_bytes(Some(ROW_GROUP_BYTES))
+        .set_created_by(format!("broker {}", env!("CARGO_PKG_VERSION")))
+        .set_key_value_metadata(Some(vec![parquet::file::metadata::KeyValue::new(
+            "broker.table".to_string(),
+            table.to_string(),
+        )]))
+        .build())
+}
+
 impl ParquetSink {
     /// Start writing `path` with `schema`. Errors: the temporary file cannot be created.
     pub fn create(path: &Path, schema: SchemaRef, table: &str) -> anyhow::Result<ParquetSink> {
-        let props = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(ZstdLevel::try_new(3)?))
-            .set_statistics_enabled(EnabledStatistics::Page)
-            .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-            .set_max_row_group_bytes(Some(ROW_GROUP_BYTES))
-            .set_created_by(format!("broker {}", env!("CARGO_PKG_VERSION")))
-            .set_key_value_metadata(Some(vec![parquet::file::metadata::KeyValue::new(
-                "broker.table".to_string(),
-                table.to_string(),
-            )]))
-            .build();
+        let (file, tmp) = Self::create_tmp(path)?;
+        let writer = ArrowWriter::try_new(file, schema, Some(writer_properties(table)?))?;
+        Ok(ParquetSink {
+            writer: Some(Writer::Batches(writer)),
+            tmp,
+            path: path.to_path_buf(),
+            rows: 0,
+        })
+    }
+
+    /// Start writing `path` with `schema`, as [`ParquetSink::create`], in a sink that also takes
+    /// row groups of other files ([`ParquetSink::append_row_group`]). Batches go to one open
+    /// row group, closed when full; row groups appended meanwhile are written before it, so rows
+    /// written before an append may come after the appended rows in the file. Errors: the
+    /// temporary file cannot be created.
+    pub fn create_appendable(
+        path: &Path,
+        schema: SchemaRef,
+        table: &str,
+    ) -> anyhow::Result<ParquetSink> {
+        let (file, tmp) = Self::create_tmp(path)?;
+        // The Arrow writer derives the Parquet schema and stores the Arrow schema in the
+        // key-value metadata, exactly as for `create`; nothing is buffered yet.
+        let (file, factory) =
+            ArrowWriter::try_new(file, schema.clone(), Some(writer_properties(table)?))?
+                .into_serialized_writer()?;
+        Ok(ParquetSink {
+            writer: Some(Writer::RowGroups(RowGroupWriter {
+                file,
+                factory,
+                schema,
+                open: Vec::new(),
+                open_rows: 0,
+            })),
+            tmp,
+            path: path.to_path_buf(),
+            rows: 0,
+        })
+    }
+
+    fn create_tmp(path: &Path) -> anyhow::Result<(File, PathBuf)> {
         let mut tmp = path.as_os_str().to_owned();
         tmp.push(".tmp");
         let tmp = PathBuf::from(tmp);
@@ -196,34 +394,78 @@ impl ParquetSink {
         }
         let file =
             File::create(&tmp).with_context(|| format!("{}: cannot create", tmp.display()))?;
-        let writer = ArrowWriter::try_new(file, schema, Some(props))?;
-        Ok(ParquetSink {
-            writer: Some(writer),
-            tmp,
-            path: path.to_path_buf(),
-            rows: 0,
-        })
+        Ok((file, tmp))
     }
 
     /// Append a batch (of the sink's schema). Errors: encoding or I/O.
     pub fn write(&mut self, batch: &RecordBatch) -> anyhow::Result<()> {
-        if let Some(w) = &mut self.writer {
-            w.write(batch)
-                .with_context(|| format!("{}: cannot write", self.tmp.display()))?;
-            self.rows += batch.num_rows() as u64;
+        match &mut self.writer {
+            Some(Writer::Batches(w)) => w.write(batch).map_err(anyhow::Error::from),
+            Some(Writer::RowGroups(w)) => w.write(batch),
+            None => return Ok(()),
         }
+        .with_context(|| format!("{}: cannot write", self.tmp.display()))?;
+        self.rows += batch.num_rows() as u64;
         Ok(())
+    }
+
+    /// Whether row groups of a file with Arrow schema `schema` and metadata `metadata` can be
+    /// appended as they are: the sink was made by [`ParquetSink::create_appendable`], the Arrow
+    /// fields are the sink's and the Parquet schema is the one the sink writes.
+    pub fn accepts_row_groups(&self, schema: &Schema, metadata: &ParquetMetaData) -> bool {
+        match &self.writer {
+            Some(Writer::RowGroups(w)) => {
+                schema.fields() == w.schema.fields()
+                    && metadata.file_metadata().schema_descr().root_schema()
+                        == w.file.schema_descr().root_schema()
+            }
+            _ => false,
+        }
+    }
+
+    /// Append row group `index` of the Parquet file `source`, whose footer is `metadata`, as it
+    /// is: its column chunks are copied byte for byte with their statistics, with their column
+    /// and offset indexes when `metadata` holds the page index (else the row group has none),
+    /// and with their page encoding statistics when `metadata` holds them in full (read with
+    /// `with_encoding_stats_as_mask(false)`). The open row group of batches stays open. Returns
+    /// the rows appended.
+    ///
+    /// Errors: the sink was made by [`ParquetSink::create`], `index` is out of range, the row
+    /// group's schema is not the sink's (see [`ParquetSink::accepts_row_groups`]), I/O.
+    pub fn append_row_group(
+        &mut self,
+        source: &File,
+        metadata: &ParquetMetaData,
+        index: usize,
+    ) -> anyhow::Result<u64> {
+        let Some(Writer::RowGroups(w)) = &mut self.writer else {
+            anyhow::bail!(
+                "{}: internal: this sink takes no row groups",
+                self.tmp.display()
+            );
+        };
+        let rows = w
+            .append(source, metadata, index)
+            .with_context(|| format!("{}: cannot copy a row group", self.tmp.display()))?;
+        self.rows += rows;
+        Ok(rows)
     }
 
     /// Bytes buffered for the row group in progress.
     pub fn buffered_bytes(&self) -> usize {
-        self.writer.as_ref().map_or(0, |w| w.in_progress_size())
+        match &self.writer {
+            Some(Writer::Batches(w)) => w.in_progress_size(),
+            Some(Writer::RowGroups(w)) => w.buffered_bytes(),
+            None => 0,
+        }
     }
 
     /// Close the row group in progress early (bounds memory when many files are open).
     pub fn flush(&mut self) -> anyhow::Result<()> {
-        if let Some(w) = &mut self.writer {
-            w.flush()?;
+        match &mut self.writer {
+            Some(Writer::Batches(w)) => w.flush()?,
+            Some(Writer::RowGroups(w)) => w.close_open()?,
+            None => {}
         }
         Ok(())
     }
@@ -235,10 +477,14 @@ impl ParquetSink {
 
     /// Finish the file: footer, fsync, rename into place. Returns the rows written.
     pub fn finish(mut self) -> anyhow::Result<u64> {
-        let Some(writer) = self.writer.take() else {
-            return Ok(self.rows);
+        let file = match self.writer.take() {
+            None => return Ok(self.rows),
+            Some(Writer::Batches(w)) => w.into_inner()?,
+            Some(Writer::RowGroups(mut w)) => {
+                w.close_open()?;
+                w.file.into_inner()?
+            }
         };
-        let file = writer.into_inner()?;
         file.sync_all()?;
         std::fs::rename(&self.tmp, &self.path)
             .with_context(|| format!("{}: cannot rename into place", self.path.display()))?;
@@ -420,6 +666,8 @@ pub fn sync_table(
             partitions_written: written.partitions_written,
             partitions_rewritten: written.partitions_rewritten,
             partitions_kept: written.partitions_kept,
+            row_groups_copied: written.row_groups_copied,
+            row_groups_rewritten: written.row_groups_rewritten,
         },
     })
 }
@@ -468,4 +716,203 @@ pub fn sync_all(
         .collect();
     let _ = std::fs::remove_dir_all(root.join(".work"));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{ArrayRef, Int64Array, StringArray, TimestampMicrosecondArray};
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
+    use parquet::file::metadata::PageIndexPolicy;
+    use std::sync::Arc;
+
+    fn schema() -> SchemaRef {
+        Arc::new(Schema::new(vec![
+            arrow::datatypes::Field::new("id", DataType::Int64, true),
+            arrow::datatypes::Field::new("name", DataType::Utf8, true),
+            arrow::datatypes::Field::new("at", arrow_type(ColumnType::Timestamp), true),
+        ]))
+    }
+
+    fn batch(from: i64, n: i64) -> RecordBatch {
+        let ids: ArrayRef = Arc::new(Int64Array::from_iter_values(from..from + n));
+        let names: ArrayRef = Arc::new(StringArray::from_iter_values(
+            (from..from + n).map(|i| format!("name {}", i % 1000)),
+        ));
+        let at: ArrayRef = Arc::new(
+            TimestampMicrosecondArray::from_iter_values((from..from + n).map(|i| i * 1_000_000))
+                .with_timezone("UTC"),
+        );
+        RecordBatch::try_new(schema(), vec![ids, names, at]).unwrap()
+    }
+
+    fn load(path: &Path) -> (File, ArrowReaderMetadata) {
+        let file = File::open(path).unwrap();
+        let meta = ArrowReaderMetadata::load(
+            &file,
+            ArrowReaderOptions::new()
+                .with_page_index_policy(PageIndexPolicy::Optional)
+                .with_encoding_stats_as_mask(false),
+        )
+        .unwrap();
+        (file, meta)
+    }
+
+    fn ids(path: &Path) -> Vec<i64> {
+        let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(path).unwrap())
+            .unwrap()
+            .build()
+            .unwrap();
+        let mut out = Vec::new();
+        for b in reader {
+            let b = b.unwrap();
+            assert_eq!(b.schema().fields(), schema().fields());
+            let c = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+            out.extend(c.values().iter().copied());
+        }
+        out
+    }
+
+    #[test]
+    fn appended_row_groups_keep_their_bytes_statistics_and_page_index() {
+        let dir = crate::testkit::tempdir().unwrap();
+        let old = dir.path().join("old.parquet");
+        let mut sink = ParquetSink::create(&old, schema(), "t").unwrap();
+        sink.write(&batch(0, ROW_GROUP_ROWS as i64 * 2 + 10))
+            .unwrap();
+        sink.finish().unwrap();
+        let (old_file, old_meta) = load(&old);
+        assert_eq!(old_meta.metadata().num_row_groups(), 3);
+
+        // Batches before, between and after two raw row groups.
+        let new = dir.path().join("new.parquet");
+        let mut sink = ParquetSink::create_appendable(&new, schema(), "t").unwrap();
+        assert!(sink.accepts_row_groups(old_meta.schema(), old_meta.metadata()));
+        sink.write(&batch(-5, 5)).unwrap();
+        sink.append_row_group(&old_file, old_meta.metadata(), 1)
+            .unwrap();
+        sink.append_row_group(&old_file, old_meta.metadata(), 0)
+            .unwrap();
+        sink.write(&batch(1_000_000, 7)).unwrap();
+        assert!(sink
+            .append_row_group(&old_file, old_meta.metadata(), 3)
+            .is_err());
+        assert_eq!(sink.finish().unwrap(), 12 + 2 * ROW_GROUP_ROWS as u64);
+
+        let (new_file, new_meta) = load(&new);
+        let n = ROW_GROUP_ROWS as i64;
+        let mut want: Vec<i64> = (n..2 * n).chain(0..n).collect();
+        want.extend((-5..0).chain(1_000_000..1_000_007));
+        assert_eq!(ids(&new), want, "raw groups first, then the open row group");
+        let (om, nm) = (old_meta.metadata(), new_meta.metadata());
+        assert_eq!(nm.num_row_groups(), 3);
+        assert_eq!(
+            nm.file_metadata().key_value_metadata(),
+            om.file_metadata().key_value_metadata(),
+            "ARROW:schema and broker.table"
+        );
+        let bytes = |f: &File, c: &parquet::file::metadata::ColumnChunkMetaData| {
+            let (start, len) = c.byte_range();
+            let mut buf = vec![0; len as usize];
+            std::os::unix::fs::FileExt::read_exact_at(f, &mut buf, start).unwrap();
+            buf
+        };
+        for (new_g, old_g) in [(0, 1), (1, 0)] {
+            let (a, b) = (nm.row_group(new_g), om.row_group(old_g));
+            assert_eq!(a.num_rows(), b.num_rows());
+            for c in 0..3 {
+                let (ca, cb) = (a.column(c), b.column(c));
+                assert_eq!(ca.compressed_size(), cb.compressed_size());
+                assert_eq!(ca.uncompressed_size(), cb.uncompressed_size());
+                assert_eq!(ca.num_values(), cb.num_values());
+                assert_eq!(ca.encodings_mask(), cb.encodings_mask());
+                assert!(cb.page_encoding_stats().is_some());
+                assert_eq!(ca.page_encoding_stats(), cb.page_encoding_stats());
+                assert_eq!(
+                    ca.unencoded_byte_array_data_bytes(),
+                    cb.unencoded_byte_array_data_bytes()
+                );
+                assert_eq!(
+                    ca.definition_level_histogram(),
+                    cb.definition_level_histogram()
+                );
+                assert_eq!(ca.statistics(), cb.statistics());
+                assert_eq!(bytes(&new_file, ca), bytes(&old_file, cb));
+                let pi = (nm.page_index().unwrap(), om.page_index().unwrap());
+                assert!(pi.0.column_index(new_g, c).is_some());
+                assert_eq!(pi.0.column_index(new_g, c), pi.1.column_index(old_g, c));
+                let (oa, ob) = (
+                    pi.0.offset_index(new_g, c).unwrap(),
+                    pi.1.offset_index(old_g, c).unwrap(),
+                );
+                assert_eq!(oa.page_locations.len(), ob.page_locations.len());
+                for (x, y) in oa.page_locations.iter().zip(&ob.page_locations) {
+                    assert_eq!(
+                        x.offset - ca.byte_range().0 as i64,
+                        y.offset - cb.byte_range().0 as i64
+                    );
+                }
+            }
+        }
+        // The batches' row group has its page index too.
+        assert!(nm.page_index().unwrap().column_index(2, 0).is_some());
+    }
+
+    #[test]
+    fn a_sink_refuses_row_groups_of_another_schema_and_batch_sinks_take_none() {
+        let dir = crate::testkit::tempdir().unwrap();
+        let old = dir.path().join("old.parquet");
+        let mut sink = ParquetSink::create(&old, schema(), "t").unwrap();
+        sink.write(&batch(0, 10)).unwrap();
+        sink.finish().unwrap();
+        let (old_file, old_meta) = load(&old);
+
+        let other = Arc::new(Schema::new(vec![arrow::datatypes::Field::new(
+            "id",
+            DataType::Int64,
+            true,
+        )]));
+        let path = dir.path().join("other.parquet");
+        let mut sink = ParquetSink::create_appendable(&path, other, "t").unwrap();
+        assert!(!sink.accepts_row_groups(old_meta.schema(), old_meta.metadata()));
+        assert!(sink
+            .append_row_group(&old_file, old_meta.metadata(), 0)
+            .is_err());
+        drop(sink);
+        assert!(
+            !dir.path().join("other.parquet.tmp").exists(),
+            "dropped unfinished"
+        );
+
+        let path = dir.path().join("batches.parquet");
+        let mut sink = ParquetSink::create(&path, schema(), "t").unwrap();
+        assert!(!sink.accepts_row_groups(old_meta.schema(), old_meta.metadata()));
+        assert!(sink
+            .append_row_group(&old_file, old_meta.metadata(), 0)
+            .is_err());
+        sink.abandon();
+    }
+
+    #[test]
+    fn an_appendable_sink_writes_batches_in_full_row_groups() {
+        let dir = crate::testkit::tempdir().unwrap();
+        let path = dir.path().join("a.parquet");
+        let mut sink = ParquetSink::create_appendable(&path, schema(), "t").unwrap();
+        let n = ROW_GROUP_ROWS as i64;
+        for i in 0..5 {
+            sink.write(&batch(i * 60_000, 60_000)).unwrap();
+        }
+        sink.write(&batch(5 * 60_000, 0)).unwrap();
+        assert_eq!(sink.finish().unwrap(), 300_000);
+        let (_, meta) = load(&path);
+        let sizes: Vec<i64> = meta
+            .metadata()
+            .row_groups()
+            .iter()
+            .map(|g| g.num_rows())
+            .collect();
+        assert_eq!(sizes, vec![n, n, 300_000 - 2 * n]);
+        assert_eq!(ids(&path), (0..300_000).collect::<Vec<_>>());
+    }
 }
