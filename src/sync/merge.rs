@@ -1230,7 +1230,7 @@ mod tests {
         Arc::new(Schema::new(vec![
             Field::new("n", DataType::Int64, true),
             Field::new("s", DataType::Utf8, true),
-            Field::new("t", arrow_type(ColumnType::Timestamp), true),
+            Field::new("t", arrow_type(ColumnType::Timestamptz), true),
             Field::new("f", DataType::Float64, true),
         ]))
     }

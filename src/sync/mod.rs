@@ -731,7 +731,7 @@ mod tests {
         Arc::new(Schema::new(vec![
             arrow::datatypes::Field::new("id", DataType::Int64, true),
             arrow::datatypes::Field::new("name", DataType::Utf8, true),
-            arrow::datatypes::Field::new("at", arrow_type(ColumnType::Timestamp), true),
+            arrow::datatypes::Field::new("at", arrow_type(ColumnType::Timestamptz), true),
         ]))
     }
 
