@@ -615,9 +615,14 @@ struct BatchShape {
     schema: SchemaRef,
 }
 
+/// Threads parsing one table's batches: the machine's cores.
+fn parallel_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
 /// Batches parsed at once: twice the threads, so a slow batch does not idle the others.
 fn parallel_window() -> usize {
-    2 * rayon::current_num_threads().max(1)
+    2 * parallel_threads()
 }
 
 impl ParallelBatches {
@@ -652,7 +657,6 @@ impl ParallelBatches {
     }
 
     fn fill(&mut self) {
-        use rayon::prelude::*;
         let changed = std::fs::metadata(&self.path)
             .map(|m| m.len() != self.file.len || m.modified().ok() != self.file.modified)
             .unwrap_or(true);
@@ -664,10 +668,34 @@ impl ParallelBatches {
             return;
         }
         let upto = (self.next + parallel_window()).min(self.checkpoints.len());
-        let parsed: Vec<anyhow::Result<Option<RecordBatch>>> = (self.next..upto)
-            .into_par_iter()
-            .map(|k| self.parse(k))
-            .collect();
+        // Plain scoped threads, not rayon: this runs while rayon's workers may all be blocked
+        // waiting for these very batches (tables sync on rayon), so work queued on rayon here
+        // could wait forever.
+        let threads = parallel_threads().min(upto - self.next).max(1);
+        let this = &*self;
+        let mut parsed: Vec<(usize, anyhow::Result<Option<RecordBatch>>)> =
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..threads)
+                    .map(|t| {
+                        let ks: Vec<usize> = (this.next + t..upto).step_by(threads).collect();
+                        scope.spawn(move || {
+                            ks.into_iter()
+                                .map(|k| (k, this.parse(k)))
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h| {
+                        h.join().unwrap_or_else(|_| {
+                            vec![(usize::MAX, Err(anyhow!("a CSV parsing thread panicked")))]
+                        })
+                    })
+                    .collect()
+            });
+        parsed.sort_by_key(|(k, _)| *k);
+        let parsed = parsed.into_iter().map(|(_, r)| r);
         self.next = upto;
         self.ready
             .extend(parsed.into_iter().filter_map(Result::transpose));
