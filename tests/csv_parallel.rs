@@ -12,16 +12,8 @@ use common::*;
 const ROWS: usize = 300_000; // 5 batches of 65,536 rows
 
 fn instance(csv_text: &str, declared_qty: bool) -> broker::testkit::TempDir {
-    let dir = broker::testkit::tempdir().unwrap();
+    let dir = csv_instance("Parallel");
     let d = dir.path();
-    for sub in ["config", "content", "csv"] {
-        std::fs::create_dir_all(d.join(sub)).unwrap();
-    }
-    std::fs::write(
-        d.join("config/instance.yaml"),
-        "instance:\n  name: Parallel\ndata_source:\n  type: csv\n  csv:\n    folder: csv\n",
-    )
-    .unwrap();
     let columns = if declared_qty {
         "    columns:\n      - {name: qty, type: int64}\n"
     } else {

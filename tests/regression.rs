@@ -85,17 +85,7 @@ fn schema(dir: &Path) -> Vec<(String, String)> {
 
 /// Column `col` as text (NULL → None), in file order.
 fn column(dir: &Path, col: &str) -> Vec<Option<String>> {
-    let c = duckdb::Connection::open_in_memory().unwrap();
-    let mut s = c
-        .prepare(&format!(
-            "SELECT CAST(\"{col}\" AS VARCHAR) FROM read_parquet('{}')",
-            parquet(dir).display()
-        ))
-        .unwrap();
-    s.query_map([], |r| r.get::<_, Option<String>>(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
+    values(dir, &format!("\"{col}\""))
 }
 
 fn some(v: &[&str]) -> Vec<Option<String>> {

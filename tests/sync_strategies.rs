@@ -46,16 +46,8 @@ tables:
 
 /// An instance with the four tables above reading CSV files from `<dir>/csv`.
 fn instance() -> broker::testkit::TempDir {
-    let dir = broker::testkit::tempdir().unwrap();
+    let dir = csv_instance("Strategies");
     let d = dir.path();
-    std::fs::create_dir_all(d.join("config")).unwrap();
-    std::fs::create_dir_all(d.join("content")).unwrap();
-    std::fs::create_dir_all(d.join("csv")).unwrap();
-    std::fs::write(
-        d.join("config/instance.yaml"),
-        "instance:\n  name: Strategies\ndata_source:\n  type: csv\n  csv:\n    folder: csv\n",
-    )
-    .unwrap();
     std::fs::write(d.join("content/data_description.md"), TABLES).unwrap();
     write_csv(d, "customers", "id,name\n1,Ann\n2,Bob\n");
     write_csv(
@@ -514,17 +506,8 @@ fn a_corrupt_state_stops_the_build_and_full_refresh_starts_over() {
 /// An instance with one table `t` declared by `yaml` (its `tables:` entry, indented) over
 /// `csv/t.csv`.
 fn one_table(yaml: &str) -> broker::testkit::TempDir {
-    let dir = broker::testkit::tempdir().unwrap();
-    let d = dir.path();
-    for sub in ["config", "content", "csv"] {
-        std::fs::create_dir_all(d.join(sub)).unwrap();
-    }
-    std::fs::write(
-        d.join("config/instance.yaml"),
-        "instance:\n  name: One\ndata_source:\n  type: csv\n  csv:\n    folder: csv\n",
-    )
-    .unwrap();
-    set_table(d, yaml);
+    let dir = csv_instance("One");
+    set_table(dir.path(), yaml);
     dir
 }
 

@@ -747,19 +747,10 @@ fn write_inner(stream: TableStream, plan: Plan<'_>, work: &Path) -> anyhow::Resu
             )?;
             sink.finish()?
         };
-        if rows == 0 && layout != Layout::Single {
-            // Every row it received lost to a newer row of its key in another partition.
-            std::fs::remove_file(&abs)?;
-            continue;
+        // Every row it received may have lost to a newer row of its key in another partition.
+        if keep_file(&mut files, &layout, rel, abs, rows)? {
+            written += 1;
         }
-        written += 1;
-        let bytes = std::fs::metadata(&abs)?.len();
-        files.push(DataFile {
-            path: rel,
-            abs_path: abs,
-            rows,
-            bytes,
-        });
     }
 
     // 3. Previous partitions that received no rows.
@@ -795,17 +786,7 @@ fn write_inner(stream: TableStream, plan: Plan<'_>, work: &Path) -> anyhow::Resu
         groups += prev.merge_into(&mut sink, &schema, table, keys.as_ref())?;
         let rows = sink.finish()?;
         rewritten += 1;
-        if rows == 0 && layout != Layout::Single {
-            std::fs::remove_file(&abs)?;
-            continue;
-        }
-        let bytes = std::fs::metadata(&abs)?.len();
-        files.push(DataFile {
-            path: rel,
-            abs_path: abs,
-            rows,
-            bytes,
-        });
+        keep_file(&mut files, &layout, rel, abs, rows)?;
     }
     // A table that never received a row still gets a (0-row) file when it is a single file, so
     // its schema is published.
@@ -835,6 +816,30 @@ fn write_inner(stream: TableStream, plan: Plan<'_>, work: &Path) -> anyhow::Resu
         row_groups_rewritten: groups.rewritten,
         notes,
     })
+}
+
+/// Add a written file to `files`; a partition file left with no row is removed instead (a
+/// single-file table keeps its empty file, which still carries the schema). Returns whether the
+/// file was kept.
+fn keep_file(
+    files: &mut Vec<DataFile>,
+    layout: &Layout,
+    path: String,
+    abs_path: PathBuf,
+    rows: u64,
+) -> anyhow::Result<bool> {
+    if rows == 0 && *layout != Layout::Single {
+        std::fs::remove_file(&abs_path)?;
+        return Ok(false);
+    }
+    let bytes = std::fs::metadata(&abs_path)?.len();
+    files.push(DataFile {
+        path,
+        abs_path,
+        rows,
+        bytes,
+    });
+    Ok(true)
 }
 
 /// The batches of a Parquet file, [`READ_BATCH_ROWS`] rows each. Errors: it cannot be opened or

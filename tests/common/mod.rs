@@ -42,6 +42,22 @@ pub fn demo_instance(csv: Option<&Path>) -> broker::testkit::TempDir {
     dir
 }
 
+/// An empty instance named `name` whose CSV data source is the folder `<dir>/csv` (created,
+/// empty), with `content/` created and no tables declared yet.
+pub fn csv_instance(name: &str) -> broker::testkit::TempDir {
+    let dir = broker::testkit::tempdir().unwrap();
+    let d = dir.path();
+    for sub in ["config", "content", "csv"] {
+        std::fs::create_dir_all(d.join(sub)).unwrap();
+    }
+    std::fs::write(
+        d.join("config/instance.yaml"),
+        format!("instance:\n  name: {name}\ndata_source:\n  type: csv\n  csv:\n    folder: csv\n"),
+    )
+    .unwrap();
+    dir
+}
+
 /// Run `broker` with `args`.
 pub fn broker(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_broker"))
