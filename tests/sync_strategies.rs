@@ -444,6 +444,11 @@ fn select_exclude_and_dry_run() {
     assert_eq!(table(&s, "customers")["rows"], 3);
     assert_eq!(table(&s, "orders")["status"], "skipped");
     assert_eq!(table(&s, "orders")["rows"], 5, "published data kept");
+    assert_eq!(
+        table(&s, "orders")["cursor"],
+        "2025-01-05T08:00:00.000000Z",
+        "a skipped table keeps its cursor, and says so"
+    );
     assert_eq!(orders(d).len(), 5);
 
     let (code, s, err) = build_json(d, &["--exclude", "customers,visits"]);

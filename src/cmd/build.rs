@@ -97,7 +97,8 @@ pub struct TableSummary {
     pub bytes: Option<u64>,
     /// Seconds spent syncing it.
     pub seconds: f64,
-    /// The cursor after this build (incremental tables).
+    /// The table's cursor after this build (incremental tables): moved by this run, or kept
+    /// when the run failed or skipped the table; `None` before a run has read a cursor value.
     pub cursor: Option<String>,
     /// The error, when this build could not sync it.
     pub error: Option<String>,
@@ -368,7 +369,7 @@ fn build(config: &Config, content: &Content, run: &Run, log: &Reporter) -> anyho
         config,
         &build_id,
         content,
-        &synced,
+        (&synced, &new_state),
         &input.metrics,
         warnings,
         timings,
@@ -976,7 +977,7 @@ fn summarize(
     config: &Config,
     build_id: &str,
     content: &Content,
-    synced: &[Synced],
+    (synced, state): (&[Synced], &SyncState),
     metrics: &[MetricResult],
     warnings: Vec<String>,
     timings: BTreeMap<&'static str, f64>,
@@ -1001,7 +1002,12 @@ fn summarize(
                 row_groups_rewritten: fresh.map(|d| d.run.row_groups_rewritten),
                 bytes: s.data.as_ref().map(|d| d.bytes),
                 seconds: fresh.map_or(0.0, |d| d.elapsed_ms as f64 / 1000.0),
-                cursor: fresh.and_then(|d| d.run.cursor.as_ref().map(|c| c.text.clone())),
+                // The table's cursor after this build: moved, kept by a failed or skipped run,
+                // or none yet.
+                cursor: state
+                    .tables
+                    .get(&spec.name)
+                    .and_then(|t| t.cursor.as_ref().map(|c| c.text.clone())),
                 error: s.error.clone(),
             }
         })

@@ -544,7 +544,11 @@ fn validate(
             .map(|c| c.trim().to_string())
             .filter(|c| !c.is_empty())
             .collect(),
-        Some(KeyList::List(v)) => v.into_iter().map(|c| c.trim().to_string()).collect(),
+        Some(KeyList::List(v)) => v
+            .into_iter()
+            .map(|c| c.trim().to_string())
+            .filter(|c| !c.is_empty())
+            .collect(),
     };
     if let Some(g) = &t.partition_granularity {
         if !matches!(g.as_str(), "year" | "month" | "day") {
@@ -553,6 +557,13 @@ fn validate(
                 t.name
             );
         }
+    }
+    let mut seen_key = std::collections::HashSet::new();
+    if let Some(dup) = primary_key.iter().find(|k| !seen_key.insert(k.as_str())) {
+        bail!(
+            "key `primary_key`: column `{dup}` of table `{}` is listed twice",
+            t.name
+        );
     }
     if t.sync_strategy == SyncStrategy::Incremental && primary_key.is_empty() {
         bail!(
@@ -685,6 +696,12 @@ mod tests {
         let e = parse(doc, Path::new("dd.md")).unwrap_err().to_string();
         assert!(
             e.starts_with("dd.md:8: ") && e.contains("first declared at line 4"),
+            "{e}"
+        );
+        let doc = "```yaml\ntables:\n  - {id: a.b, name: b, description: d, primary_key: [id, id], sync_strategy: full_refresh}\n```\n";
+        let e = parse(doc, Path::new("dd.md")).unwrap_err().to_string();
+        assert!(
+            e.contains("column `id` of table `b` is listed twice"),
             "{e}"
         );
         let doc = "```yaml\ntables:\n  - id: a.b\n    name: b\n    description: d\n    sync_strategy: sometimes\n```\n";
