@@ -948,3 +948,31 @@ fn an_incremental_merge_copies_row_groups_without_keys_read_as_raw_bytes() {
         ]]
     );
 }
+
+#[test]
+fn a_header_only_export_records_no_made_up_type_change() {
+    let dir = one_table("    sync_strategy: full_refresh\n");
+    let d = dir.path();
+    write_csv(d, "t", "id,when\n1,2025-01-01\n");
+    assert_eq!(build_json(d, &[]).0, Some(0));
+    write_csv(d, "t", "id,when\n");
+    assert_eq!(build_json(d, &[]).0, Some(0));
+    let history = &state(d)["tables"]["t"]["schema_history"];
+    assert_eq!(history, &serde_json::json!([]), "{history}");
+}
+
+#[test]
+fn a_partition_column_that_is_not_a_date_names_a_value() {
+    let dir = one_table(
+        "    sync_strategy: partitioned\n    partition_by: d\n    partition_granularity: month\n",
+    );
+    let d = dir.path();
+    write_csv(d, "t", "id,d\n1,2025-01-01\n2,soon\n");
+    let (code, s, _) = build_json(d, &[]);
+    assert_eq!(code, Some(1));
+    let e = table(&s, "t")["error"].as_str().unwrap().to_string();
+    assert!(
+        e.contains("partition_by column `d`") && e.contains("the value `soon`"),
+        "{e}"
+    );
+}

@@ -615,10 +615,21 @@ fn next_state(
             (None, Some(d)) => {
                 let columns = state::state_columns(&d.columns);
                 let mut history = prev.map(|p| p.schema_history.clone()).unwrap_or_default();
-                if let Some(change) =
+                if let Some(mut change) =
                     prev.and_then(|p| state::diff(&p.columns, &columns, built_at, build_id))
                 {
-                    history.push(change);
+                    // A column without any value this run has an unknown type, not a new one.
+                    change.retyped.retain(|r| {
+                        d.columns
+                            .iter()
+                            .any(|c| c.name == r.name && sync::merge::has_values(c))
+                    });
+                    if !(change.added.is_empty()
+                        && change.removed.is_empty()
+                        && change.retyped.is_empty())
+                    {
+                        history.push(change);
+                    }
                 }
                 let excess = history.len().saturating_sub(state::HISTORY_LIMIT);
                 history.drain(..excess);

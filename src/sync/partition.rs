@@ -98,9 +98,26 @@ pub fn keys(
             let a = a.clone();
             Box::new(move |i| a.value(i).div_euclid(MICROS_PER_DAY))
         }
-        other => bail!(
-            "table `{table}`: partition_by column `{name}` is {other}, not a date or timestamp"
-        ),
+        other => {
+            // The first value that does not even start with a date, else the first value.
+            let text = |i: usize| arrow::util::display::array_value_to_string(column, i).ok();
+            let starts_with_date = |v: &str| {
+                v.get(..10)
+                    .is_some_and(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok())
+            };
+            let valid: Vec<usize> = (0..column.len()).filter(|&i| column.is_valid(i)).collect();
+            let example = valid
+                .iter()
+                .filter_map(|&i| text(i))
+                .find(|v| !starts_with_date(v))
+                .or_else(|| valid.first().and_then(|&i| text(i)))
+                .map_or("it holds no value".to_string(), |v| {
+                    format!("e.g. the value `{v}`")
+                });
+            bail!(
+                "table `{table}`: partition_by column `{name}` is read as {other}, not a date or timestamp ({example})"
+            )
+        }
     };
     let mut out = Vec::with_capacity(column.len());
     let mut last: Option<(i64, PartitionKey)> = None;
