@@ -9,7 +9,9 @@ use std::path::Path;
 
 use common::*;
 
-const ROWS: usize = 300_000; // 5 batches of 65,536 rows
+/// About 75 MB of CSV: more than two 32 MiB parts of a parallel first pass, 23 batches of
+/// 65,536 rows in the second.
+const ROWS: usize = 1_500_000;
 
 fn instance(csv_text: &str, declared_qty: bool) -> broker::testkit::TempDir {
     let dir = csv_instance("Parallel");
@@ -96,7 +98,7 @@ fn parallel_and_sequential_reads_give_the_same_table() {
     assert_eq!(plain, summary("plain2"));
     assert_eq!(plain, summary("plain3"));
     assert!(
-        plain.starts_with("300000 44999850000 "),
+        plain.starts_with("1500000 1124999250000 "),
         "rows and ids: {plain}"
     );
     // The quoted notes kept their newline and quotes.
@@ -115,8 +117,9 @@ fn parallel_and_sequential_reads_give_the_same_table() {
 
 #[test]
 fn an_error_deep_in_a_parallel_read_names_the_files_own_line() {
-    // Line 250,001 is in the fourth batch; the notes before it hold 249 quoted newlines.
-    let bad = 250_001;
+    // Line 1,200,001 is in the second or third part of the first pass; the notes before it
+    // hold 1,200 quoted newlines.
+    let bad = 1_200_001;
     let dir = instance(&csv(Some(bad)), true);
     let out = build(dir.path());
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));

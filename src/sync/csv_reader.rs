@@ -115,6 +115,11 @@ impl<R: BufRead> CsvReader<R> {
         }
     }
 
+    /// The byte offset the reader is at (where the next record starts, blank lines included).
+    pub fn byte(&self) -> u64 {
+        self.byte
+    }
+
     /// The 1-based physical line the reader is at (where the next record starts, or where
     /// reading stopped on an error).
     pub fn line(&self) -> u64 {

@@ -265,13 +265,12 @@ impl Records {
     /// Records of `bytes`, a part of the file `path` that starts at a record boundary at
     /// `line`/`byte` of the file (see [`CsvReader::resume`]).
     fn resumed(
-        bytes: Vec<u8>,
+        inner: Box<dyn BufRead + Send>,
         path: &str,
         (line, byte): (u64, u64),
         dialect: Arc<Dialect>,
         names: Vec<String>,
     ) -> Records {
-        let inner: Box<dyn BufRead + Send> = Box::new(std::io::Cursor::new(bytes));
         Records {
             parts: Vec::new(),
             next_part: 0,
@@ -329,6 +328,11 @@ impl Records {
                 ),
             }
         }
+    }
+
+    /// Where the next record starts: (line, byte offset); `None` before the first file is open.
+    fn position(&self) -> Option<(u64, u64)> {
+        self.reader.as_ref().map(|r| (r.line(), r.byte()))
     }
 
     /// Field `i` as text. Errors: it is not UTF-8 (naming line, column, byte and offset, with a
@@ -452,7 +456,28 @@ impl Connector for CsvConnector {
         };
         let mut checkpoints: Vec<(u64, u64)> = Vec::new();
         let mut count = 0usize;
-        if !observed.is_empty() {
+        // A big plain file is first read in parallel parts; when a part's guessed start turns
+        // out wrong, or any part finds an error, the sequential read below does it all again
+        // (and reports the error with its exact line).
+        let parallel = match (&plain, records.position()) {
+            (Some(file), Some(start)) if !observed.is_empty() => {
+                let shape = Pass1 {
+                    path: &shown,
+                    dialect: &dialect,
+                    names: &names,
+                    observed: &observed,
+                    fresh: TypeGuess::new(rules),
+                };
+                shape.run(file, start)
+            }
+            _ => None,
+        };
+        if let Some((g, c)) = parallel {
+            for &i in &observed {
+                guesses[i] = g[i].clone();
+            }
+            checkpoints = c;
+        } else if !observed.is_empty() {
             while records.next(&mut rec)? {
                 if plain.is_some() {
                     if count.is_multiple_of(BATCH_ROWS) {
@@ -585,6 +610,146 @@ fn is_plain(path: &Path) -> Option<PlainFile> {
     })
 }
 
+/// Bytes per part of a parallel first pass (fixed, so the same file always gives the same
+/// batches and the same Parquet bytes).
+const PASS1_PART_BYTES: u64 = 32 << 20;
+
+/// What every part of a parallel first pass shares.
+struct Pass1<'a> {
+    path: &'a str,
+    dialect: &'a Arc<Dialect>,
+    names: &'a [String],
+    observed: &'a [usize],
+    fresh: TypeGuess,
+}
+
+/// One part's outcome: guesses, checkpoints (line relative to the part's start, byte), and
+/// where the first record at or after the part's end starts (byte, relative line).
+type Part = (Vec<TypeGuess>, Vec<(u64, u64)>, u64, u64);
+
+impl Pass1<'_> {
+    /// The first pass over a plain file in parts of [`PASS1_PART_BYTES`], on the machine's
+    /// cores. `start` is where the first data record starts (line, byte). Returns the merged
+    /// guesses and the pass-2 checkpoints with absolute lines, or `None` when the file is too
+    /// small, a part's start (the line after the first newline past its nominal offset) was
+    /// inside a quoted field, or any part failed (the caller then reads sequentially).
+    fn run(
+        &self,
+        file: &PlainFile,
+        start: (u64, u64),
+    ) -> Option<(Vec<TypeGuess>, Vec<(u64, u64)>)> {
+        use std::os::unix::fs::FileExt;
+        if file.len < start.1 + 2 * PASS1_PART_BYTES {
+            return None;
+        }
+        let mut starts = vec![start.1];
+        let mut at = start.1 + PASS1_PART_BYTES;
+        let mut window = vec![0u8; 1 << 16];
+        while at < file.len {
+            let n = file.file.read_at(&mut window, at).ok()?;
+            if n == 0 {
+                break;
+            }
+            match window[..n].iter().position(|&b| b == b'\n') {
+                Some(i) => {
+                    let s = at + i as u64 + 1;
+                    if s >= file.len {
+                        break;
+                    }
+                    starts.push(s);
+                    at = s + PASS1_PART_BYTES;
+                }
+                None => at += n as u64,
+            }
+        }
+        if starts.len() < 2 {
+            return None;
+        }
+        let ends: Vec<u64> = starts[1..].iter().copied().chain([file.len]).collect();
+        let threads = parallel_threads().min(starts.len());
+        let parts: Vec<Option<Part>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    let (starts, ends) = (&starts, &ends);
+                    scope.spawn(move || {
+                        (t..starts.len())
+                            .step_by(threads)
+                            .map(|k| (k, self.part(starts[k], ends[k])))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            let mut all: Vec<(usize, Option<Part>)> = handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_default())
+                .collect();
+            all.sort_by_key(|(k, _)| *k);
+            all.into_iter().map(|(_, p)| p).collect()
+        });
+        if parts.len() != starts.len() {
+            return None;
+        }
+        let mut guesses = vec![self.fresh.clone(); self.names.len()];
+        let mut checkpoints = Vec::new();
+        let mut line = start.0;
+        for (k, part) in parts.into_iter().enumerate() {
+            let (g, c, end, lines) = part?;
+            if end != ends[k] {
+                return None; // the next part's guessed start was inside a quoted field
+            }
+            for &i in self.observed {
+                guesses[i].merge(&g[i]);
+            }
+            checkpoints.extend(c.into_iter().map(|(l, b)| (line + l, b)));
+            line += lines;
+        }
+        Some((guesses, checkpoints))
+    }
+
+    /// Read the records that start in `[from, to)`; `None` on any error.
+    fn part(&self, from: u64, to: u64) -> Option<Part> {
+        use std::io::{Seek, SeekFrom};
+        let mut f = File::open(self.path).ok()?;
+        f.seek(SeekFrom::Start(from)).ok()?;
+        let inner: Box<dyn BufRead + Send> = Box::new(BufReader::with_capacity(1 << 20, f));
+        let mut records = Records::resumed(
+            inner,
+            self.path,
+            (0, from),
+            self.dialect.clone(),
+            self.names.to_vec(),
+        );
+        let rules = &self.dialect.rules;
+        let mut guesses = vec![self.fresh.clone(); self.names.len()];
+        let mut checkpoints = Vec::new();
+        let mut rec = Record::default();
+        let mut count = 0usize;
+        loop {
+            if !records.next(&mut rec).ok()? {
+                let (line, byte) = records.position().unwrap_or((0, to));
+                return Some((guesses, checkpoints, byte.max(to), line));
+            }
+            if rec.byte >= to {
+                return Some((guesses, checkpoints, rec.byte, rec.line));
+            }
+            if count.is_multiple_of(BATCH_ROWS) {
+                checkpoints.push((rec.line, rec.byte));
+            }
+            count += 1;
+            for &i in self.observed {
+                if guesses[i].is_text() {
+                    continue;
+                }
+                if let Some(s) = records.value(&rec, i).ok()? {
+                    if !s.is_empty() {
+                        guesses[i].observe(s, rules);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// A plain CSV file as pass 1 saw it.
 struct PlainFile {
     file: Arc<File>,
@@ -641,7 +806,7 @@ impl ParallelBatches {
         let t = &self.shape;
         let mut batches = CsvBatches {
             records: Records::resumed(
-                bytes,
+                Box::new(std::io::Cursor::new(bytes)),
                 &self.path,
                 (line, start),
                 t.dialect.clone(),

@@ -522,6 +522,25 @@ impl TypeGuess {
         self.iso_date || self.dot_date || self.slash_dmy || self.slash_mdy || self.custom_date
     }
 
+    /// Combine the guess of another part of the same column (read in parallel): what either
+    /// part ruled out stays ruled out, what either part saw was seen. The result decides as one
+    /// guess over both parts' values would.
+    pub fn merge(&mut self, o: &TypeGuess) {
+        self.can_int &= o.can_int;
+        self.can_float &= o.can_float;
+        self.can_comma &= o.can_comma;
+        self.can_bool &= o.can_bool;
+        self.iso_date &= o.iso_date;
+        self.dot_date &= o.dot_date;
+        self.slash_dmy &= o.slash_dmy;
+        self.slash_mdy &= o.slash_mdy;
+        self.custom_date &= o.custom_date;
+        self.can_timestamp &= o.can_timestamp;
+        self.zoned |= o.zoned;
+        self.naive |= o.naive;
+        self.saw_value |= o.saw_value;
+    }
+
     /// True once only text remains possible: further values need not be looked at.
     pub fn is_text(&self) -> bool {
         self.saw_value
