@@ -623,6 +623,9 @@ struct Pass1<'a> {
     fresh: TypeGuess,
 }
 
+/// The whole first pass: merged guesses per column, and pass 2's checkpoints (line, byte).
+type Pass1Outcome = (Vec<TypeGuess>, Vec<(u64, u64)>);
+
 /// One part's outcome: guesses, checkpoints (line relative to the part's start, byte), and
 /// where the first record at or after the part's end starts (byte, relative line).
 type Part = (Vec<TypeGuess>, Vec<(u64, u64)>, u64, u64);
@@ -633,11 +636,7 @@ impl Pass1<'_> {
     /// guesses and the pass-2 checkpoints with absolute lines, or `None` when the file is too
     /// small, a part's start (the line after the first newline past its nominal offset) was
     /// inside a quoted field, or any part failed (the caller then reads sequentially).
-    fn run(
-        &self,
-        file: &PlainFile,
-        start: (u64, u64),
-    ) -> Option<(Vec<TypeGuess>, Vec<(u64, u64)>)> {
+    fn run(&self, file: &PlainFile, start: (u64, u64)) -> Option<Pass1Outcome> {
         use std::os::unix::fs::FileExt;
         if file.len < start.1 + 2 * PASS1_PART_BYTES {
             return None;
