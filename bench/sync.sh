@@ -3,8 +3,10 @@
 # DuckDB converting the same CSV file to zstd Parquet (`COPY (FROM read_csv(...)) TO ...
 # (FORMAT parquet, COMPRESSION zstd)`, examples/duckdb_convert.rs) in the same run.
 #
-# 1. full refresh of `orders` (incremental, hive partitions by month of created_at) and of
-#    `orders_single` (incremental, one file), each alone (`--select`), vs DuckDB's COPY;
+# 1. the file converted by a `full_refresh` table (`orders_plain`: the same job as DuckDB's
+#    COPY), and the full refresh of `orders` (incremental, hive partitions by month of
+#    created_at) and of `orders_single` (incremental, one file: these also index every key),
+#    each alone (`--select`), vs DuckDB's COPY;
 # 2. an incremental run whose export holds 1% of the table (half updates of recent orders,
 #    half new orders; what a source's "changed since" export delivers), merged into each.
 # Prints wall time and peak RSS of each run and the ratios. The per-table `seconds` of
@@ -77,6 +79,8 @@ tables:
   - {id: b.orders, name: orders, description: Orders by month, primary_key: order_id,
      sync_strategy: incremental, incremental_column: updated_at, incremental_window_days: 0,
      partition_by: created_at, partition_granularity: month, file: orders.csv, folder: bench}
+  - {id: b.orders_plain, name: orders_plain, description: Orders converted whole,
+     primary_key: order_id, sync_strategy: full_refresh, file: orders.csv, folder: bench}
   - {id: b.orders_single, name: orders_single, description: Orders in one file,
      primary_key: order_id, sync_strategy: incremental, incremental_column: updated_at,
      incremental_window_days: 0, file: orders.csv, folder: bench}
@@ -89,6 +93,7 @@ run() { # name, flags...
     /usr/bin/time -f "%e %M" -o "$work/$name.time" "$broker" build -q --json --instance "$inst" "$@" > "$work/$name.json" || true
 }
 ln -sf "$work/full/orders.csv" "$work/src/orders.csv"
+run plain --select orders_plain
 run full_part --full-refresh --select orders
 run full_single --full-refresh --select orders_single
 rm -rf "$work/duck" && /usr/bin/time -f "%e %M" -o "$work/duck.time" "$duck" "$work/full" "$work/duck" > "$work/duck.out"
@@ -109,6 +114,9 @@ duck = float(open(f"{work}/duck.out").read().split("\n")[-2].split()[2])
 dwall, drss = open(f"{work}/duck.time").read().split()
 print(f"orders.csv: {csv_bytes / 2**20:.0f} MiB")
 print(f"duckdb COPY to Parquet: {duck:.2f} s, peak RSS {int(drss) / 1024:.0f} MiB")
+p, pwall, prss = load("plain", "orders_plain")
+print(f"orders_plain (full_refresh): sync {p['seconds']:.2f} s, {p['rows']} rows; build {pwall:.2f} s wall, peak RSS {prss:.0f} MiB")
+print(f"    ratio sync / duckdb: {p['seconds'] / duck:.2f}   peak RSS ratio: {prss / int(drss) * 1024:.2f}")
 for label, full, inc, table in [("partitioned by month", "full_part", "inc_part", "orders"),
                                 ("single file", "full_single", "inc_single", "orders_single")]:
     f, fwall, frss = load(full, table)
