@@ -542,10 +542,18 @@ impl<'a> Site<'a> {
                 ));
             }
             if spec.sync_strategy == crate::content::SyncStrategy::Incremental {
-                strategy.push_str(&format!(
-                    ", re-reads the last {} days",
-                    spec.incremental_window_days
-                ));
+                let cursor = r.sync_state.as_ref().and_then(|s| s.cursor.as_ref());
+                match (&spec.incremental_column, cursor) {
+                    // The window applies to dates and timestamps only.
+                    (Some(c), Some(k)) if k.column_type == crate::content::ColumnType::Int64 => {
+                        strategy.push_str(&format!(", reads rows from the largest `{c}` read"))
+                    }
+                    (Some(c), _) => strategy.push_str(&format!(
+                        ", reads rows from the latest `{c}` read minus {} days",
+                        spec.incremental_window_days
+                    )),
+                    (None, _) => strategy.push_str(", reads every row and merges it by key"),
+                }
             }
             add("sync", strategy);
             add("folder", spec.folder.clone());
