@@ -553,7 +553,10 @@ fn a_run_whose_cursor_column_is_empty_keeps_the_cursor_and_the_newer_rows() {
     assert_eq!(t_rows(d, "id, c"), vec![vec!["1", "20"], vec!["4", "NULL"]]);
     // An integer cursor has no window in days, and the page does not claim one.
     let page = std::fs::read_to_string(d.join("public/tables/t.html")).unwrap();
-    assert!(page.contains("reads rows from the largest `c` read"), "{page}");
+    assert!(
+        page.contains("reads rows from the largest `c` read"),
+        "{page}"
+    );
     assert!(!page.contains("days"), "{page}");
 }
 
