@@ -559,21 +559,24 @@ impl Connector for CsvConnector {
             .zip(&declared)
             .all(|(r, d)| !d || !matches!(r.column_type, ColumnType::Float64 | ColumnType::Date));
         let batches: Box<dyn Iterator<Item = anyhow::Result<RecordBatch>> + Send> = match plain {
-            Some(file) if checkpoints.len() > 1 && forms_known => Box::new(ParallelBatches {
-                file,
-                path: shown.clone(),
-                checkpoints,
-                next: 0,
-                ready: std::collections::VecDeque::new(),
-                failed: false,
-                shape: BatchShape {
-                    dialect: dialect.clone(),
-                    names,
-                    readings: readings.clone(),
-                    declared: declared.clone(),
-                    schema: schema.clone(),
-                },
-            }),
+            Some(file) if checkpoints.len() > 1 && forms_known => {
+                Box::new(ParallelBatches::new(Parser {
+                    file,
+                    path: shown.clone(),
+                    checkpoints,
+                    shape: BatchShape {
+                        dialect: dialect.clone(),
+                        names,
+                        readings: readings.clone(),
+                        declared: declared.clone(),
+                        schema: schema.clone(),
+                    },
+                    next_in: std::sync::atomic::AtomicUsize::new(0),
+                    handed_out: std::sync::Mutex::new(0),
+                    moved: std::sync::Condvar::new(),
+                    stop: std::sync::atomic::AtomicBool::new(false),
+                }))
+            }
             _ => Box::new(CsvBatches {
                 records,
                 readings,
@@ -756,18 +759,34 @@ struct PlainFile {
     modified: Option<std::time::SystemTime>,
 }
 
-/// Batches parsed in parallel (rayon) from the byte ranges between pass 1's checkpoints, and
-/// handed out in file order, a few at a time: the same batches as [`CsvBatches`] would give.
+/// Batches parsed in parallel from the byte ranges between pass 1's checkpoints, and handed
+/// out in file order: the same batches as [`CsvBatches`] would give.
 struct ParallelBatches {
+    parser: Arc<Parser>,
+    /// Parsed batches from the worker threads, by index; `None` until they are started.
+    rx: Option<std::sync::mpsc::Receiver<(usize, anyhow::Result<Option<RecordBatch>>)>>,
+    /// Batches parsed ahead of the one due.
+    pending: std::collections::BTreeMap<usize, anyhow::Result<Option<RecordBatch>>>,
+    /// The index of the batch due next.
+    next_out: usize,
+    failed: bool,
+}
+
+/// What the worker threads of a [`ParallelBatches`] share. Each takes the next batch index,
+/// waits while it is more than [`parallel_window`] batches ahead of the one handed out (memory
+/// stays bounded), parses it and sends it back: no worker waits for a slower one.
+struct Parser {
     file: PlainFile,
     path: String,
     /// (line, byte) where each batch starts.
     checkpoints: Vec<(u64, u64)>,
-    next: usize,
-    ready: std::collections::VecDeque<anyhow::Result<RecordBatch>>,
-    failed: bool,
     /// What every batch shares.
     shape: BatchShape,
+    next_in: std::sync::atomic::AtomicUsize,
+    /// Batches handed out so far.
+    handed_out: std::sync::Mutex<usize>,
+    moved: std::sync::Condvar,
+    stop: std::sync::atomic::AtomicBool,
 }
 
 /// Dialect, column names, readings and schema: what a batch's parse needs besides its bytes.
@@ -789,7 +808,7 @@ fn parallel_window() -> usize {
     2 * parallel_threads()
 }
 
-impl ParallelBatches {
+impl Parser {
     fn parse(&self, k: usize) -> anyhow::Result<Option<RecordBatch>> {
         use std::os::unix::fs::FileExt;
         let (line, start) = self.checkpoints[k];
@@ -820,49 +839,101 @@ impl ParallelBatches {
         batches.next_batch()
     }
 
-    fn fill(&mut self) {
-        let changed = std::fs::metadata(&self.path)
-            .map(|m| m.len() != self.file.len || m.modified().ok() != self.file.modified)
+    /// A worker thread: parse batches until none is left, the consumer is gone, or it stops.
+    fn work(&self, tx: std::sync::mpsc::Sender<(usize, anyhow::Result<Option<RecordBatch>>)>) {
+        use std::sync::atomic::Ordering;
+        loop {
+            let k = self.next_in.fetch_add(1, Ordering::SeqCst);
+            if k >= self.checkpoints.len() || self.stop.load(Ordering::SeqCst) {
+                return;
+            }
+            {
+                let mut out = self.handed_out.lock().unwrap_or_else(|e| e.into_inner());
+                while k >= *out + parallel_window() && !self.stop.load(Ordering::SeqCst) {
+                    out = self.moved.wait(out).unwrap_or_else(|e| e.into_inner());
+                }
+            }
+            if self.stop.load(Ordering::SeqCst) || tx.send((k, self.parse(k))).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+impl ParallelBatches {
+    fn new(parser: Parser) -> ParallelBatches {
+        ParallelBatches {
+            parser: Arc::new(parser),
+            rx: None,
+            pending: std::collections::BTreeMap::new(),
+            next_out: 0,
+            failed: false,
+        }
+    }
+
+    /// Start the worker threads (plain threads, not rayon: they run while rayon's workers may
+    /// all be blocked waiting for these very batches, as tables sync on rayon). Errors: the
+    /// file changed since the first pass.
+    fn start(&mut self) -> anyhow::Result<()> {
+        let p = &self.parser;
+        let changed = std::fs::metadata(&p.path)
+            .map(|m| m.len() != p.file.len || m.modified().ok() != p.file.modified)
             .unwrap_or(true);
         if changed {
-            self.ready.push_back(Err(anyhow!(
+            bail!(
                 "{}: the file changed while it was read; the next build reads it again",
-                self.path
-            )));
-            return;
+                p.path
+            );
         }
-        let upto = (self.next + parallel_window()).min(self.checkpoints.len());
-        // Plain scoped threads, not rayon: this runs while rayon's workers may all be blocked
-        // waiting for these very batches (tables sync on rayon), so work queued on rayon here
-        // could wait forever.
-        let threads = parallel_threads().min(upto - self.next).max(1);
-        let this = &*self;
-        let mut parsed: Vec<(usize, anyhow::Result<Option<RecordBatch>>)> =
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = (0..threads)
-                    .map(|t| {
-                        let ks: Vec<usize> = (this.next + t..upto).step_by(threads).collect();
-                        scope.spawn(move || {
-                            ks.into_iter()
-                                .map(|k| (k, this.parse(k)))
-                                .collect::<Vec<_>>()
-                        })
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .flat_map(|h| {
-                        h.join().unwrap_or_else(|_| {
-                            vec![(usize::MAX, Err(anyhow!("a CSV parsing thread panicked")))]
-                        })
-                    })
-                    .collect()
-            });
-        parsed.sort_by_key(|(k, _)| *k);
-        let parsed = parsed.into_iter().map(|(_, r)| r);
-        self.next = upto;
-        self.ready
-            .extend(parsed.into_iter().filter_map(Result::transpose));
+        let (tx, rx) = std::sync::mpsc::channel();
+        for _ in 0..parallel_threads().min(p.checkpoints.len()) {
+            let (parser, tx) = (p.clone(), tx.clone());
+            std::thread::spawn(move || parser.work(tx));
+        }
+        self.rx = Some(rx);
+        Ok(())
+    }
+
+    fn next_batch(&mut self) -> anyhow::Result<Option<RecordBatch>> {
+        if self.rx.is_none() {
+            self.start()?;
+        }
+        loop {
+            if self.next_out >= self.parser.checkpoints.len() {
+                return Ok(None);
+            }
+            if let Some(r) = self.pending.remove(&self.next_out) {
+                self.next_out += 1;
+                *self
+                    .parser
+                    .handed_out
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()) = self.next_out;
+                self.parser.moved.notify_all();
+                match r? {
+                    Some(b) => return Ok(Some(b)),
+                    None => continue,
+                }
+            }
+            let Some(rx) = &self.rx else {
+                return Ok(None);
+            };
+            match rx.recv() {
+                Ok((k, r)) => {
+                    self.pending.insert(k, r);
+                }
+                Err(_) => bail!("{}: the CSV parsing threads stopped", self.parser.path),
+            }
+        }
+    }
+}
+
+impl Drop for ParallelBatches {
+    fn drop(&mut self) {
+        self.parser
+            .stop
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.parser.moved.notify_all();
     }
 }
 
@@ -873,14 +944,14 @@ impl Iterator for ParallelBatches {
         if self.failed {
             return None;
         }
-        if self.ready.is_empty() && self.next < self.checkpoints.len() {
-            self.fill();
+        match self.next_batch() {
+            Ok(Some(b)) => Some(Ok(b)),
+            Ok(None) => None,
+            Err(e) => {
+                self.failed = true;
+                Some(Err(e))
+            }
         }
-        let item = self.ready.pop_front()?;
-        if item.is_err() {
-            self.failed = true;
-        }
-        Some(item)
     }
 }
 
