@@ -709,14 +709,14 @@ fn write_inner(stream: TableStream, plan: Plan<'_>, work: &Path) -> anyhow::Resu
         let mut lost = losers.remove(&(slot as u32)).unwrap_or_default();
         lost.sort_unstable();
         let old = prev_files.remove(&spill.key).filter(|_| merge_previous);
-        spill.sink.finish()?;
+        let spilled = spill.sink.finish()?;
         let rows = if old.is_none() && lost.is_empty() {
             if let Some(parent) = abs.parent() {
                 std::fs::create_dir_all(parent)?;
             }
             std::fs::rename(&spill.path, &abs)
                 .with_context(|| format!("{}: cannot move into place", abs.display()))?;
-            count_rows(&abs)?
+            spilled
         } else {
             let mut sink = ParquetSink::create_appendable(&abs, schema.clone(), table)?;
             if let Some(o) = &old {
@@ -845,20 +845,8 @@ fn keep_file(
 /// The batches of a Parquet file, [`READ_BATCH_ROWS`] rows each. Errors: it cannot be opened or
 /// is not Parquet (decoding errors come with the batches).
 fn read_batches(path: &Path) -> anyhow::Result<impl Iterator<Item = anyhow::Result<RecordBatch>>> {
-    let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .with_context(|| format!("{}: not a readable Parquet file", path.display()))?
-        .with_batch_size(READ_BATCH_ROWS)
-        .build()?;
     let shown = path.display().to_string();
-    Ok(reader.map(move |b| b.with_context(|| format!("{shown}: cannot decode"))))
-}
-
-/// Rows of a Parquet file, from its footer.
-fn count_rows(path: &Path) -> anyhow::Result<u64> {
-    let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-    let b = ParquetRecordBatchReaderBuilder::try_new(file)?;
-    Ok(b.metadata().file_metadata().num_rows().max(0) as u64)
+    Ok(read_file(path)?.map(move |b| b.with_context(|| format!("{shown}: cannot decode"))))
 }
 
 /// A reader of the Parquet file at `path` ([`READ_BATCH_ROWS`] rows a batch).
