@@ -423,9 +423,7 @@ fn prepare_source(config: &Config, log: &Reporter) -> anyhow::Result<Box<dyn Con
 /// The connector of the configured data source.
 fn source_connector(config: &Config) -> Box<dyn Connector> {
     match &config.data_source {
-        DataSource::Csv { folder, .. } => Box::new(CsvConnector {
-            folder: folder.clone(),
-        }),
+        DataSource::Csv { folder, .. } => Box::new(CsvConnector::new(folder.clone())),
     }
 }
 

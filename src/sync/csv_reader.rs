@@ -8,56 +8,123 @@
 
 use std::io::BufRead;
 
-/// One record: its fields' bytes, where each field ends, and whether it was quoted.
-#[derive(Debug, Default, Clone)]
+/// One record: its bytes, where each field is in them, whether it was quoted and where it
+/// starts in the input. After [`CsvReader::read_record`] the bytes are also checked as UTF-8
+/// once, so fields are handed out as text without a check per field.
+#[derive(Debug, Clone)]
 pub struct Record {
+    /// The record's bytes: fields with quotes removed (`""` unescaped), or, for a line without
+    /// quotes, the line as it is (delimiters included).
+    text: Result<String, std::string::FromUtf8Error>,
     buf: Vec<u8>,
-    ends: Vec<usize>,
-    quoted: Vec<bool>,
-    starts: Vec<u64>,
+    fields: Vec<FieldSpan>,
     /// 1-based physical line where the record starts.
     pub line: u64,
     /// Byte offset in the (decompressed) input where the record starts.
     pub byte: u64,
 }
 
+/// Where one field is: `start..end` in the record's bytes, and its byte offset in the input.
+#[derive(Debug, Clone, Copy)]
+struct FieldSpan {
+    start: u32,
+    end: u32,
+    quoted: bool,
+    byte: u64,
+}
+
+impl Default for Record {
+    fn default() -> Self {
+        Record {
+            text: Ok(String::new()),
+            buf: Vec::new(),
+            fields: Vec::new(),
+            line: 0,
+            byte: 0,
+        }
+    }
+}
+
 impl Record {
     /// Number of fields.
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.fields.len()
     }
 
     /// True when the record has no field.
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.fields.is_empty()
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match &self.text {
+            Ok(s) => s.as_bytes(),
+            Err(e) => e.as_bytes(),
+        }
     }
 
     /// Bytes of field `i` (quotes removed, `""` unescaped). Panics if `i >= len()`.
     pub fn field(&self, i: usize) -> &[u8] {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        &self.buf[start..self.ends[i]]
+        let f = self.fields[i];
+        &self.bytes()[f.start as usize..f.end as usize]
+    }
+
+    /// Field `i` as text; `None` when its bytes are not UTF-8 (then [`Record::field`] and
+    /// `std::str::from_utf8` tell where). Panics if `i >= len()`.
+    pub fn field_text(&self, i: usize) -> Option<&str> {
+        let f = self.fields[i];
+        match &self.text {
+            Ok(s) => s.get(f.start as usize..f.end as usize),
+            Err(_) => std::str::from_utf8(self.field(i)).ok(),
+        }
     }
 
     /// True when field `i` was written in quotes.
     pub fn is_quoted(&self, i: usize) -> bool {
-        self.quoted[i]
+        self.fields[i].quoted
     }
 
     /// Byte offset in the input where field `i` starts.
     pub fn field_byte(&self, i: usize) -> u64 {
-        self.starts[i]
+        self.fields[i].byte
     }
 
     /// True for a line with nothing on it (one unquoted empty field).
     pub fn is_blank(&self) -> bool {
-        self.ends.len() == 1 && self.ends[0] == 0 && !self.quoted[0]
+        self.fields.len() == 1
+            && self.fields[0].end == self.fields[0].start
+            && !self.fields[0].quoted
     }
 
+    /// Start a record: take the bytes back from the text of the previous one.
     fn clear(&mut self) {
+        let text = std::mem::replace(&mut self.text, Ok(String::new()));
+        self.buf = match text {
+            Ok(s) => s.into_bytes(),
+            Err(e) => e.into_bytes(),
+        };
         self.buf.clear();
-        self.ends.clear();
-        self.quoted.clear();
-        self.starts.clear();
+        self.fields.clear();
+    }
+
+    /// End field `start..` of the bytes at their current end.
+    fn push_field(&mut self, start: usize, quoted: bool, byte: u64) -> Result<(), ReadError> {
+        let end = self.buf.len();
+        let (Ok(start), Ok(end)) = (u32::try_from(start), u32::try_from(end)) else {
+            return Err(ReadError::TooLong(self.line, self.byte));
+        };
+        self.fields.push(FieldSpan {
+            start,
+            end,
+            quoted,
+            byte,
+        });
+        Ok(())
+    }
+
+    /// End the record: check its bytes as UTF-8 once.
+    fn finish(&mut self) {
+        self.text = String::from_utf8(std::mem::take(&mut self.buf));
     }
 }
 
@@ -138,19 +205,107 @@ impl<R: BufRead> CsvReader<R> {
 
     /// Read the next record into `rec`. Returns `Ok(false)` at the end of input.
     ///
+    /// A line without quotes that is whole in the buffer (nearly every line of most files) is
+    /// split with vectorised searches; any other record goes through the byte-by-byte state
+    /// machine.
+    ///
     /// Errors ([`ReadError`]): an I/O error of the stream (gzip and decoding errors too); an
-    /// unterminated quoted field.
+    /// unterminated quoted field; a record of 4 GiB or more.
     pub fn read_record(&mut self, rec: &mut Record) -> Result<bool, ReadError> {
         if self.at_start {
             self.skip_bom().map_err(ReadError::Io)?;
         }
         rec.clear();
-        let mut state = State::FieldStart;
-        let mut any = false;
+        if self.pending_cr {
+            // The LF of a CRLF whose CR ended the previous record at the end of a buffer.
+            self.pending_cr = false;
+            if self.fill()?.first() == Some(&b'\n') {
+                self.inner.consume(1);
+                self.byte += 1;
+            }
+        }
         rec.line = self.line;
         rec.byte = self.byte;
+        if !self.quick_record(rec)? {
+            self.slow_record(rec)?;
+        }
+        if rec.fields.is_empty() {
+            return Ok(false);
+        }
+        rec.finish();
+        Ok(true)
+    }
+
+    /// The buffered bytes, refilled when empty (empty at the end of input).
+    fn fill(&mut self) -> Result<&[u8], ReadError> {
+        loop {
+            match self.inner.fill_buf() {
+                Ok(_) => break,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(ReadError::Io(e)),
+            }
+        }
+        // Filled: this returns the buffered bytes without reading.
+        self.inner.fill_buf().map_err(ReadError::Io)
+    }
+
+    /// The fast path: a line end in the buffer and no quote before it. Returns `false`
+    /// (nothing consumed) otherwise.
+    fn quick_record(&mut self, rec: &mut Record) -> Result<bool, ReadError> {
+        let delim = self.delimiter;
+        let start = self.byte;
+        let buf = self.fill()?;
+        let Some(end) = memchr::memchr2(b'\n', b'\r', buf) else {
+            return Ok(false);
+        };
+        let line = &buf[..end];
+        if memchr::memchr(b'"', line).is_some() {
+            return Ok(false);
+        }
+        let mut used = end + 1;
+        let mut pending_cr = false;
+        if buf[end] == b'\r' {
+            match buf.get(end + 1) {
+                Some(b'\n') => used += 1,
+                Some(_) => {}
+                None => pending_cr = true,
+            }
+        }
+        rec.buf.extend_from_slice(line);
+        let mut field = 0;
+        for p in memchr::memchr_iter(delim, line) {
+            rec.fields.push(FieldSpan {
+                start: field as u32,
+                end: p as u32,
+                quoted: false,
+                byte: start + field as u64,
+            });
+            field = p + 1;
+        }
+        if u32::try_from(end).is_err() {
+            return Err(ReadError::TooLong(self.line, start));
+        }
+        rec.fields.push(FieldSpan {
+            start: field as u32,
+            end: end as u32,
+            quoted: false,
+            byte: start + field as u64,
+        });
+        self.inner.consume(used);
+        self.pending_cr = pending_cr;
+        self.line += 1;
+        self.byte += used as u64;
+        Ok(true)
+    }
+
+    /// The state machine: any record, over as many buffers as it spans. Leaves `rec` without
+    /// fields at the end of input.
+    fn slow_record(&mut self, rec: &mut Record) -> Result<(), ReadError> {
+        let mut state = State::FieldStart;
+        let mut any = false;
         let mut field_quoted = false;
         let mut field_start = self.byte;
+        let mut field_begin = 0usize;
         let delim = self.delimiter;
         loop {
             let buf = match self.inner.fill_buf() {
@@ -165,28 +320,12 @@ impl<R: BufRead> CsvReader<R> {
                         line: rec.line,
                         byte: field_start,
                     })),
-                    _ if !any => Ok(false),
-                    _ => {
-                        rec.ends.push(rec.buf.len());
-                        rec.quoted.push(field_quoted);
-                        rec.starts.push(field_start);
-                        Ok(true)
-                    }
+                    _ if !any => Ok(()),
+                    _ => rec.push_field(field_begin, field_quoted, field_start),
                 };
             }
             let mut i = 0;
             let n = buf.len();
-            if self.pending_cr {
-                self.pending_cr = false;
-                if buf[0] == b'\n' {
-                    i = 1;
-                    if !any {
-                        // The LF of a CRLF whose CR ended the previous record.
-                        rec.byte += 1;
-                        field_start += 1;
-                    }
-                }
-            }
             let mut done = false;
             while i < n {
                 let b = buf[i];
@@ -194,16 +333,13 @@ impl<R: BufRead> CsvReader<R> {
                     State::FieldStart | State::Unquoted => {
                         if b == delim {
                             any = true;
-                            rec.ends.push(rec.buf.len());
-                            rec.quoted.push(field_quoted);
-                            rec.starts.push(field_start);
+                            rec.push_field(field_begin, field_quoted, field_start)?;
                             field_quoted = false;
                             field_start = self.byte + i as u64 + 1;
+                            field_begin = rec.buf.len();
                             state = State::FieldStart;
                         } else if b == b'\n' || b == b'\r' {
-                            rec.ends.push(rec.buf.len());
-                            rec.quoted.push(field_quoted);
-                            rec.starts.push(field_start);
+                            rec.push_field(field_begin, field_quoted, field_start)?;
                             self.line += 1;
                             if b == b'\r' {
                                 if i + 1 < n {
@@ -223,12 +359,9 @@ impl<R: BufRead> CsvReader<R> {
                             state = State::Quoted;
                         } else {
                             any = true;
-                            // Fast path: copy the run of ordinary bytes at once.
-                            let run_end = buf[i..]
-                                .iter()
-                                .position(|&c| c == delim || c == b'\n' || c == b'\r')
-                                .map(|p| i + p)
-                                .unwrap_or(n);
+                            // Copy the run of ordinary bytes at once.
+                            let run_end = memchr::memchr3(delim, b'\n', b'\r', &buf[i..])
+                                .map_or(n, |p| i + p);
                             rec.buf.extend_from_slice(&buf[i..run_end]);
                             state = State::Unquoted;
                             i = run_end;
@@ -239,13 +372,9 @@ impl<R: BufRead> CsvReader<R> {
                         if b == b'"' {
                             state = State::QuoteInQuoted;
                         } else {
-                            let run_end = buf[i..]
-                                .iter()
-                                .position(|&c| c == b'"')
-                                .map(|p| i + p)
-                                .unwrap_or(n);
+                            let run_end = memchr::memchr(b'"', &buf[i..]).map_or(n, |p| i + p);
                             let run = &buf[i..run_end];
-                            self.line += run.iter().filter(|&&c| c == b'\n').count() as u64;
+                            self.line += memchr::memchr_iter(b'\n', run).count() as u64;
                             rec.buf.extend_from_slice(run);
                             i = run_end;
                             continue;
@@ -270,7 +399,7 @@ impl<R: BufRead> CsvReader<R> {
             self.byte += i as u64;
             self.inner.consume(i);
             if done {
-                return Ok(true);
+                return Ok(());
             }
         }
     }
@@ -283,6 +412,8 @@ pub enum ReadError {
     Io(std::io::Error),
     /// A quoted field is never closed.
     Unterminated(TokenizeError),
+    /// A record of 4 GiB or more (line, byte offset where it starts).
+    TooLong(u64, u64),
 }
 
 #[cfg(test)]
@@ -361,5 +492,46 @@ mod tests {
             }
         }
         assert_eq!(n, 3);
+    }
+
+    /// A record as (line, byte, fields with their quoted flag and byte offset).
+    type Seen = (u64, u64, Vec<(Vec<u8>, bool, u64)>);
+
+    fn with_capacity(input: &[u8], capacity: usize) -> Vec<Seen> {
+        let mut r = CsvReader::new(std::io::BufReader::with_capacity(capacity, input), b';');
+        let mut rec = Record::default();
+        let mut out = Vec::new();
+        while r.read_record(&mut rec).unwrap() {
+            let fields = (0..rec.len())
+                .map(|i| (rec.field(i).to_vec(), rec.is_quoted(i), rec.field_byte(i)))
+                .collect();
+            out.push((rec.line, rec.byte, fields));
+        }
+        out
+    }
+
+    #[test]
+    fn the_fast_path_and_the_state_machine_split_alike_at_every_buffer_size() {
+        let input =
+            "a;b;c\r\n1;;x y\r\n\"q;\"\"\";2;\"\"\n\n\r3;\"multi\nline\";z\rlast;é;\"\"\"\"";
+        let whole = with_capacity(input.as_bytes(), 1 << 16);
+        assert_eq!(whole.len(), 7); // blank lines are records here (one empty field)
+        assert_eq!(whole[1].2[1], (Vec::new(), false, 9));
+        assert_eq!(whole[2].2[0], (b"q;\"".to_vec(), true, 15));
+        assert_eq!((whole[4].0, whole[4].1), (5, 28));
+        assert_eq!((whole[5].0, whole[5].1), (6, 29));
+        assert_eq!(whole[5].2[1].0, b"multi\nline");
+        assert_eq!(
+            (whole[6].0, whole[6].2[1].0.as_slice()),
+            (8, "é".as_bytes())
+        );
+        assert_eq!(whole[6].2[2], (b"\"".to_vec(), true, 54));
+        for capacity in 1..40 {
+            assert_eq!(
+                with_capacity(input.as_bytes(), capacity),
+                whole,
+                "capacity {capacity}"
+            );
+        }
     }
 }

@@ -19,6 +19,7 @@ use arrow::datatypes::{Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use encoding_rs::Encoding;
 
+use super::csv_parallel::{ExactPasses, ParallelBatches, Pass1, PlainFile, Speculation};
 use super::csv_reader::{CsvReader, ReadError, Record};
 use super::decode::{DecodeError, Decoding};
 use super::sliced_export::{self, SlicedExport};
@@ -37,6 +38,8 @@ pub const BATCH_ROWS: usize = 65_536;
 pub struct CsvConnector {
     /// The folder holding the files.
     pub folder: PathBuf,
+    /// Exact first passes done by one-pass reads that missed, for their read again.
+    exact: ExactPasses,
 }
 
 /// Where a table's rows are.
@@ -72,6 +75,14 @@ impl CsvInput {
 }
 
 impl CsvConnector {
+    /// A connector reading the files in `folder`.
+    pub fn new(folder: PathBuf) -> CsvConnector {
+        CsvConnector {
+            folder,
+            exact: ExactPasses::default(),
+        }
+    }
+
     /// The file of `spec`: `file:` if given (a file, or a folder holding a sliced export), else
     /// `<name>.csv`, else `<name>.csv.gz`. Errors: nothing found (naming every path tried), or
     /// a folder without `manifest.json`.
@@ -125,13 +136,13 @@ impl CsvConnector {
 
 /// How a table's files are written: its `csv:` options, with the delimiter detected when not
 /// configured.
-struct Dialect {
+pub(super) struct Dialect {
     delimiter: u8,
     detected: bool,
     /// `None`: UTF-8, read as it is and checked field by field.
     encoding: Option<&'static Encoding>,
     null_values: Vec<String>,
-    rules: ValueRules,
+    pub(super) rules: ValueRules,
 }
 
 impl Dialect {
@@ -239,7 +250,7 @@ fn open(
 
 /// Reads the records of a table's files in order and turns tokenizer failures and invalid
 /// text into messages naming the file, line, column and byte.
-struct Records {
+pub(super) struct Records {
     parts: Vec<PathBuf>,
     next_part: usize,
     reader: Option<CsvReader<Box<dyn BufRead + Send>>>,
@@ -264,7 +275,7 @@ impl Records {
 
     /// Records of `bytes`, a part of the file `path` that starts at a record boundary at
     /// `line`/`byte` of the file (see [`CsvReader::resume`]).
-    fn resumed(
+    pub(super) fn resumed(
         inner: Box<dyn BufRead + Send>,
         path: &str,
         (line, byte): (u64, u64),
@@ -281,7 +292,7 @@ impl Records {
         }
     }
 
-    fn next(&mut self, rec: &mut Record) -> anyhow::Result<bool> {
+    pub(super) fn next(&mut self, rec: &mut Record) -> anyhow::Result<bool> {
         loop {
             let Some(reader) = self.reader.as_mut() else {
                 let Some(part) = self.parts.get(self.next_part) else {
@@ -320,6 +331,10 @@ impl Records {
                     }
                     return Err(anyhow!(e).context(format!("{}:{line}: read error", self.path)));
                 }
+                Err(ReadError::TooLong(line, byte)) => bail!(
+                    "{}:{line}: the record at byte offset {byte} is 4 GiB or longer",
+                    self.path
+                ),
                 Err(ReadError::Unterminated(e)) => bail!(
                     "{}:{}: quoted field opened at byte offset {} is never closed",
                     self.path,
@@ -331,31 +346,34 @@ impl Records {
     }
 
     /// Where the next record starts: (line, byte offset); `None` before the first file is open.
-    fn position(&self) -> Option<(u64, u64)> {
+    pub(super) fn position(&self) -> Option<(u64, u64)> {
         self.reader.as_ref().map(|r| (r.line(), r.byte()))
     }
 
     /// Field `i` as text. Errors: it is not UTF-8 (naming line, column, byte and offset, with a
     /// hint to configure the encoding).
     fn text<'r>(&self, rec: &'r Record, i: usize) -> anyhow::Result<&'r str> {
+        if let Some(s) = rec.field_text(i) {
+            return Ok(s);
+        }
         let bytes = rec.field(i);
-        std::str::from_utf8(bytes).map_err(|e| {
-            let at = e.valid_up_to();
-            let column = self.names.get(i).map(String::as_str).unwrap_or("(header)");
-            anyhow!(
-                "{}:{}: column `{}`: invalid UTF-8 byte 0x{:02X} at byte offset {}: the file is not UTF-8; declare its encoding on the table in data_description.md, e.g. `csv: {{encoding: windows-1252}}`",
-                self.path,
-                rec.line,
-                column,
-                bytes.get(at).copied().unwrap_or(0),
-                rec.field_byte(i) + at as u64
-            )
-        })
+        let at = std::str::from_utf8(bytes)
+            .err()
+            .map_or(0, |e| e.valid_up_to());
+        let column = self.names.get(i).map(String::as_str).unwrap_or("(header)");
+        bail!(
+            "{}:{}: column `{}`: invalid UTF-8 byte 0x{:02X} at byte offset {}: the file is not UTF-8; declare its encoding on the table in data_description.md, e.g. `csv: {{encoding: windows-1252}}`",
+            self.path,
+            rec.line,
+            column,
+            bytes.get(at).copied().unwrap_or(0),
+            rec.field_byte(i) + at as u64
+        )
     }
 
     /// Field `i` as a value: `None` for NULL (unquoted and empty, or one of the table's
     /// `null_values`), `Some("")` for a quoted empty field. Errors: as [`Records::text`].
-    fn value<'r>(&self, rec: &'r Record, i: usize) -> anyhow::Result<Option<&'r str>> {
+    pub(super) fn value<'r>(&self, rec: &'r Record, i: usize) -> anyhow::Result<Option<&'r str>> {
         let raw = rec.field(i);
         if !rec.is_quoted(i)
             && (raw.is_empty() || self.dialect.null_values.iter().any(|t| t.as_bytes() == raw))
@@ -363,6 +381,83 @@ impl Records {
             return Ok(None);
         }
         self.text(rec, i).map(Some)
+    }
+}
+
+/// A table's columns as decided from its columns' guesses (or declarations).
+struct TableShape {
+    readings: Vec<Reading>,
+    columns: Vec<SyncedColumn>,
+    declared: Vec<bool>,
+    schema: SchemaRef,
+}
+
+impl TableShape {
+    /// Column `i` is `names[i]` (header text `headers[i]`), declared as `declared[i]` or else
+    /// typed by `guesses[i]`.
+    fn new(
+        names: &[String],
+        headers: &[String],
+        declared: &[Option<ColumnType>],
+        guesses: &[TypeGuess],
+        dialect: &Dialect,
+    ) -> TableShape {
+        let rules = &dialect.rules;
+        let mut readings = Vec::with_capacity(names.len());
+        let mut columns = Vec::with_capacity(names.len());
+        for (i, name) in names.iter().enumerate() {
+            let (reading, note) = match declared[i] {
+                Some(t) => {
+                    let r = Reading::declared(t, rules);
+                    (r, r.note(rules))
+                }
+                None => guesses[i].decide(rules),
+            };
+            readings.push(reading);
+            columns.push(SyncedColumn {
+                name: name.clone(),
+                source_name: headers[i].clone(),
+                column_type: reading.column_type,
+                type_source: if declared[i].is_some() {
+                    "declared"
+                } else {
+                    "inferred"
+                },
+                note,
+            });
+        }
+        let schema: SchemaRef = Arc::new(Schema::new(
+            columns
+                .iter()
+                .map(|c| Field::new(&c.name, arrow_type(c.column_type), true))
+                .collect::<Vec<_>>(),
+        ));
+        TableShape {
+            readings,
+            columns,
+            declared: declared.iter().map(Option::is_some).collect(),
+            schema,
+        }
+    }
+
+    /// Whether every column's written form is known before any value is read: batches can
+    /// then be parsed in parallel. A declared float or date column learns its form from its
+    /// first value, which must be the file's first.
+    fn forms_known(&self) -> bool {
+        self.readings
+            .iter()
+            .zip(&self.declared)
+            .all(|(r, d)| !d || !matches!(r.column_type, ColumnType::Float64 | ColumnType::Date))
+    }
+
+    fn batch_shape(&self, dialect: &Arc<Dialect>, names: &[String]) -> BatchShape {
+        BatchShape {
+            dialect: dialect.clone(),
+            names: names.to_vec(),
+            readings: self.readings.clone(),
+            declared: self.declared.clone(),
+            schema: self.schema.clone(),
+        }
     }
 }
 
@@ -439,98 +534,6 @@ impl Connector for CsvConnector {
             }
         }
         records.names = names.clone();
-        // Pass 1: types of undeclared columns from every value (skipped when all are declared).
-        let declared: Vec<Option<ColumnType>> = names
-            .iter()
-            .map(|n| spec.column(n).and_then(|c| c.column_type))
-            .collect();
-        let mut guesses: Vec<TypeGuess> = vec![TypeGuess::new(rules); names.len()];
-        let observed: Vec<usize> = (0..names.len())
-            .filter(|&i| declared[i].is_none())
-            .collect();
-        // Where every batch of pass 2 starts (line, byte), so pass 2 can parse batches in
-        // parallel; only for a plain file read as it is (no gzip, no decoding).
-        let plain = match &input {
-            CsvInput::File(p) if dialect.encoding.is_none() => is_plain(p),
-            _ => None,
-        };
-        let mut checkpoints: Vec<(u64, u64)> = Vec::new();
-        let mut count = 0usize;
-        // A big plain file is first read in parallel parts; when a part's guessed start turns
-        // out wrong, or any part finds an error, the sequential read below does it all again
-        // (and reports the error with its exact line).
-        let parallel = match (&plain, records.position()) {
-            (Some(file), Some(start)) if !observed.is_empty() => {
-                let shape = Pass1 {
-                    path: &shown,
-                    dialect: &dialect,
-                    names: &names,
-                    observed: &observed,
-                    fresh: TypeGuess::new(rules),
-                };
-                shape.run(file, start)
-            }
-            _ => None,
-        };
-        if let Some((g, c)) = parallel {
-            for &i in &observed {
-                guesses[i] = g[i].clone();
-            }
-            checkpoints = c;
-        } else if !observed.is_empty() {
-            while records.next(&mut rec)? {
-                if plain.is_some() {
-                    if count.is_multiple_of(BATCH_ROWS) {
-                        checkpoints.push((rec.line, rec.byte));
-                    }
-                    count += 1;
-                }
-                for &i in &observed {
-                    if guesses[i].is_text() {
-                        continue;
-                    }
-                    if let Some(s) = records.value(&rec, i)? {
-                        if !s.is_empty() {
-                            guesses[i].observe(s, rules);
-                        }
-                    }
-                }
-            }
-        }
-        let mut readings = Vec::with_capacity(names.len());
-        let mut columns = Vec::with_capacity(names.len());
-        for (i, name) in names.iter().enumerate() {
-            let (reading, note) = match declared[i] {
-                Some(t) => {
-                    let r = Reading::declared(t, rules);
-                    (r, r.note(rules))
-                }
-                None => guesses[i].decide(rules),
-            };
-            readings.push(reading);
-            columns.push(SyncedColumn {
-                name: name.clone(),
-                source_name: headers[i].clone(),
-                column_type: reading.column_type,
-                type_source: if declared[i].is_some() {
-                    "declared"
-                } else {
-                    "inferred"
-                },
-                note,
-            });
-        }
-        let schema: SchemaRef = Arc::new(Schema::new(
-            columns
-                .iter()
-                .map(|c| Field::new(&c.name, arrow_type(c.column_type), true))
-                .collect::<Vec<_>>(),
-        ));
-        // Pass 2: stream typed batches.
-        let mut records = Records::new(input.parts(), dialect.clone(), names.clone());
-        if let CsvInput::File(_) = input {
-            records.next(&mut rec)?; // header
-        }
         // The catalog names the file relative to the source folder: no server paths on pages.
         let rel = input
             .path()
@@ -551,40 +554,115 @@ impl Connector for CsvConnector {
         } else {
             format!("csv: {rel} ({})", how.join(", "))
         };
-        let declared: Vec<bool> = declared.iter().map(Option::is_some).collect();
-        // Parallel only when every column's written form is known before pass 2 (a declared
-        // float or date column learns it from its first value, which must be the file's first).
-        let forms_known = readings
+        // Pass 1: types of undeclared columns from every value (skipped when all are declared).
+        let declared: Vec<Option<ColumnType>> = names
             .iter()
-            .zip(&declared)
-            .all(|(r, d)| !d || !matches!(r.column_type, ColumnType::Float64 | ColumnType::Date));
+            .map(|n| spec.column(n).and_then(|c| c.column_type))
+            .collect();
+        let observed: Vec<bool> = declared.iter().map(Option::is_none).collect();
+        let shape_of =
+            |guesses: &[TypeGuess]| TableShape::new(&names, &headers, &declared, guesses, &dialect);
+        // A big plain file (no gzip, no decoding) is read in parallel parts. The first read of
+        // such a file in a build is one pass with types from a sample; when they do not hold,
+        // the read again finds the exact first pass that one did.
+        let mut plain = match &input {
+            CsvInput::File(p) if dialect.encoding.is_none() => PlainFile::open(p),
+            _ => None,
+        };
+        let exact = plain.as_ref().and_then(|f| {
+            let mut known = self.exact.lock().unwrap_or_else(|e| e.into_inner());
+            match known.remove(&spec.name) {
+                Some((len, modified, outcome)) if len == f.len && modified == f.modified => {
+                    Some(outcome)
+                }
+                _ => None,
+            }
+        });
+        let pass1 = Pass1 {
+            dialect: dialect.clone(),
+            names: names.clone(),
+            observed: observed.clone(),
+            fresh: TypeGuess::new(rules),
+        };
+        let first = records.position();
+        let starts = match (&plain, first, &exact) {
+            (Some(file), Some((_, byte)), None) if observed.contains(&true) => {
+                file.part_starts(byte)
+            }
+            _ => None,
+        };
+        let mut parallel = exact.flatten();
+        if let (Some(starts), Some((first_line, _)), Some(file)) = (starts, first, plain.take()) {
+            let sampled = shape_of(&pass1.sample(&file, &starts));
+            if sampled.forms_known() {
+                let decided = (0..names.len())
+                    .map(|i| {
+                        observed[i].then(|| (sampled.readings[i], sampled.columns[i].note.clone()))
+                    })
+                    .collect();
+                let shape = sampled.batch_shape(&dialect, &names);
+                return Ok(TableStream {
+                    schema: sampled.schema,
+                    columns: sampled.columns,
+                    source,
+                    batches: Box::new(Speculation::new(
+                        pass1,
+                        file,
+                        starts,
+                        first_line,
+                        shape,
+                        decided,
+                        &spec.name,
+                        self.exact.clone(),
+                    )),
+                });
+            }
+            parallel = pass1.run(&file, &starts, first_line);
+            plain = Some(file);
+        }
+        let mut guesses: Vec<TypeGuess> = vec![TypeGuess::new(rules); names.len()];
+        let mut checkpoints: Vec<(u64, u64)> = Vec::new();
+        if let Some((g, c)) = parallel {
+            guesses = g;
+            checkpoints = c;
+        } else if observed.contains(&true) {
+            let mut count = 0usize;
+            while records.next(&mut rec)? {
+                if plain.is_some() {
+                    if count.is_multiple_of(BATCH_ROWS) {
+                        checkpoints.push((rec.line, rec.byte));
+                    }
+                    count += 1;
+                }
+                for (i, guess) in guesses.iter_mut().enumerate() {
+                    if !observed[i] || guess.is_text() {
+                        continue;
+                    }
+                    if let Some(s) = records.value(&rec, i)? {
+                        if !s.is_empty() {
+                            guess.observe(s, rules);
+                        }
+                    }
+                }
+            }
+        }
+        let table = shape_of(&guesses);
+        let schema = table.schema.clone();
+        let columns = table.columns.clone();
+        let forms_known = table.forms_known();
+        let shape = table.batch_shape(&dialect, &names);
+        // Pass 2: stream typed batches.
         let batches: Box<dyn Iterator<Item = anyhow::Result<RecordBatch>> + Send> = match plain {
             Some(file) if checkpoints.len() > 1 && forms_known => {
-                Box::new(ParallelBatches::new(Parser {
-                    file,
-                    path: shown.clone(),
-                    checkpoints,
-                    shape: BatchShape {
-                        dialect: dialect.clone(),
-                        names,
-                        readings: readings.clone(),
-                        declared: declared.clone(),
-                        schema: schema.clone(),
-                    },
-                    next_in: std::sync::atomic::AtomicUsize::new(0),
-                    handed_out: std::sync::Mutex::new(0),
-                    moved: std::sync::Condvar::new(),
-                    stop: std::sync::atomic::AtomicBool::new(false),
-                }))
+                Box::new(ParallelBatches::new(file, checkpoints, shape))
             }
-            _ => Box::new(CsvBatches {
-                records,
-                readings,
-                declared,
-                schema: schema.clone(),
-                rec,
-                done: false,
-            }),
+            _ => {
+                let mut records = Records::new(input.parts(), dialect.clone(), names.clone());
+                if let CsvInput::File(_) = input {
+                    records.next(&mut rec)?; // header
+                }
+                Box::new(CsvBatches::new(records, &shape))
+            }
         };
         Ok(TableStream {
             schema,
@@ -595,373 +673,81 @@ impl Connector for CsvConnector {
     }
 }
 
-/// The file, its length and modification time, when it is read as it is (not gzip); `None`
-/// otherwise or when it cannot be read (the sequential read then reports why).
-fn is_plain(path: &Path) -> Option<PlainFile> {
-    let mut f = File::open(path).ok()?;
-    let mut magic = [0u8; 2];
-    let n = f.read(&mut magic).ok()?;
-    if path.extension().and_then(|e| e.to_str()) == Some("gz") || (n == 2 && magic == [0x1F, 0x8B])
-    {
-        return None;
-    }
-    let meta = f.metadata().ok()?;
-    Some(PlainFile {
-        file: Arc::new(f),
-        len: meta.len(),
-        modified: meta.modified().ok(),
-    })
-}
-
-/// Bytes per part of a parallel first pass (fixed, so the same file always gives the same
-/// batches and the same Parquet bytes).
-const PASS1_PART_BYTES: u64 = 32 << 20;
-
-/// What every part of a parallel first pass shares.
-struct Pass1<'a> {
-    path: &'a str,
-    dialect: &'a Arc<Dialect>,
-    names: &'a [String],
-    observed: &'a [usize],
-    fresh: TypeGuess,
-}
-
-/// The whole first pass: merged guesses per column, and pass 2's checkpoints (line, byte).
-type Pass1Outcome = (Vec<TypeGuess>, Vec<(u64, u64)>);
-
-/// One part's outcome: guesses, checkpoints (line relative to the part's start, byte), and
-/// where the first record at or after the part's end starts (byte, relative line).
-type Part = (Vec<TypeGuess>, Vec<(u64, u64)>, u64, u64);
-
-impl Pass1<'_> {
-    /// The first pass over a plain file in parts of [`PASS1_PART_BYTES`], on the machine's
-    /// cores. `start` is where the first data record starts (line, byte). Returns the merged
-    /// guesses and the pass-2 checkpoints with absolute lines, or `None` when the file is too
-    /// small, a part's start (the line after the first newline past its nominal offset) was
-    /// inside a quoted field, or any part failed (the caller then reads sequentially).
-    fn run(&self, file: &PlainFile, start: (u64, u64)) -> Option<Pass1Outcome> {
-        use std::os::unix::fs::FileExt;
-        if file.len < start.1 + 2 * PASS1_PART_BYTES {
-            return None;
-        }
-        let mut starts = vec![start.1];
-        let mut at = start.1 + PASS1_PART_BYTES;
-        let mut window = vec![0u8; 1 << 16];
-        while at < file.len {
-            let n = file.file.read_at(&mut window, at).ok()?;
-            if n == 0 {
-                break;
-            }
-            match window[..n].iter().position(|&b| b == b'\n') {
-                Some(i) => {
-                    let s = at + i as u64 + 1;
-                    if s >= file.len {
-                        break;
-                    }
-                    starts.push(s);
-                    at = s + PASS1_PART_BYTES;
-                }
-                None => at += n as u64,
-            }
-        }
-        if starts.len() < 2 {
-            return None;
-        }
-        let ends: Vec<u64> = starts[1..].iter().copied().chain([file.len]).collect();
-        let threads = parallel_threads().min(starts.len());
-        let parts: Vec<Option<Part>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..threads)
-                .map(|t| {
-                    let (starts, ends) = (&starts, &ends);
-                    scope.spawn(move || {
-                        (t..starts.len())
-                            .step_by(threads)
-                            .map(|k| (k, self.part(starts[k], ends[k])))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            let mut all: Vec<(usize, Option<Part>)> = handles
-                .into_iter()
-                .flat_map(|h| h.join().unwrap_or_default())
-                .collect();
-            all.sort_by_key(|(k, _)| *k);
-            all.into_iter().map(|(_, p)| p).collect()
-        });
-        if parts.len() != starts.len() {
-            return None;
-        }
-        let mut guesses = vec![self.fresh.clone(); self.names.len()];
-        let mut checkpoints = Vec::new();
-        let mut line = start.0;
-        for (k, part) in parts.into_iter().enumerate() {
-            let (g, c, end, lines) = part?;
-            if end != ends[k] {
-                return None; // the next part's guessed start was inside a quoted field
-            }
-            for &i in self.observed {
-                guesses[i].merge(&g[i]);
-            }
-            checkpoints.extend(c.into_iter().map(|(l, b)| (line + l, b)));
-            line += lines;
-        }
-        Some((guesses, checkpoints))
-    }
-
-    /// Read the records that start in `[from, to)`; `None` on any error.
-    fn part(&self, from: u64, to: u64) -> Option<Part> {
-        use std::io::{Seek, SeekFrom};
-        let mut f = File::open(self.path).ok()?;
-        f.seek(SeekFrom::Start(from)).ok()?;
-        let inner: Box<dyn BufRead + Send> = Box::new(BufReader::with_capacity(1 << 20, f));
-        let mut records = Records::resumed(
-            inner,
-            self.path,
-            (0, from),
-            self.dialect.clone(),
-            self.names.to_vec(),
-        );
-        let rules = &self.dialect.rules;
-        let mut guesses = vec![self.fresh.clone(); self.names.len()];
-        let mut checkpoints = Vec::new();
-        let mut rec = Record::default();
-        let mut count = 0usize;
-        loop {
-            if !records.next(&mut rec).ok()? {
-                let (line, byte) = records.position().unwrap_or((0, to));
-                return Some((guesses, checkpoints, byte.max(to), line));
-            }
-            if rec.byte >= to {
-                return Some((guesses, checkpoints, rec.byte, rec.line));
-            }
-            if count.is_multiple_of(BATCH_ROWS) {
-                checkpoints.push((rec.line, rec.byte));
-            }
-            count += 1;
-            for &i in self.observed {
-                if guesses[i].is_text() {
-                    continue;
-                }
-                if let Some(s) = records.value(&rec, i).ok()? {
-                    if !s.is_empty() {
-                        guesses[i].observe(s, rules);
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// A plain CSV file as pass 1 saw it.
-struct PlainFile {
-    file: Arc<File>,
-    len: u64,
-    modified: Option<std::time::SystemTime>,
-}
-
-/// Batches parsed in parallel from the byte ranges between pass 1's checkpoints, and handed
-/// out in file order: the same batches as [`CsvBatches`] would give.
-struct ParallelBatches {
-    parser: Arc<Parser>,
-    /// Parsed batches from the worker threads, by index; `None` until they are started.
-    rx: Option<std::sync::mpsc::Receiver<(usize, anyhow::Result<Option<RecordBatch>>)>>,
-    /// Batches parsed ahead of the one due.
-    pending: std::collections::BTreeMap<usize, anyhow::Result<Option<RecordBatch>>>,
-    /// The index of the batch due next.
-    next_out: usize,
-    failed: bool,
-}
-
-/// What the worker threads of a [`ParallelBatches`] share. Each takes the next batch index,
-/// waits while it is more than [`parallel_window`] batches ahead of the one handed out (memory
-/// stays bounded), parses it and sends it back: no worker waits for a slower one.
-struct Parser {
-    file: PlainFile,
-    path: String,
-    /// (line, byte) where each batch starts.
-    checkpoints: Vec<(u64, u64)>,
-    /// What every batch shares.
-    shape: BatchShape,
-    next_in: std::sync::atomic::AtomicUsize,
-    /// Batches handed out so far.
-    handed_out: std::sync::Mutex<usize>,
-    moved: std::sync::Condvar,
-    stop: std::sync::atomic::AtomicBool,
-}
-
 /// Dialect, column names, readings and schema: what a batch's parse needs besides its bytes.
-struct BatchShape {
-    dialect: Arc<Dialect>,
-    names: Vec<String>,
-    readings: Vec<Reading>,
-    declared: Vec<bool>,
-    schema: SchemaRef,
+pub(super) struct BatchShape {
+    pub(super) dialect: Arc<Dialect>,
+    pub(super) names: Vec<String>,
+    pub(super) readings: Vec<Reading>,
+    pub(super) declared: Vec<bool>,
+    pub(super) schema: SchemaRef,
 }
 
-/// Threads parsing one table's batches: the machine's cores.
-fn parallel_threads() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get())
-}
-
-/// Batches parsed at once: twice the threads, so a slow batch does not idle the others.
-fn parallel_window() -> usize {
-    2 * parallel_threads()
-}
-
-impl Parser {
-    fn parse(&self, k: usize) -> anyhow::Result<Option<RecordBatch>> {
-        use std::os::unix::fs::FileExt;
-        let (line, start) = self.checkpoints[k];
-        let end = self
-            .checkpoints
-            .get(k + 1)
-            .map_or(self.file.len, |&(_, b)| b);
-        let mut bytes = vec![0u8; usize::try_from(end.saturating_sub(start))?];
-        self.file
-            .file
-            .read_exact_at(&mut bytes, start)
-            .with_context(|| format!("{}: read error at byte offset {start}", self.path))?;
-        let t = &self.shape;
-        let mut batches = CsvBatches {
-            records: Records::resumed(
-                Box::new(std::io::Cursor::new(bytes)),
-                &self.path,
-                (line, start),
-                t.dialect.clone(),
-                t.names.clone(),
-            ),
-            readings: t.readings.clone(),
-            declared: t.declared.clone(),
-            schema: t.schema.clone(),
-            rec: Record::default(),
-            done: false,
-        };
-        batches.next_batch()
-    }
-
-    /// A worker thread: parse batches until none is left, the consumer is gone, or it stops.
-    fn work(&self, tx: std::sync::mpsc::Sender<(usize, anyhow::Result<Option<RecordBatch>>)>) {
-        use std::sync::atomic::Ordering;
-        loop {
-            let k = self.next_in.fetch_add(1, Ordering::SeqCst);
-            if k >= self.checkpoints.len() || self.stop.load(Ordering::SeqCst) {
-                return;
-            }
-            {
-                let mut out = self.handed_out.lock().unwrap_or_else(|e| e.into_inner());
-                while k >= *out + parallel_window() && !self.stop.load(Ordering::SeqCst) {
-                    out = self.moved.wait(out).unwrap_or_else(|e| e.into_inner());
-                }
-            }
-            if self.stop.load(Ordering::SeqCst) || tx.send((k, self.parse(k))).is_err() {
-                return;
-            }
-        }
-    }
-}
-
-impl ParallelBatches {
-    fn new(parser: Parser) -> ParallelBatches {
-        ParallelBatches {
-            parser: Arc::new(parser),
-            rx: None,
-            pending: std::collections::BTreeMap::new(),
-            next_out: 0,
-            failed: false,
-        }
-    }
-
-    /// Start the worker threads (plain threads, not rayon: they run while rayon's workers may
-    /// all be blocked waiting for these very batches, as tables sync on rayon). Errors: the
-    /// file changed since the first pass.
-    fn start(&mut self) -> anyhow::Result<()> {
-        let p = &self.parser;
-        let changed = std::fs::metadata(&p.path)
-            .map(|m| m.len() != p.file.len || m.modified().ok() != p.file.modified)
-            .unwrap_or(true);
-        if changed {
-            bail!(
-                "{}: the file changed while it was read; the next build reads it again",
-                p.path
-            );
-        }
-        let (tx, rx) = std::sync::mpsc::channel();
-        for _ in 0..parallel_threads().min(p.checkpoints.len()) {
-            let (parser, tx) = (p.clone(), tx.clone());
-            std::thread::spawn(move || parser.work(tx));
-        }
-        self.rx = Some(rx);
-        Ok(())
-    }
-
-    fn next_batch(&mut self) -> anyhow::Result<Option<RecordBatch>> {
-        if self.rx.is_none() {
-            self.start()?;
-        }
-        loop {
-            if self.next_out >= self.parser.checkpoints.len() {
-                return Ok(None);
-            }
-            if let Some(r) = self.pending.remove(&self.next_out) {
-                self.next_out += 1;
-                *self
-                    .parser
-                    .handed_out
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner()) = self.next_out;
-                self.parser.moved.notify_all();
-                match r? {
-                    Some(b) => return Ok(Some(b)),
-                    None => continue,
-                }
-            }
-            let Some(rx) = &self.rx else {
-                return Ok(None);
-            };
-            match rx.recv() {
-                Ok((k, r)) => {
-                    self.pending.insert(k, r);
-                }
-                Err(_) => bail!("{}: the CSV parsing threads stopped", self.parser.path),
-            }
-        }
-    }
-}
-
-impl Drop for ParallelBatches {
-    fn drop(&mut self) {
-        self.parser
-            .stop
-            .store(true, std::sync::atomic::Ordering::SeqCst);
-        self.parser.moved.notify_all();
-    }
-}
-
-impl Iterator for ParallelBatches {
-    type Item = anyhow::Result<RecordBatch>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.failed {
-            return None;
-        }
-        match self.next_batch() {
-            Ok(Some(b)) => Some(Ok(b)),
-            Ok(None) => None,
-            Err(e) => {
-                self.failed = true;
-                Some(Err(e))
-            }
-        }
-    }
-}
-
-struct CsvBatches {
+/// Typed batches of the records of a [`Records`], [`BATCH_ROWS`] rows each.
+pub(super) struct CsvBatches {
     records: Records,
     readings: Vec<Reading>,
     declared: Vec<bool>,
     schema: SchemaRef,
     rec: Record,
     done: bool,
+}
+
+/// The builders of one batch's columns, and the rows appended.
+pub(super) struct BatchBuilder {
+    builders: Vec<Builder>,
+    readings: Vec<Reading>,
+    pub(super) rows: usize,
+}
+
+impl BatchBuilder {
+    pub(super) fn new(readings: &[Reading]) -> BatchBuilder {
+        BatchBuilder {
+            builders: readings.iter().map(|&r| Builder::new(r)).collect(),
+            readings: readings.to_vec(),
+            rows: 0,
+        }
+    }
+
+    /// Append column `i`'s value of the current row (`None`: NULL; a quoted empty field is
+    /// `""` for text, NULL for other types). `custom` is the table's `date_format`.
+    pub(super) fn append(
+        &mut self,
+        i: usize,
+        value: Option<&str>,
+        custom: Option<&str>,
+    ) -> Result<bool, Misfit> {
+        let value = match value {
+            Some("") if self.readings[i].column_type != ColumnType::String => None,
+            v => v,
+        };
+        self.builders[i].append(value, custom)
+    }
+
+    /// Column `i`'s type.
+    pub(super) fn column_type(&self, i: usize) -> ColumnType {
+        self.readings[i].column_type
+    }
+
+    /// The batch of the rows appended; the builders start again empty (forms learned from
+    /// values are learned again). Errors: the columns do not fit `schema`.
+    pub(super) fn finish(&mut self, schema: &SchemaRef) -> anyhow::Result<RecordBatch> {
+        let arrays: Vec<ArrayRef> = self.builders.iter_mut().map(Builder::finish).collect();
+        *self = BatchBuilder::new(&self.readings);
+        Ok(RecordBatch::try_new(schema.clone(), arrays)?)
+    }
+}
+
+impl CsvBatches {
+    pub(super) fn new(records: Records, shape: &BatchShape) -> CsvBatches {
+        CsvBatches {
+            records,
+            readings: shape.readings.clone(),
+            declared: shape.declared.clone(),
+            schema: shape.schema.clone(),
+            rec: Record::default(),
+            done: false,
+        }
+    }
 }
 
 /// A column's Arrow builder, with the written form of its values (`None`: not known yet, set
@@ -978,7 +764,7 @@ enum Builder {
 }
 
 /// Why a text does not fit its column.
-enum Misfit {
+pub(super) enum Misfit {
     /// Not a value of the type.
     NotOfType,
     /// Not a float in the column's form (`true`: decimal comma).
@@ -1023,8 +809,11 @@ impl Builder {
         }
     }
 
-    /// Append one field. `None` = NULL. `custom` is the table's `date_format`.
-    fn append(&mut self, v: Option<&str>, custom: Option<&str>) -> Result<(), Misfit> {
+    /// Append one field. `None` = NULL. `custom` is the table's `date_format`. Returns whether
+    /// the value was read canonically (see [`TypeGuess::settles`]): an integer, a
+    /// `YYYY-MM-DD` date, a timestamp with a zone in an instant column or any in a wall-clock
+    /// one; `false` for other types and NULL.
+    fn append(&mut self, v: Option<&str>, custom: Option<&str>) -> Result<bool, Misfit> {
         let Some(s) = v else {
             match self {
                 Builder::Int(b) => b.append_null(),
@@ -1034,11 +823,14 @@ impl Builder {
                 Builder::Ts(b, _) => b.append_null(),
                 Builder::Str(b) => b.append_null(),
             }
-            return Ok(());
+            return Ok(false);
         };
-        match self {
+        Ok(match self {
             Builder::Int(b) => match int_shape(s) {
-                IntShape::Int(v) => b.append_value(v),
+                IntShape::Int(v) => {
+                    b.append_value(v);
+                    true
+                }
                 _ => return Err(Misfit::NotOfType),
             },
             Builder::Float(b, comma) => {
@@ -1047,16 +839,21 @@ impl Builder {
                 }
                 let sep = if *comma == Some(true) { b',' } else { b'.' };
                 let v = parse_float(s, sep).ok_or(Misfit::NotFloat(sep == b','))?;
-                b.append_value(v)
+                b.append_value(v);
+                false
             }
-            Builder::Bool(b) => b.append_value(parse_bool(s).ok_or(Misfit::NotOfType)?),
+            Builder::Bool(b) => {
+                b.append_value(parse_bool(s).ok_or(Misfit::NotOfType)?);
+                false
+            }
             Builder::Date(b, format) => {
                 if format.is_none() {
                     *format = date_format_of(s, custom);
                 }
                 let f = format.ok_or(Misfit::NotDate(None))?;
                 let v = parse_date_as(s, f, custom).ok_or(Misfit::NotDate(Some(f)))?;
-                b.append_value(v)
+                b.append_value(v);
+                f == DateFormat::Iso
             }
             Builder::Ts(b, instant) => {
                 let t = parse_timestamp(s).ok_or(Misfit::NotOfType)?;
@@ -1064,47 +861,42 @@ impl Builder {
                     return Err(Misfit::Zoned);
                 }
                 // An instant column reads a value without a zone as UTC.
-                b.append_value(t.micros)
+                b.append_value(t.micros);
+                t.zoned == *instant
             }
-            Builder::Str(b) => b.append_value(s),
-        }
-        Ok(())
+            Builder::Str(b) => {
+                b.append_value(s);
+                false
+            }
+        })
     }
 }
 
 impl CsvBatches {
-    fn next_batch(&mut self) -> anyhow::Result<Option<RecordBatch>> {
-        let mut builders: Vec<Builder> = self.readings.iter().map(|&r| Builder::new(r)).collect();
-        let dialect = self.records.dialect.clone();
-        let custom = dialect.rules.date_format.as_deref();
-        let mut rows = 0;
-        while rows < BATCH_ROWS && self.records.next(&mut self.rec)? {
-            for (i, b) in builders.iter_mut().enumerate() {
-                let reading = self.readings[i];
-                let value = match self.records.value(&self.rec, i)? {
-                    // A quoted empty field: "" for text, NULL for other types.
-                    Some("") if reading.column_type != ColumnType::String => None,
-                    v => v,
-                };
-                if let Err(misfit) = b.append(value, custom) {
+    pub(super) fn next_batch(&mut self) -> anyhow::Result<Option<RecordBatch>> {
+        let mut rows = BatchBuilder::new(&self.readings);
+        let custom = self.records.dialect.rules.date_format.clone();
+        while rows.rows < BATCH_ROWS && self.records.next(&mut self.rec)? {
+            for i in 0..self.readings.len() {
+                let value = self.records.value(&self.rec, i)?;
+                if let Err(misfit) = rows.append(i, value, custom.as_deref()) {
                     bail!(
                         "{}:{}: column `{}`: value `{}` is not a valid {}{}",
                         self.records.path,
                         self.rec.line,
                         self.records.names[i],
                         value.unwrap_or_default(),
-                        reading.column_type,
+                        self.readings[i].column_type,
                         self.why(i, misfit)
                     );
                 }
             }
-            rows += 1;
+            rows.rows += 1;
         }
-        if rows == 0 {
+        if rows.rows == 0 {
             return Ok(None);
         }
-        let arrays: Vec<ArrayRef> = builders.iter_mut().map(Builder::finish).collect();
-        Ok(Some(RecordBatch::try_new(self.schema.clone(), arrays)?))
+        rows.finish(&self.schema).map(Some)
     }
 
     /// The end of a misfit's message: what the column expects, and where its type came from.

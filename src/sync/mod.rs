@@ -1,6 +1,7 @@
 //! Sync stage: read each table from its data source as Arrow record batches with an explicit
 //! schema and write typed Parquet (zstd, column statistics) into the staging tree.
 
+mod csv_parallel;
 pub mod csv_reader;
 pub mod csv_source;
 pub mod decode;
@@ -24,6 +25,7 @@ use parquet::column::writer::ColumnCloseResult;
 use parquet::file::metadata::{ColumnChunkMetaData, ParquetMetaData};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::writer::SerializedFileWriter;
+use parquet::schema::types::ColumnPath;
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -171,7 +173,9 @@ pub fn write_parquet(stream: TableStream, path: &Path, table: &str) -> anyhow::R
     sink.finish()
 }
 
-/// A Parquet file being written: zstd level 3, statistics per column chunk and page,
+/// A Parquet file being written: zstd level 3, dictionary encoding for the columns with few
+/// distinct values ([`plain_columns`]; a sink made by [`ParquetSink::create_appendable`] tries
+/// it on every column), statistics per column chunk and page,
 /// [`ROW_GROUP_ROWS`] rows or [`ROW_GROUP_BYTES`] bytes per row group, the Arrow schema
 /// (`ARROW:schema`) and the table name (`broker.table`) in the key-value metadata. Data goes to
 /// `<path>.tmp`; [`ParquetSink::finish`] fsyncs and renames it to `path`; dropping the sink
@@ -188,6 +192,9 @@ pub struct ParquetSink {
 }
 
 enum Writer {
+    /// Batches only, none written yet: the first batch decides which columns are dictionary
+    /// encoded ([`plain_columns`]) and makes the Arrow writer.
+    Pending(File, SchemaRef, String),
     /// Batches only: the Arrow writer (what [`write_parquet`] has always written).
     Batches(ArrowWriter<File>),
     /// Batches and raw row groups.
@@ -326,9 +333,10 @@ fn with_writer_statistics(chunk: &ColumnChunkMetaData) -> anyhow::Result<ColumnC
     Ok(chunk.clone().into_builder().set_statistics(stats).build()?)
 }
 
-/// The writer properties of every file broker writes (see [`ParquetSink`]).
-fn writer_properties(table: &str) -> anyhow::Result<WriterProperties> {
-    Ok(WriterProperties::builder()
+/// The writer properties of every file broker writes (see [`ParquetSink`]); `plain` names the
+/// columns written without a dictionary (every other column has one).
+fn writer_properties(table: &str, plain: &[String]) -> anyhow::Result<WriterProperties> {
+    let mut builder = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(3)?))
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
@@ -337,17 +345,65 @@ fn writer_properties(table: &str) -> anyhow::Result<WriterProperties> {
         .set_key_value_metadata(Some(vec![parquet::file::metadata::KeyValue::new(
             "broker.table".to_string(),
             table.to_string(),
-        )]))
-        .build())
+        )]));
+    for name in plain {
+        builder = builder.set_column_dictionary_enabled(ColumnPath::from(name.as_str()), false);
+    }
+    Ok(builder.build())
+}
+
+/// Values of a column's first batch looked at to choose its encoding.
+const DICTIONARY_SAMPLE_ROWS: usize = 65_536;
+
+/// The top-level columns of `batch` not worth a dictionary: more than one distinct value in
+/// ten among the non-null values of the first [`DICTIONARY_SAMPLE_ROWS`] rows (identifiers,
+/// amounts, instants). A dictionary there costs a hash lookup per value and makes the file
+/// bigger: the Parquet writer keeps dictionary encoding until the dictionary page passes
+/// 1 MiB, which a row group of distinct int64 values never does. Columns of types other than
+/// integers, floats, dates, timestamps and strings keep the dictionary. Deterministic: the same
+/// batch gives the same answer.
+fn plain_columns(batch: &RecordBatch) -> Vec<String> {
+    use arrow::array::{Array, AsArray};
+    use arrow::datatypes::{Date32Type, Float64Type, Int64Type, TimestampMicrosecondType};
+    use std::collections::HashSet;
+    fn many<T: std::hash::Hash + Eq>(values: impl Iterator<Item = Option<T>>) -> bool {
+        let mut seen = HashSet::new();
+        let mut present = 0usize;
+        for v in values.take(DICTIONARY_SAMPLE_ROWS).flatten() {
+            present += 1;
+            seen.insert(v);
+        }
+        present > 0 && seen.len() * 10 > present
+    }
+    let schema = batch.schema();
+    schema
+        .fields()
+        .iter()
+        .zip(batch.columns())
+        .filter(|(_, c)| match c.data_type() {
+            DataType::Int64 => many(c.as_primitive::<Int64Type>().iter()),
+            DataType::Float64 => many(
+                c.as_primitive::<Float64Type>()
+                    .iter()
+                    .map(|v| v.map(f64::to_bits)),
+            ),
+            DataType::Date32 => many(c.as_primitive::<Date32Type>().iter()),
+            DataType::Timestamp(TimeUnit::Microsecond, _) => {
+                many(c.as_primitive::<TimestampMicrosecondType>().iter())
+            }
+            DataType::Utf8 => many(c.as_string::<i32>().iter()),
+            _ => false,
+        })
+        .map(|(f, _)| f.name().clone())
+        .collect()
 }
 
 impl ParquetSink {
     /// Start writing `path` with `schema`. Errors: the temporary file cannot be created.
     pub fn create(path: &Path, schema: SchemaRef, table: &str) -> anyhow::Result<ParquetSink> {
         let (file, tmp) = Self::create_tmp(path)?;
-        let writer = ArrowWriter::try_new(file, schema, Some(writer_properties(table)?))?;
         Ok(ParquetSink {
-            writer: Some(Writer::Batches(writer)),
+            writer: Some(Writer::Pending(file, schema, table.to_string())),
             tmp,
             path: path.to_path_buf(),
             rows: 0,
@@ -368,7 +424,7 @@ impl ParquetSink {
         // The Arrow writer derives the Parquet schema and stores the Arrow schema in the
         // key-value metadata, exactly as for `create`; nothing is buffered yet.
         let (file, factory) =
-            ArrowWriter::try_new(file, schema.clone(), Some(writer_properties(table)?))?
+            ArrowWriter::try_new(file, schema.clone(), Some(writer_properties(table, &[])?))?
                 .into_serialized_writer()?;
         Ok(ParquetSink {
             writer: Some(Writer::RowGroups(RowGroupWriter {
@@ -399,10 +455,20 @@ impl ParquetSink {
 
     /// Append a batch (of the sink's schema). Errors: encoding or I/O.
     pub fn write(&mut self, batch: &RecordBatch) -> anyhow::Result<()> {
+        if let Some(Writer::Pending(..)) = self.writer {
+            if let Some(Writer::Pending(file, schema, table)) = self.writer.take() {
+                let props = writer_properties(&table, &plain_columns(batch))?;
+                self.writer = Some(Writer::Batches(ArrowWriter::try_new(
+                    file,
+                    schema,
+                    Some(props),
+                )?));
+            }
+        }
         match &mut self.writer {
             Some(Writer::Batches(w)) => w.write(batch).map_err(anyhow::Error::from),
             Some(Writer::RowGroups(w)) => w.write(batch),
-            None => return Ok(()),
+            Some(Writer::Pending(..)) | None => return Ok(()),
         }
         .with_context(|| format!("{}: cannot write", self.tmp.display()))?;
         self.rows += batch.num_rows() as u64;
@@ -456,7 +522,7 @@ impl ParquetSink {
         match &self.writer {
             Some(Writer::Batches(w)) => w.in_progress_size(),
             Some(Writer::RowGroups(w)) => w.buffered_bytes(),
-            None => 0,
+            Some(Writer::Pending(..)) | None => 0,
         }
     }
 
@@ -465,7 +531,7 @@ impl ParquetSink {
         match &mut self.writer {
             Some(Writer::Batches(w)) => w.flush()?,
             Some(Writer::RowGroups(w)) => w.close_open()?,
-            None => {}
+            Some(Writer::Pending(..)) | None => {}
         }
         Ok(())
     }
@@ -479,6 +545,10 @@ impl ParquetSink {
     pub fn finish(mut self) -> anyhow::Result<u64> {
         let file = match self.writer.take() {
             None => return Ok(self.rows),
+            Some(Writer::Pending(file, schema, table)) => {
+                ArrowWriter::try_new(file, schema, Some(writer_properties(&table, &[])?))?
+                    .into_inner()?
+            }
             Some(Writer::Batches(w)) => w.into_inner()?,
             Some(Writer::RowGroups(mut w)) => {
                 w.close_open()?;
@@ -527,6 +597,7 @@ pub fn prefetch(stream: TableStream) -> TableStream {
 }
 
 /// How one table is synced in this build.
+#[derive(Clone)]
 pub struct TableRun<'a> {
     /// The table.
     pub spec: &'a TableSpec,
@@ -554,6 +625,35 @@ pub fn sync_table(
     root: &Path,
 ) -> anyhow::Result<SyncedTable> {
     let started = Instant::now();
+    match sync_table_once(connector, run.clone(), root, started) {
+        Err(e) if e.chain().any(|c| c.is::<ReadAgain>()) => {
+            sync_table_once(connector, run, root, started)
+        }
+        other => other,
+    }
+}
+
+/// The end of a table's stream when the types it was read with, decided from a sample, turn
+/// out not to be the types of every value: nothing read is kept, and the table is read again
+/// ([`sync_table`] does), by then with the types of every value.
+#[derive(Debug)]
+pub struct ReadAgain;
+
+impl std::fmt::Display for ReadAgain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the column types read from a sample of the source do not hold for every row; the table must be read again")
+    }
+}
+
+impl std::error::Error for ReadAgain {}
+
+/// One read of the table for [`sync_table`].
+fn sync_table_once(
+    connector: &dyn Connector,
+    run: TableRun<'_>,
+    root: &Path,
+    started: Instant,
+) -> anyhow::Result<SyncedTable> {
     let spec = run.spec;
     let stream = prefetch(connector.read_table(spec)?);
     let source = stream.source.clone();
@@ -914,5 +1014,38 @@ mod tests {
             .collect();
         assert_eq!(sizes, vec![n, n, 300_000 - 2 * n]);
         assert_eq!(ids(&path), (0..300_000).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn only_columns_with_few_distinct_values_get_a_dictionary() {
+        // 200,000 rows: unique ids, 5 statuses, codes with one value in five distinct.
+        let n = 200_000i64;
+        let ids: ArrayRef = Arc::new(Int64Array::from_iter_values(0..n));
+        let status: ArrayRef =
+            Arc::new(StringArray::from_iter_values((0..n).map(|i| {
+                ["new", "paid", "shipped", "delivered", "cancelled"][i as usize % 5]
+            })));
+        let codes: ArrayRef = Arc::new(Int64Array::from_iter_values((0..n).map(|i| i % 40_000)));
+        let schema = Arc::new(Schema::new(vec![
+            arrow::datatypes::Field::new("id", DataType::Int64, true),
+            arrow::datatypes::Field::new("status", DataType::Utf8, true),
+            arrow::datatypes::Field::new("code", DataType::Int64, true),
+        ]));
+        let batch = RecordBatch::try_new(schema.clone(), vec![ids, status, codes]).unwrap();
+        assert_eq!(plain_columns(&batch), ["id", "code"]);
+        let dir = crate::testkit::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        let mut sink = ParquetSink::create(&path, schema, "t").unwrap();
+        sink.write(&batch).unwrap();
+        assert_eq!(sink.finish().unwrap(), 200_000);
+        let file = File::open(&path).unwrap();
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
+        let group = &reader.metadata().row_groups()[0];
+        let dictionary: Vec<bool> = group
+            .columns()
+            .iter()
+            .map(|c| c.dictionary_page_offset().is_some())
+            .collect();
+        assert_eq!(dictionary, [false, true, false]);
     }
 }

@@ -552,6 +552,35 @@ impl TypeGuess {
                 || (self.can_timestamp && !(self.zoned && self.naive)))
     }
 
+    /// True when observing a value that its column's builder read canonically as `t` (an
+    /// integer; a `YYYY-MM-DD` date; a timestamp without a zone for `timestamp`, with one for
+    /// `timestamptz`) cannot change this guess: everything such a value could rule out is
+    /// already ruled out and everything it shows was already seen. A one-pass read then skips
+    /// [`TypeGuess::observe`] for it.
+    pub fn settles(&self, t: ColumnType) -> bool {
+        let numeric = self.can_int || self.can_float || self.can_comma;
+        let other_dates = self.dot_date || self.slash_dmy || self.slash_mdy || self.custom_date;
+        self.saw_value
+            && match t {
+                ColumnType::Int64 => {
+                    self.can_int && !self.can_bool && !self.can_date() && !self.can_timestamp
+                }
+                ColumnType::Date => {
+                    !numeric && !self.can_bool && self.iso_date && !other_dates && self.naive
+                }
+                ColumnType::Timestamp | ColumnType::Timestamptz => {
+                    let zoned = t == ColumnType::Timestamptz;
+                    !numeric
+                        && !self.can_bool
+                        && !self.can_date()
+                        && self.can_timestamp
+                        && self.zoned == zoned
+                        && self.naive != zoned
+                }
+                _ => false,
+            }
+    }
+
     /// Take one non-null, non-empty value into account (`""` says nothing about the type).
     pub fn observe(&mut self, s: &str, rules: &ValueRules) {
         self.saw_value = true;
