@@ -9,7 +9,8 @@
 #    each alone (`--select`), vs DuckDB's COPY;
 # 2. an incremental run whose export holds 1% of the table (half updates of recent orders,
 #    half new orders; what a source's "changed since" export delivers), merged into each.
-# Prints wall time and peak RSS of each run and the ratios. The per-table `seconds` of
+# Prints wall time and peak RSS of each run and the ratios; the plain conversion and DuckDB's
+# COPY run three times each, alternating, and their medians are compared. The per-table `seconds` of
 # `broker build --json` is the sync of that table; the rest of a build is profile and site.
 #
 # Usage: bench/sync.sh [rows]        Work folder: $BENCH_DIR (default /var/tmp/broker-bench)
@@ -93,10 +94,14 @@ run() { # name, flags...
     /usr/bin/time -f "%e %M" -o "$work/$name.time" "$broker" build -q --json --instance "$inst" "$@" > "$work/$name.json" || true
 }
 ln -sf "$work/full/orders.csv" "$work/src/orders.csv"
-run plain --select orders_plain
+# The plain conversion and DuckDB's COPY alternate three times each; the medians are compared
+# (one run of either can be 15% off on a shared machine).
+for k in 1 2 3; do
+    run "plain$k" --select orders_plain
+    rm -rf "$work/duck" && /usr/bin/time -f "%e %M" -o "$work/duck$k.time" "$duck" "$work/full" "$work/duck" > "$work/duck$k.out"
+done
 run full_part --full-refresh --select orders
 run full_single --full-refresh --select orders_single
-rm -rf "$work/duck" && /usr/bin/time -f "%e %M" -o "$work/duck.time" "$duck" "$work/full" "$work/duck" > "$work/duck.out"
 ln -sf "$work/delta/orders.csv" "$work/src/orders.csv"
 run inc_part --select orders
 run inc_single --select orders_single
@@ -110,20 +115,25 @@ def load(name, table):
     wall, rss = open(f"{work}/{name}.time").read().split()
     assert t["status"] == "ok", (name, t)
     return t, float(wall), int(rss) / 1024
-duck = float(open(f"{work}/duck.out").read().split("\n")[-2].split()[2])
-dwall, drss = open(f"{work}/duck.time").read().split()
+def median(xs):
+    return sorted(xs)[len(xs) // 2]
+ducks = [float(open(f"{work}/duck{k}.out").read().split("\n")[-2].split()[2]) for k in (1, 2, 3)]
+drss = max(int(open(f"{work}/duck{k}.time").read().split()[1]) for k in (1, 2, 3)) / 1024
+duck = median(ducks)
 print(f"orders.csv: {csv_bytes / 2**20:.0f} MiB")
-print(f"duckdb COPY to Parquet: {duck:.2f} s, peak RSS {int(drss) / 1024:.0f} MiB")
-p, pwall, prss = load("plain", "orders_plain")
-print(f"orders_plain (full_refresh): sync {p['seconds']:.2f} s, {p['rows']} rows; build {pwall:.2f} s wall, peak RSS {prss:.0f} MiB")
-print(f"    ratio sync / duckdb: {p['seconds'] / duck:.2f}   peak RSS ratio: {prss / int(drss) * 1024:.2f}")
+print(f"duckdb COPY to Parquet: median {duck:.2f} s of {', '.join(f'{d:.2f}' for d in ducks)}; peak RSS {drss:.0f} MiB")
+plains = [load(f"plain{k}", "orders_plain") for k in (1, 2, 3)]
+secs = [p[0]["seconds"] for p in plains]
+p, prss = plains[0][0], max(x[2] for x in plains)
+print(f"orders_plain (full_refresh): sync median {median(secs):.2f} s of {', '.join(f'{x:.2f}' for x in secs)}, {p['rows']} rows, {p['bytes'] / 2**20:.1f} MiB of Parquet; peak RSS {prss:.0f} MiB")
+print(f"    ratio sync / duckdb (medians): {median(secs) / duck:.2f}   peak RSS ratio: {prss / drss:.2f}")
 for label, full, inc, table in [("partitioned by month", "full_part", "inc_part", "orders"),
                                 ("single file", "full_single", "inc_single", "orders_single")]:
     f, fwall, frss = load(full, table)
     i, iwall, irss = load(inc, table)
     print(f"{table} ({label}):")
     print(f"  full refresh: sync {f['seconds']:.2f} s, {f['rows']} rows; build {fwall:.2f} s wall, peak RSS {frss:.0f} MiB")
-    print(f"    ratio sync / duckdb: {f['seconds'] / duck:.2f}   peak RSS ratio: {frss / int(drss) * 1024:.2f}")
+    print(f"    ratio sync / duckdb: {f['seconds'] / duck:.2f}   peak RSS ratio: {frss / drss:.2f}")
     print(f"  incremental, {i['rows_read']} rows read: sync {i['seconds']:.2f} s, {i['rows']} rows; build {iwall:.2f} s wall, peak RSS {irss:.0f} MiB")
     print(f"    ratio incremental / full refresh sync: {i['seconds'] / f['seconds']:.3f}  (target < 0.1)")
 PY

@@ -56,6 +56,7 @@ impl Record {
         self.fields.is_empty()
     }
 
+    #[inline]
     fn bytes(&self) -> &[u8] {
         match &self.text {
             Ok(s) => s.as_bytes(),
@@ -64,6 +65,7 @@ impl Record {
     }
 
     /// Bytes of field `i` (quotes removed, `""` unescaped). Panics if `i >= len()`.
+    #[inline]
     pub fn field(&self, i: usize) -> &[u8] {
         let f = self.fields[i];
         &self.bytes()[f.start as usize..f.end as usize]
@@ -71,6 +73,7 @@ impl Record {
 
     /// Field `i` as text; `None` when its bytes are not UTF-8 (then [`Record::field`] and
     /// `std::str::from_utf8` tell where). Panics if `i >= len()`.
+    #[inline]
     pub fn field_text(&self, i: usize) -> Option<&str> {
         let f = self.fields[i];
         match &self.text {
@@ -80,6 +83,7 @@ impl Record {
     }
 
     /// True when field `i` was written in quotes.
+    #[inline]
     pub fn is_quoted(&self, i: usize) -> bool {
         self.fields[i].quoted
     }

@@ -352,6 +352,7 @@ impl Records {
 
     /// Field `i` as text. Errors: it is not UTF-8 (naming line, column, byte and offset, with a
     /// hint to configure the encoding).
+    #[inline]
     fn text<'r>(&self, rec: &'r Record, i: usize) -> anyhow::Result<&'r str> {
         if let Some(s) = rec.field_text(i) {
             return Ok(s);
@@ -373,6 +374,7 @@ impl Records {
 
     /// Field `i` as a value: `None` for NULL (unquoted and empty, or one of the table's
     /// `null_values`), `Some("")` for a quoted empty field. Errors: as [`Records::text`].
+    #[inline]
     pub(super) fn value<'r>(&self, rec: &'r Record, i: usize) -> anyhow::Result<Option<&'r str>> {
         let raw = rec.field(i);
         if !rec.is_quoted(i)
@@ -810,8 +812,8 @@ impl Builder {
     }
 
     /// Append one field. `None` = NULL. `custom` is the table's `date_format`. Returns whether
-    /// the value was read canonically (see [`TypeGuess::settles`]): an integer, a
-    /// `YYYY-MM-DD` date, a timestamp with a zone in an instant column or any in a wall-clock
+    /// the value was read canonically (see [`TypeGuess::settles`]): an integer, a float with a
+    /// decimal point shorter than 19 bytes, a `YYYY-MM-DD` date, a timestamp with a zone in an instant column or any in a wall-clock
     /// one; `false` for other types and NULL.
     fn append(&mut self, v: Option<&str>, custom: Option<&str>) -> Result<bool, Misfit> {
         let Some(s) = v else {
@@ -840,7 +842,7 @@ impl Builder {
                 let sep = if *comma == Some(true) { b',' } else { b'.' };
                 let v = parse_float(s, sep).ok_or(Misfit::NotFloat(sep == b','))?;
                 b.append_value(v);
-                false
+                sep == b'.' && s.len() < 19
             }
             Builder::Bool(b) => {
                 b.append_value(parse_bool(s).ok_or(Misfit::NotOfType)?);

@@ -188,11 +188,42 @@ fn digits(b: &[u8]) -> Option<u32> {
     Some(v)
 }
 
-fn ymd(y: u32, m: u32, d: u32) -> Option<NaiveDate> {
-    NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, m, d)
+/// Days since 1970-01-01 (Arrow Date32) of the proleptic Gregorian date `y`-`m`-`d`; `None`
+/// when it is no calendar date (2024-02-30, month 13). Formula: Howard Hinnant,
+/// "chrono-Compatible Low-Level Date Algorithms", `days_from_civil` (years counted from March,
+/// eras of 400 years = 146,097 days). Here rather than chrono's `from_ymd_opt` because it runs
+/// for every date and timestamp value, twice per value in a one-pass read.
+fn ymd(y: u32, m: u32, d: u32) -> Option<i32> {
+    if !(1..=12).contains(&m) || d == 0 {
+        return None;
+    }
+    let leap = y.is_multiple_of(4) && (!y.is_multiple_of(100) || y.is_multiple_of(400));
+    let month_days = [
+        31,
+        28 + u32::from(leap),
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if d > month_days[m as usize - 1] {
+        return None;
+    }
+    let y = i64::from(y) - i64::from(m <= 2);
+    let era = y.div_euclid(400);
+    let year_of_era = y - era * 400;
+    let day_of_year = (153 * ((i64::from(m) + 9) % 12) + 2) / 5 + i64::from(d) - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    i32::try_from(era * 146_097 + day_of_era - 719_468).ok()
 }
 
-fn parse_ymd(b: &[u8]) -> Option<NaiveDate> {
+fn parse_ymd(b: &[u8]) -> Option<i32> {
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
@@ -265,14 +296,13 @@ impl DateFormat {
 /// not a calendar date (2024-02-30).
 pub fn parse_date_as(s: &str, format: DateFormat, custom: Option<&str>) -> Option<i32> {
     let b = s.as_bytes();
-    let date = match format {
+    match format {
         DateFormat::Iso => parse_ymd(b),
         DateFormat::DayFirstDot => split_date(b, b'.').and_then(|(d, m, y)| ymd(y, m, d)),
         DateFormat::DayFirstSlash => split_date(b, b'/').and_then(|(d, m, y)| ymd(y, m, d)),
         DateFormat::MonthFirstSlash => split_date(b, b'/').and_then(|(m, d, y)| ymd(y, m, d)),
-        DateFormat::Custom => NaiveDate::parse_from_str(s, custom?).ok(),
-    }?;
-    Some(epoch_days(date))
+        DateFormat::Custom => NaiveDate::parse_from_str(s, custom?).ok().map(epoch_days),
+    }
 }
 
 /// Parse `YYYY-MM-DD` into days since 1970-01-01 (Arrow Date32).
@@ -296,7 +326,7 @@ pub fn parse_timestamp(s: &str) -> Option<Stamp> {
     if b.len() < 10 {
         return None;
     }
-    let days = i64::from(epoch_days(parse_ymd(&b[..10])?));
+    let days = i64::from(parse_ymd(&b[..10])?);
     if b.len() == 10 {
         return Some(Stamp {
             micros: days.checked_mul(86_400_000_000)?,
@@ -553,7 +583,8 @@ impl TypeGuess {
     }
 
     /// True when observing a value that its column's builder read canonically as `t` (an
-    /// integer; a `YYYY-MM-DD` date; a timestamp without a zone for `timestamp`, with one for
+    /// integer; a float with a decimal point, shorter than 19 bytes, so no integer too big
+    /// for int64; a `YYYY-MM-DD` date; a timestamp without a zone for `timestamp`, with one for
     /// `timestamptz`) cannot change this guess: everything such a value could rule out is
     /// already ruled out and everything it shows was already seen. A one-pass read then skips
     /// [`TypeGuess::observe`] for it.
@@ -564,6 +595,14 @@ impl TypeGuess {
             && match t {
                 ColumnType::Int64 => {
                     self.can_int && !self.can_bool && !self.can_date() && !self.can_timestamp
+                }
+                ColumnType::Float64 => {
+                    !self.can_int
+                        && self.can_float
+                        && !self.can_comma
+                        && !self.can_bool
+                        && !self.can_date()
+                        && !self.can_timestamp
                 }
                 ColumnType::Date => {
                     !numeric && !self.can_bool && self.iso_date && !other_dates && self.naive
@@ -925,5 +964,32 @@ mod tests {
         assert_eq!(parse_f64("1e"), None);
         assert_eq!(parse_decimal_comma("1,5e3"), None);
         assert_eq!(parse_decimal_comma("+0,25"), Some(0.25));
+    }
+
+    #[test]
+    fn calendar_days_agree_with_chrono_from_year_0_to_9999() {
+        let mut date = NaiveDate::from_ymd_opt(0, 1, 1).unwrap();
+        let end = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap();
+        let mut days = 0usize;
+        while date <= end {
+            use chrono::Datelike;
+            let (y, m, d) = (date.year() as u32, date.month(), date.day());
+            assert_eq!(ymd(y, m, d), Some(epoch_days(date)), "{date}");
+            days += 1;
+            date = date.succ_opt().unwrap();
+        }
+        assert_eq!(days, 3_652_425);
+        for (y, m, d) in [
+            (2023, 2, 29),
+            (1900, 2, 29),
+            (2024, 4, 31),
+            (2024, 13, 1),
+            (2024, 0, 1),
+            (2024, 1, 0),
+        ] {
+            assert_eq!(ymd(y, m, d), None, "{y}-{m}-{d}");
+        }
+        assert_eq!(ymd(2000, 2, 29), Some(11_016));
+        assert_eq!(parse_date("1970-01-01"), Some(0));
     }
 }
