@@ -174,8 +174,9 @@ pub fn write_parquet(stream: TableStream, path: &Path, table: &str) -> anyhow::R
 }
 
 /// A Parquet file being written: zstd level 3, dictionary encoding for the columns with few
-/// distinct values ([`plain_columns`]; a sink made by [`ParquetSink::create_appendable`] tries
-/// it on every column), statistics per column chunk and page,
+/// distinct values ([`plain_columns`] of the first batch; in a sink made by
+/// [`ParquetSink::create_appendable`] whose first rows are a row group appended, that row
+/// group's choice), statistics per column chunk and page,
 /// [`ROW_GROUP_ROWS`] rows or [`ROW_GROUP_BYTES`] bytes per row group, the Arrow schema
 /// (`ARROW:schema`) and the table name (`broker.table`) in the key-value metadata. Data goes to
 /// `<path>.tmp`; [`ParquetSink::finish`] fsyncs and renames it to `path`; dropping the sink
@@ -197,6 +198,10 @@ enum Writer {
     Pending(File, SchemaRef, String),
     /// Batches only: the Arrow writer (what [`write_parquet`] has always written).
     Batches(ArrowWriter<File>),
+    /// Batches and raw row groups, nothing written yet: the first batch decides which columns
+    /// are dictionary encoded ([`plain_columns`]), or the first row group appended does (its
+    /// columns written without a dictionary stay so).
+    PendingRowGroups(File, SchemaRef, String),
     /// Batches and raw row groups.
     RowGroups(RowGroupWriter),
 }
@@ -301,10 +306,35 @@ impl RowGroupWriter {
                 column_index: page_index.and_then(|p| p.column_index(index, c)).cloned(),
                 offset_index: page_index.and_then(|p| p.offset_index(index, c)).cloned(),
             };
-            out.append_column(source, close)?;
+            out.append_column(&BigReads(source), close)?;
         }
         out.close()?;
         Ok(rows)
+    }
+}
+
+/// A file whose chunks are read through a 1 MiB buffer: a raw row-group copy reads every
+/// column chunk whole, and the `File` reader of the parquet crate buffers 8 KiB at a time.
+struct BigReads<'a>(&'a File);
+
+impl parquet::file::reader::Length for BigReads<'_> {
+    fn len(&self) -> u64 {
+        parquet::file::reader::Length::len(self.0)
+    }
+}
+
+impl parquet::file::reader::ChunkReader for BigReads<'_> {
+    type T = std::io::BufReader<File>;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        use std::io::{Seek, SeekFrom};
+        let mut file = self.0.try_clone()?;
+        file.seek(SeekFrom::Start(start))?;
+        Ok(std::io::BufReader::with_capacity(1 << 20, file))
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<bytes::Bytes> {
+        self.0.get_bytes(start, length)
     }
 }
 
@@ -335,7 +365,7 @@ fn with_writer_statistics(chunk: &ColumnChunkMetaData) -> anyhow::Result<ColumnC
 
 /// The writer properties of every file broker writes (see [`ParquetSink`]); `plain` names the
 /// columns written without a dictionary (every other column has one).
-fn writer_properties(table: &str, plain: &[String]) -> anyhow::Result<WriterProperties> {
+fn writer_properties(table: &str, plain: &[ColumnPath]) -> anyhow::Result<WriterProperties> {
     let mut builder = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(3)?))
         .set_statistics_enabled(EnabledStatistics::Page)
@@ -346,8 +376,8 @@ fn writer_properties(table: &str, plain: &[String]) -> anyhow::Result<WriterProp
             "broker.table".to_string(),
             table.to_string(),
         )]));
-    for name in plain {
-        builder = builder.set_column_dictionary_enabled(ColumnPath::from(name.as_str()), false);
+    for column in plain {
+        builder = builder.set_column_dictionary_enabled(column.clone(), false);
     }
     Ok(builder.build())
 }
@@ -362,7 +392,7 @@ const DICTIONARY_SAMPLE_ROWS: usize = 65_536;
 /// 1 MiB, which a row group of distinct int64 values never does. Columns of types other than
 /// integers, floats, dates, timestamps and strings keep the dictionary. Deterministic: the same
 /// batch gives the same answer.
-fn plain_columns(batch: &RecordBatch) -> Vec<String> {
+fn plain_columns(batch: &RecordBatch) -> Vec<ColumnPath> {
     use arrow::array::{Array, AsArray};
     use arrow::datatypes::{Date32Type, Float64Type, Int64Type, TimestampMicrosecondType};
     use std::collections::HashSet;
@@ -394,7 +424,7 @@ fn plain_columns(batch: &RecordBatch) -> Vec<String> {
             DataType::Utf8 => many(c.as_string::<i32>().iter()),
             _ => false,
         })
-        .map(|(f, _)| f.name().clone())
+        .map(|(f, _)| ColumnPath::from(f.name().as_str()))
         .collect()
 }
 
@@ -421,23 +451,43 @@ impl ParquetSink {
         table: &str,
     ) -> anyhow::Result<ParquetSink> {
         let (file, tmp) = Self::create_tmp(path)?;
-        // The Arrow writer derives the Parquet schema and stores the Arrow schema in the
-        // key-value metadata, exactly as for `create`; nothing is buffered yet.
-        let (file, factory) =
-            ArrowWriter::try_new(file, schema.clone(), Some(writer_properties(table, &[])?))?
-                .into_serialized_writer()?;
         Ok(ParquetSink {
-            writer: Some(Writer::RowGroups(RowGroupWriter {
-                file,
-                factory,
-                schema,
-                open: Vec::new(),
-                open_rows: 0,
-            })),
+            writer: Some(Writer::PendingRowGroups(file, schema, table.to_string())),
             tmp,
             path: path.to_path_buf(),
             rows: 0,
         })
+    }
+
+    /// Make the writer of a pending sink, with `plain` the columns written without a
+    /// dictionary. A sink that is not pending is left as it is.
+    fn start(&mut self, plain: &[ColumnPath]) -> anyhow::Result<()> {
+        match self.writer.take() {
+            Some(Writer::Pending(file, schema, table)) => {
+                let props = writer_properties(&table, plain)?;
+                self.writer = Some(Writer::Batches(ArrowWriter::try_new(
+                    file,
+                    schema,
+                    Some(props),
+                )?));
+            }
+            Some(Writer::PendingRowGroups(file, schema, table)) => {
+                // The Arrow writer derives the Parquet schema and stores the Arrow schema in
+                // the key-value metadata, exactly as for `create`; nothing is buffered yet.
+                let props = writer_properties(&table, plain)?;
+                let (file, factory) = ArrowWriter::try_new(file, schema.clone(), Some(props))?
+                    .into_serialized_writer()?;
+                self.writer = Some(Writer::RowGroups(RowGroupWriter {
+                    file,
+                    factory,
+                    schema,
+                    open: Vec::new(),
+                    open_rows: 0,
+                }));
+            }
+            other => self.writer = other,
+        }
+        Ok(())
     }
 
     fn create_tmp(path: &Path) -> anyhow::Result<(File, PathBuf)> {
@@ -455,20 +505,13 @@ impl ParquetSink {
 
     /// Append a batch (of the sink's schema). Errors: encoding or I/O.
     pub fn write(&mut self, batch: &RecordBatch) -> anyhow::Result<()> {
-        if let Some(Writer::Pending(..)) = self.writer {
-            if let Some(Writer::Pending(file, schema, table)) = self.writer.take() {
-                let props = writer_properties(&table, &plain_columns(batch))?;
-                self.writer = Some(Writer::Batches(ArrowWriter::try_new(
-                    file,
-                    schema,
-                    Some(props),
-                )?));
-            }
+        if let Some(Writer::Pending(..) | Writer::PendingRowGroups(..)) = self.writer {
+            self.start(&plain_columns(batch))?;
         }
         match &mut self.writer {
             Some(Writer::Batches(w)) => w.write(batch).map_err(anyhow::Error::from),
             Some(Writer::RowGroups(w)) => w.write(batch),
-            Some(Writer::Pending(..)) | None => return Ok(()),
+            Some(Writer::Pending(..) | Writer::PendingRowGroups(..)) | None => return Ok(()),
         }
         .with_context(|| format!("{}: cannot write", self.tmp.display()))?;
         self.rows += batch.num_rows() as u64;
@@ -484,6 +527,15 @@ impl ParquetSink {
                 schema.fields() == w.schema.fields()
                     && metadata.file_metadata().schema_descr().root_schema()
                         == w.file.schema_descr().root_schema()
+            }
+            Some(Writer::PendingRowGroups(_, own, _)) => {
+                // The Parquet schema the Arrow writer will derive (no type coercion).
+                schema.fields() == own.fields()
+                    && parquet::arrow::ArrowSchemaConverter::new()
+                        .convert(own)
+                        .is_ok_and(|p| {
+                            metadata.file_metadata().schema_descr().root_schema() == p.root_schema()
+                        })
             }
             _ => false,
         }
@@ -504,6 +556,20 @@ impl ParquetSink {
         metadata: &ParquetMetaData,
         index: usize,
     ) -> anyhow::Result<u64> {
+        if let Some(Writer::PendingRowGroups(..)) = self.writer {
+            let plain: Vec<ColumnPath> = metadata
+                .row_groups()
+                .get(index)
+                .map(|g| {
+                    g.columns()
+                        .iter()
+                        .filter(|c| c.dictionary_page_offset().is_none())
+                        .map(|c| c.column_path().clone())
+                        .collect()
+                })
+                .unwrap_or_default();
+            self.start(&plain)?;
+        }
         let Some(Writer::RowGroups(w)) = &mut self.writer else {
             anyhow::bail!(
                 "{}: internal: this sink takes no row groups",
@@ -522,7 +588,7 @@ impl ParquetSink {
         match &self.writer {
             Some(Writer::Batches(w)) => w.in_progress_size(),
             Some(Writer::RowGroups(w)) => w.buffered_bytes(),
-            Some(Writer::Pending(..)) | None => 0,
+            Some(Writer::Pending(..) | Writer::PendingRowGroups(..)) | None => 0,
         }
     }
 
@@ -531,7 +597,7 @@ impl ParquetSink {
         match &mut self.writer {
             Some(Writer::Batches(w)) => w.flush()?,
             Some(Writer::RowGroups(w)) => w.close_open()?,
-            Some(Writer::Pending(..)) | None => {}
+            Some(Writer::Pending(..) | Writer::PendingRowGroups(..)) | None => {}
         }
         Ok(())
     }
@@ -545,10 +611,11 @@ impl ParquetSink {
     pub fn finish(mut self) -> anyhow::Result<u64> {
         let file = match self.writer.take() {
             None => return Ok(self.rows),
-            Some(Writer::Pending(file, schema, table)) => {
-                ArrowWriter::try_new(file, schema, Some(writer_properties(&table, &[])?))?
-                    .into_inner()?
-            }
+            Some(
+                Writer::Pending(file, schema, table)
+                | Writer::PendingRowGroups(file, schema, table),
+            ) => ArrowWriter::try_new(file, schema, Some(writer_properties(&table, &[])?))?
+                .into_inner()?,
             Some(Writer::Batches(w)) => w.into_inner()?,
             Some(Writer::RowGroups(mut w)) => {
                 w.close_open()?;
@@ -1032,20 +1099,44 @@ mod tests {
             arrow::datatypes::Field::new("code", DataType::Int64, true),
         ]));
         let batch = RecordBatch::try_new(schema.clone(), vec![ids, status, codes]).unwrap();
-        assert_eq!(plain_columns(&batch), ["id", "code"]);
+        let plain: Vec<String> = plain_columns(&batch).iter().map(|c| c.string()).collect();
+        assert_eq!(plain, ["id", "code"]);
         let dir = crate::testkit::tempdir().unwrap();
         let path = dir.path().join("t.parquet");
         let mut sink = ParquetSink::create(&path, schema, "t").unwrap();
         sink.write(&batch).unwrap();
         assert_eq!(sink.finish().unwrap(), 200_000);
-        let file = File::open(&path).unwrap();
-        let reader = ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
-        let group = &reader.metadata().row_groups()[0];
-        let dictionary: Vec<bool> = group
-            .columns()
-            .iter()
-            .map(|c| c.dictionary_page_offset().is_some())
-            .collect();
-        assert_eq!(dictionary, [false, true, false]);
+        let dictionaries = |path: &Path| -> Vec<Vec<bool>> {
+            let file = File::open(path).unwrap();
+            let reader = ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
+            reader
+                .metadata()
+                .row_groups()
+                .iter()
+                .map(|g| {
+                    g.columns()
+                        .iter()
+                        .map(|c| c.dictionary_page_offset().is_some())
+                        .collect()
+                })
+                .collect()
+        };
+        // Two row groups: 122,880 and 77,120 rows.
+        assert_eq!(dictionaries(&path), vec![[false, true, false]; 2]);
+        // An appendable sink whose first rows are a row group copied keeps that row group's
+        // choice for the batches written after it.
+        let meta = ArrowReaderMetadata::load(
+            &File::open(&path).unwrap(),
+            ArrowReaderOptions::new().with_encoding_stats_as_mask(false),
+        )
+        .unwrap();
+        let merged = dir.path().join("merged.parquet");
+        let mut sink = ParquetSink::create_appendable(&merged, batch.schema(), "t").unwrap();
+        assert!(sink.accepts_row_groups(meta.schema(), meta.metadata()));
+        let source = File::open(&path).unwrap();
+        sink.append_row_group(&source, meta.metadata(), 0).unwrap();
+        sink.write(&batch).unwrap();
+        assert_eq!(sink.finish().unwrap(), 122_880 + 200_000);
+        assert_eq!(dictionaries(&merged), vec![[false, true, false]; 3]);
     }
 }
