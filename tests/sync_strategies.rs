@@ -983,3 +983,19 @@ fn a_partition_column_that_is_not_a_date_names_a_value() {
         "{e}"
     );
 }
+
+#[test]
+fn a_null_partition_date_names_the_row_by_its_primary_key() {
+    let dir = one_table(
+        "    primary_key: id\n    sync_strategy: partitioned\n    partition_by: d\n    partition_granularity: month\n",
+    );
+    let d = dir.path();
+    write_csv(d, "t", "id,d\n1,2025-01-01\n27,\n3,2025-02-01\n");
+    let (code, s, _) = build_json(d, &[]);
+    assert_eq!(code, Some(1));
+    let e = table(&s, "t")["error"].as_str().unwrap().to_string();
+    assert!(
+        e.contains("partition_by column `d` is NULL in a row of the source (id = 27)"),
+        "{e}"
+    );
+}

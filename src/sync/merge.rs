@@ -608,7 +608,12 @@ fn write_inner(stream: TableStream, plan: Plan<'_>, work: &Path) -> anyhow::Resu
             None => None,
         };
         let pkeys: Vec<PartitionKey> = match part_idx {
-            Some((i, g)) => partition::keys(batch.column(i), g, table, schema.field(i).name())?,
+            Some((i, g)) => {
+                if let Some(row) = (0..n).find(|&r| batch.column(i).is_null(r)) {
+                    bail_null_partition(&batch, row, i, &spec.primary_key, table, is_old)?;
+                }
+                partition::keys(batch.column(i), g, table, schema.field(i).name())?
+            }
             None => vec![0; n],
         };
         // Group rows by partition, keeping source order within each.
@@ -821,6 +826,45 @@ fn write_inner(stream: TableStream, plan: Plan<'_>, work: &Path) -> anyhow::Resu
 /// Add a written file to `files`; a partition file left with no row is removed instead (a
 /// single-file table keeps its empty file, which still carries the schema). Returns whether the
 /// file was kept.
+/// The error for row `row` of `batch`, whose partition column `column` is NULL: it names the
+/// row by its primary key values (`order_id = 17`), else by its values, and says whether it
+/// came from the source or from the published table.
+fn bail_null_partition(
+    batch: &RecordBatch,
+    row: usize,
+    column: usize,
+    primary_key: &[String],
+    table: &str,
+    is_old: bool,
+) -> anyhow::Result<()> {
+    let schema = batch.schema();
+    let value = |i: usize| {
+        arrow::util::display::array_value_to_string(batch.column(i), row)
+            .unwrap_or_else(|_| "?".to_string())
+    };
+    let named: Vec<String> = if primary_key.is_empty() {
+        (0..batch.num_columns())
+            .map(|i| format!("{} = {}", schema.field(i).name(), value(i)))
+            .collect()
+    } else {
+        primary_key
+            .iter()
+            .filter_map(|k| schema.index_of(k).ok())
+            .map(|i| format!("{} = {}", schema.field(i).name(), value(i)))
+            .collect()
+    };
+    let from = if is_old {
+        "a published row"
+    } else {
+        "a row of the source"
+    };
+    anyhow::bail!(
+        "table `{table}`: partition_by column `{}` is NULL in {from} ({}); every row of a partitioned table needs a date",
+        schema.field(column).name(),
+        named.join(", ")
+    )
+}
+
 fn keep_file(
     files: &mut Vec<DataFile>,
     layout: &Layout,
