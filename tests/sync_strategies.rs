@@ -968,16 +968,22 @@ fn a_header_only_export_records_no_made_up_type_change() {
     assert_eq!(history, &serde_json::json!([]), "{history}");
 }
 
-#[test]
-fn a_partition_column_that_is_not_a_date_names_a_value() {
+/// The error of a monthly partitioned table `t` (primary key `id`, partitioned by `d`) built
+/// from `csv`, which must fail it.
+fn partition_error(csv: &str) -> String {
     let dir = one_table(
-        "    sync_strategy: partitioned\n    partition_by: d\n    partition_granularity: month\n",
+        "    primary_key: id\n    sync_strategy: partitioned\n    partition_by: d\n    partition_granularity: month\n",
     );
     let d = dir.path();
-    write_csv(d, "t", "id,d\n1,2025-01-01\n2,soon\n");
+    write_csv(d, "t", csv);
     let (code, s, _) = build_json(d, &[]);
     assert_eq!(code, Some(1));
-    let e = table(&s, "t")["error"].as_str().unwrap().to_string();
+    table(&s, "t")["error"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn a_partition_column_that_is_not_a_date_names_a_value() {
+    let e = partition_error("id,d\n1,2025-01-01\n2,soon\n");
     assert!(
         e.contains("partition_by column `d`") && e.contains("the value `soon`"),
         "{e}"
@@ -986,14 +992,7 @@ fn a_partition_column_that_is_not_a_date_names_a_value() {
 
 #[test]
 fn a_null_partition_date_names_the_row_by_its_primary_key() {
-    let dir = one_table(
-        "    primary_key: id\n    sync_strategy: partitioned\n    partition_by: d\n    partition_granularity: month\n",
-    );
-    let d = dir.path();
-    write_csv(d, "t", "id,d\n1,2025-01-01\n27,\n3,2025-02-01\n");
-    let (code, s, _) = build_json(d, &[]);
-    assert_eq!(code, Some(1));
-    let e = table(&s, "t")["error"].as_str().unwrap().to_string();
+    let e = partition_error("id,d\n1,2025-01-01\n27,\n3,2025-02-01\n");
     assert!(
         e.contains("partition_by column `d` is NULL in a row of the source (id = 27)"),
         "{e}"

@@ -27,7 +27,9 @@ use anyhow::{bail, Context};
 use arrow::record_batch::RecordBatch;
 
 use super::csv_reader::Record;
-use super::csv_source::{BatchBuilder, BatchShape, CsvBatches, Dialect, Records, BATCH_ROWS};
+use super::csv_source::{
+    BatchBuilder, BatchShape, CsvBatches, Dialect, NextBatch, Records, BATCH_ROWS,
+};
 use super::values::{Reading, TypeGuess};
 use super::ReadAgain;
 
@@ -467,7 +469,6 @@ impl<U: Units> Drop for InOrder<U> {
 /// pass's checkpoints, handed out in file order: the batches the sequential read would give.
 pub struct ParallelBatches {
     batches: InOrder<Parser>,
-    failed: bool,
 }
 
 /// Parses the batch between two checkpoints.
@@ -520,10 +521,11 @@ impl ParallelBatches {
                 },
                 2 * threads(),
             ),
-            failed: false,
         }
     }
+}
 
+impl NextBatch for ParallelBatches {
     fn next_batch(&mut self) -> anyhow::Result<Option<RecordBatch>> {
         if self.batches.rx.is_none() {
             self.batches.shared.units.file.unchanged()?;
@@ -539,24 +541,6 @@ impl ParallelBatches {
                     "{}: the CSV parsing threads stopped",
                     self.batches.shared.units.file.path
                 ),
-            }
-        }
-    }
-}
-
-impl Iterator for ParallelBatches {
-    type Item = anyhow::Result<RecordBatch>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.failed {
-            return None;
-        }
-        match self.next_batch() {
-            Ok(Some(b)) => Some(Ok(b)),
-            Ok(None) => None,
-            Err(e) => {
-                self.failed = true;
-                Some(Err(e))
             }
         }
     }
@@ -664,7 +648,9 @@ impl Speculation {
         );
         anyhow::Error::new(ReadAgain)
     }
+}
 
+impl NextBatch for Speculation {
     fn next_batch(&mut self) -> anyhow::Result<Option<RecordBatch>> {
         loop {
             if let Some(b) = self.queue.pop_front() {
@@ -725,21 +711,6 @@ fn same_reading(a: &(Reading, Option<String>), b: &(Reading, Option<String>)) ->
             ColumnType::Date => ra.dates == rb.dates,
             _ => true,
         }
-}
-
-impl Iterator for Speculation {
-    type Item = anyhow::Result<RecordBatch>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        match self.next_batch() {
-            Ok(Some(b)) => Some(Ok(b)),
-            Ok(None) => None,
-            Err(e) => {
-                self.done = true;
-                Some(Err(e))
-            }
-        }
-    }
 }
 
 #[cfg(test)]

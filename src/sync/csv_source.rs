@@ -607,7 +607,7 @@ impl Connector for CsvConnector {
                     schema: sampled.schema,
                     columns: sampled.columns,
                     source,
-                    batches: Box::new(Speculation::new(
+                    batches: batches(Speculation::new(
                         pass1,
                         file,
                         starts,
@@ -656,14 +656,14 @@ impl Connector for CsvConnector {
         // Pass 2: stream typed batches.
         let batches: Box<dyn Iterator<Item = anyhow::Result<RecordBatch>> + Send> = match plain {
             Some(file) if checkpoints.len() > 1 && forms_known => {
-                Box::new(ParallelBatches::new(file, checkpoints, shape))
+                batches(ParallelBatches::new(file, checkpoints, shape))
             }
             _ => {
                 let mut records = Records::new(input.parts(), dialect.clone(), names.clone());
                 if let CsvInput::File(_) = input {
                     records.next(&mut rec)?; // header
                 }
-                Box::new(CsvBatches::new(records, &shape))
+                batches(CsvBatches::new(records, &shape))
             }
         };
         Ok(TableStream {
@@ -684,6 +684,28 @@ pub(super) struct BatchShape {
     pub(super) schema: SchemaRef,
 }
 
+/// A reader of record batches, one at a time.
+pub(super) trait NextBatch: Send {
+    /// The next batch; `Ok(None)` after the last.
+    fn next_batch(&mut self) -> anyhow::Result<Option<RecordBatch>>;
+}
+
+/// The batches of `source` as a table stream's iterator: until `Ok(None)`, or up to and
+/// including the first error.
+fn batches(
+    mut source: impl NextBatch + 'static,
+) -> Box<dyn Iterator<Item = anyhow::Result<RecordBatch>> + Send> {
+    let mut done = false;
+    Box::new(std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        let next = source.next_batch().transpose();
+        done = !matches!(next, Some(Ok(_)));
+        next
+    }))
+}
+
 /// Typed batches of the records of a [`Records`], [`BATCH_ROWS`] rows each.
 pub(super) struct CsvBatches {
     records: Records,
@@ -691,7 +713,6 @@ pub(super) struct CsvBatches {
     declared: Vec<bool>,
     schema: SchemaRef,
     rec: Record,
-    done: bool,
 }
 
 /// The builders of one batch's columns, and the rows appended.
@@ -747,7 +768,6 @@ impl CsvBatches {
             declared: shape.declared.clone(),
             schema: shape.schema.clone(),
             rec: Record::default(),
-            done: false,
         }
     }
 }
@@ -874,8 +894,10 @@ impl Builder {
     }
 }
 
-impl CsvBatches {
-    pub(super) fn next_batch(&mut self) -> anyhow::Result<Option<RecordBatch>> {
+impl CsvBatches {}
+
+impl NextBatch for CsvBatches {
+    fn next_batch(&mut self) -> anyhow::Result<Option<RecordBatch>> {
         let mut rows = BatchBuilder::new(&self.readings);
         let custom = self.records.dialect.rules.date_format.clone();
         while rows.rows < BATCH_ROWS && self.records.next(&mut self.rec)? {
@@ -900,7 +922,9 @@ impl CsvBatches {
         }
         rows.finish(&self.schema).map(Some)
     }
+}
 
+impl CsvBatches {
     /// The end of a misfit's message: what the column expects, and where its type came from.
     fn why(&self, i: usize, misfit: Misfit) -> String {
         let custom = self.records.dialect.rules.date_format.as_deref();
@@ -923,27 +947,6 @@ impl CsvBatches {
             " (the file changed between the two reads)"
         });
         why
-    }
-}
-
-impl Iterator for CsvBatches {
-    type Item = anyhow::Result<RecordBatch>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
-        }
-        match self.next_batch() {
-            Ok(Some(b)) => Some(Ok(b)),
-            Ok(None) => {
-                self.done = true;
-                None
-            }
-            Err(e) => {
-                self.done = true;
-                Some(Err(e))
-            }
-        }
     }
 }
 
