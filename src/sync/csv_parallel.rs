@@ -230,11 +230,11 @@ impl Pass1 {
     /// columns and, with `build`, build them into batches of [`BATCH_ROWS`] rows (dropped at
     /// the first value that does not fit its column). `None` on any error.
     fn part(&self, file: &PlainFile, from: u64, to: u64, build: Option<&Build>) -> Option<Part> {
-        let reader = BufReader::with_capacity(1 << 20, File::open(&file.path).ok()?);
-        let mut reader = reader;
-        std::io::Seek::seek(&mut reader, std::io::SeekFrom::Start(from)).ok()?;
+        use std::io::{Seek, SeekFrom};
+        let mut at = File::open(&file.path).ok()?;
+        at.seek(SeekFrom::Start(from)).ok()?;
         let mut records = Records::resumed(
-            Box::new(reader),
+            Box::new(BufReader::with_capacity(1 << 20, at)),
             &file.path,
             (0, from),
             self.dialect.clone(),
