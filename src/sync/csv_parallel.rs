@@ -124,6 +124,22 @@ impl PlainFile {
     }
 }
 
+/// Reads the file opened first from `pos` on, with positional reads: every part reads the very
+/// file its boundaries and sample came from, even if the path is renamed over meanwhile.
+struct ReadAt {
+    file: Arc<File>,
+    pos: u64,
+}
+
+impl Read for ReadAt {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        let n = self.file.read_at(buf, self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
 /// Threads reading one table's parts or batches: the machine's cores.
 fn threads() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
@@ -230,9 +246,10 @@ impl Pass1 {
     /// columns and, with `build`, build them into batches of [`BATCH_ROWS`] rows (dropped at
     /// the first value that does not fit its column). `None` on any error.
     fn part(&self, file: &PlainFile, from: u64, to: u64, build: Option<&Build>) -> Option<Part> {
-        use std::io::{Seek, SeekFrom};
-        let mut at = File::open(&file.path).ok()?;
-        at.seek(SeekFrom::Start(from)).ok()?;
+        let at = ReadAt {
+            file: file.file.clone(),
+            pos: from,
+        };
         let mut records = Records::resumed(
             Box::new(BufReader::with_capacity(1 << 20, at)),
             &file.path,
