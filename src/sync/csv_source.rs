@@ -1,9 +1,11 @@
 //! The `csv` connector: one CSV file per table (optionally gzip, multi-member too: by a `.gz`
 //! name or by its first bytes), or a Keboola sliced export (a folder with `manifest.json`, see
-//! [`super::sliced_export`]). Read twice: once to decide every column's type and the form its
-//! values are written in from all of its values (see [`super::values`]), once to stream typed
-//! Arrow record batches. The table's `csv:` options (delimiter, decimal separator, date format,
-//! encoding, NULL texts) apply to both reads.
+//! [`super::sliced_export`]). Every column's type and the form its values are written in are
+//! decided from all of its values (see [`super::values`]), and the rows stream as typed Arrow
+//! record batches: in two passes (types, then batches), or for a big plain file in one pass
+//! whose sampled types are checked against every value (see the `csv_parallel` module). The
+//! table's `csv:` options (delimiter, decimal separator, date format, encoding, NULL texts)
+//! apply to every read.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
