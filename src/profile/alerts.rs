@@ -94,8 +94,8 @@ pub fn column_alerts(col: &ColumnProfile, rows: u64) -> Vec<Alert> {
             }
         }
     }
-    if let Some(s) = &col.string {
-        if let Some(top) = s.top_values.first() {
+    if col.string.is_some() {
+        if let Some(top) = col.top_values.first() {
             if col.distinct_count >= 2 && top.pct > IMBALANCE_PCT {
                 push(
                     "imbalance",
@@ -185,14 +185,12 @@ mod tests {
             name: "s".into(),
             distinct_count: 60,
             null_pct: Some(0.0),
-            string: Some(StringStats {
-                top_values: vec![TopValue {
-                    value: "a".into(),
-                    count: 61,
-                    pct: 61.0,
-                }],
-                ..Default::default()
-            }),
+            string: Some(StringStats::default()),
+            top_values: vec![TopValue {
+                value: "a".into(),
+                count: 61,
+                pct: 61.0,
+            }],
             ..Default::default()
         };
         // 60 distinct of 100 non-null rows: high cardinality; top value 61%: imbalance.

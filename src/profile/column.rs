@@ -401,6 +401,7 @@ impl ColumnAcc {
                     nan_count: 0,
                     infinite_count: 0,
                     histogram: stats::histogram(&v, p.distinct_count),
+                    ..Default::default()
                 });
                 p.sample_values = self.samples.text;
             }
@@ -432,6 +433,7 @@ impl ColumnAcc {
                     nan_count: nan,
                     infinite_count: pos_inf + neg_inf,
                     histogram: stats::histogram(&v, distinct_finite),
+                    ..Default::default()
                 });
                 p.sample_values = self.samples.text;
             }
@@ -445,6 +447,7 @@ impl ColumnAcc {
                 p.boolean = Some(BooleanStats {
                     true_count: t,
                     false_count: f,
+                    true_pct: pct(t, t + f),
                 });
                 p.sample_values = self.samples.text;
             }
@@ -466,6 +469,7 @@ impl ColumnAcc {
                     span_days: earliest
                         .zip(latest)
                         .map(|(a, b)| render::span_days(a, b, per_day)),
+                    histogram: None,
                 });
                 p.sample_values = self.samples.text;
             }
@@ -550,8 +554,9 @@ fn finish_text(p: &mut ColumnProfile, set: &Interner, non_null: u64) {
             .then(|| total_len as f64 / non_null as f64)
             .and_then(stats::finite),
         empty_count,
-        top_values,
+        ..Default::default()
     });
+    p.top_values = top_values;
 }
 
 fn feed_strings<'a, A: StringArrayType<'a>>(arr: A, set: &mut Interner) -> Result<()> {

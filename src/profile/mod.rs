@@ -206,7 +206,9 @@ fn profile_inner(spec: &TableSpec, synced: &SyncedTable) -> Result<TableProfile>
         date_range,
         sample_rows,
         alerts: columns.iter().flat_map(|c| c.alerts.clone()).collect(),
+        profiled_rows: rows,
         columns,
+        ..Default::default()
     })
 }
 

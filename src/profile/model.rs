@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 /// Version of the `profiles.json` format; bumped on any incompatible change.
-pub const PROFILES_VERSION: u32 = 1;
+pub const PROFILES_VERSION: u32 = 2;
 
 /// `meta/profiles.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -40,14 +40,51 @@ pub struct TableProfile {
     pub missing_cells: u64,
     /// Rows whose primary key repeats an earlier row's key (exact); `None` without a primary key.
     pub duplicate_primary_keys: Option<u64>,
+    /// Rows equal in every column to an earlier row. Exactly 0 when the primary key has no
+    /// duplicates; otherwise counted on 128-bit hashes of whole rows (a false match needs a
+    /// hash collision: probability below rows² / 2¹²⁹). `None` when not computed (a sampled
+    /// profile).
+    pub duplicate_rows: Option<u64>,
     /// Range of the first date or timestamp column, if any has values.
     pub date_range: Option<DateRange>,
     /// Up to 5 rows, values as text (`None` = NULL), in column order.
     pub sample_rows: Vec<Vec<Option<String>>>,
     /// Column alerts gathered here too, for the top of the table page.
     pub alerts: Vec<Alert>,
+    /// Tables joined to this one by a declared foreign key, both directions.
+    pub related_tables: Vec<RelatedTable>,
+    /// Names of the metrics whose SQL reads this table.
+    pub used_by_metrics: Vec<String>,
+    /// True when the statistics cover only part of the rows (a `profile.sample_rows` cap or
+    /// the `profile.time_budget_s` ran out); counts, shares and histograms then describe
+    /// `profiled_rows` rows, while `row_count` stays the table's.
+    pub sampled: bool,
+    /// Rows the column statistics were computed over (= `row_count` unless `sampled`).
+    pub profiled_rows: u64,
+    /// Why the profile is sampled (`"sample_rows: 1000000"`, `"time_budget_s: 30"`).
+    pub sample_reason: Option<String>,
+    /// Content fingerprint of the table's Parquet files (hex SHA-256 over each file's path,
+    /// length and SHA-256, in order) and of the profile settings; an unchanged fingerprint
+    /// lets the next build reuse this profile.
+    pub fingerprint: String,
     /// One entry per column, in schema order.
     pub columns: Vec<ColumnProfile>,
+}
+
+/// A table related to the profiled one by a foreign key from `data_description.md`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RelatedTable {
+    /// The other table.
+    pub table: String,
+    /// The column of the profiled table in the join.
+    pub column: String,
+    /// The column of the other table in the join.
+    pub foreign_column: String,
+    /// `belongs_to`: the profiled table declares the key (`column` → `table.foreign_column`);
+    /// `has_many`: the other table declares it (`table.foreign_column` → `column`).
+    pub direction: String,
+    /// The foreign key's description, if declared.
+    pub description: Option<String>,
 }
 
 /// Earliest and latest value of a date or timestamp column.
@@ -89,8 +126,14 @@ pub struct ColumnProfile {
     pub null_count: u64,
     /// NULL share, 0–100; `None` for a table with no rows.
     pub null_pct: Option<f64>,
-    /// Distinct non-null values (exact).
+    /// Distinct non-null values: exact when `distinct_exact`, else a HyperLogLog estimate.
     pub distinct_count: u64,
+    /// True when `distinct_count` is exact (at most [`crate::profile::limits::EXACT_DISTINCT`]
+    /// distinct values).
+    pub distinct_exact: bool,
+    /// For an estimate: the relative error bound in percent (three standard errors of
+    /// HyperLogLog, `3 × 1.04 / √m` for `m` registers; 99.7% of estimates fall within it).
+    pub distinct_error_pct: Option<f64>,
     /// Distinct share of non-null values, 0–100; `None` when all values are NULL.
     pub distinct_pct: Option<f64>,
     /// Smallest non-null value.
@@ -99,6 +142,9 @@ pub struct ColumnProfile {
     pub max: Option<serde_json::Value>,
     /// Up to 5 distinct non-null values as text, in order of first appearance.
     pub sample_values: Vec<String>,
+    /// Most frequent values, most frequent first (ties by value), at most 10; given when the
+    /// distinct count is exact and some value occurs more than once (empty otherwise).
+    pub top_values: Vec<TopValue>,
     /// Part of the table's primary key.
     pub is_primary_key: bool,
     /// Alerts for this column.
@@ -120,12 +166,23 @@ pub struct NumericStats {
     pub mean: Option<f64>,
     /// Sample standard deviation (n − 1 denominator; DuckDB's `stddev_samp`); `None` below 2 values.
     pub stddev: Option<f64>,
-    /// Percentiles by linear interpolation between closest ranks (DuckDB's `quantile_cont`).
+    /// Percentiles by linear interpolation between closest ranks (DuckDB's `quantile_cont`),
+    /// over all values when `quantiles_exact`, else over a uniform sample of rows.
+    pub p5: Option<f64>,
+    /// As `p5`.
     pub p25: Option<f64>,
-    /// Median, as `p25`.
+    /// Median, as `p5`.
     pub p50: Option<f64>,
-    /// As `p25`.
+    /// As `p5`.
     pub p75: Option<f64>,
+    /// As `p5`.
+    pub p95: Option<f64>,
+    /// True when the percentiles are computed over every value.
+    pub quantiles_exact: bool,
+    /// For sampled percentiles: the rank error bound in percent at 99% confidence, from the
+    /// Dvoretzky–Kiefer–Wolfowitz inequality, `√(ln(2 / 0.01) / (2 n))` for `n` sampled values
+    /// (a reported p50 lies between the true p(50 − e) and p(50 + e)).
+    pub quantile_rank_error_pct: Option<f64>,
     /// Values equal to 0.
     pub zeros: u64,
     /// Values below 0.
@@ -143,8 +200,33 @@ pub struct NumericStats {
 pub struct Histogram {
     /// Bin edges, ascending.
     pub edges: Vec<f64>,
-    /// Values per bin.
+    /// Values per bin (exact counts over all finite values).
     pub counts: Vec<u64>,
+    /// How the bins were chosen: `distinct` (one bin per value, when at most
+    /// [`crate::profile::limits::HISTOGRAM_BINS`] distinct values), `freedman_diaconis`
+    /// (width `2 × IQR / ∛n`, at most that many bins), `equal_width` (IQR 0: that many bins
+    /// between min and max), `single` (one value).
+    pub rule: String,
+}
+
+/// Values per calendar period of a date or timestamp column (timestamps by their UTC or
+/// wall-clock date).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct PeriodHistogram {
+    /// `day` (span up to 62 days), `month` (up to 5 years), `quarter` (up to 15 years) or
+    /// `year`.
+    pub granularity: String,
+    /// Consecutive periods from the earliest to the latest value, empty ones included.
+    pub bins: Vec<PeriodCount>,
+}
+
+/// One period of a [`PeriodHistogram`].
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PeriodCount {
+    /// `2025-03-01`, `2025-03`, `2025-Q1` or `2025`.
+    pub period: String,
+    /// Values in the period.
+    pub count: u64,
 }
 
 /// Statistics of a string column.
@@ -158,8 +240,16 @@ pub struct StringStats {
     pub avg_length: Option<f64>,
     /// Values that are the empty string (kept apart from NULL).
     pub empty_count: u64,
-    /// Most frequent values, most frequent first (ties by value), at most 10.
-    pub top_values: Vec<TopValue>,
+    /// Share (0–100) of non-empty values that read as a number (`-12`, `3.5`, `1e6`).
+    pub looks_numeric_pct: Option<f64>,
+    /// Share (0–100) of non-empty values that read as an ISO date or timestamp
+    /// (`2025-03-01`, `2025-03-01T10:00:00Z`, `2025-03-01 10:00`).
+    pub looks_date_pct: Option<f64>,
+    /// Share (0–100) of non-empty values shaped like an e-mail address (`local@domain.tld`).
+    pub looks_email_pct: Option<f64>,
+    /// True when the three shares come from the distinct values weighted by their counts
+    /// (exact); false when from a uniform sample of rows.
+    pub looks_exact: bool,
 }
 
 /// One frequent value.
@@ -182,6 +272,8 @@ pub struct TemporalStats {
     pub latest: Option<String>,
     /// Whole days between them.
     pub span_days: Option<i64>,
+    /// Values per day, month, quarter or year (exact counts).
+    pub histogram: Option<PeriodHistogram>,
 }
 
 /// Statistics of a boolean column.
@@ -191,4 +283,6 @@ pub struct BooleanStats {
     pub true_count: u64,
     /// false values.
     pub false_count: u64,
+    /// true share of non-null values, 0–100; `None` when all are NULL.
+    pub true_pct: Option<f64>,
 }

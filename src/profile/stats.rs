@@ -134,6 +134,7 @@ pub fn histogram<T: Numeric>(sorted: &[T], distinct: u64) -> Option<Histogram> {
         return Some(Histogram {
             edges: vec![min, max],
             counts: vec![sorted.len() as u64],
+            rule: "single".into(),
         });
     }
     let mut width = (max - min) / bins as f64;
@@ -156,7 +157,11 @@ pub fn histogram<T: Numeric>(sorted: &[T], distinct: u64) -> Option<Histogram> {
         start = end;
     }
     counts.push((sorted.len() - start) as u64);
-    Some(Histogram { edges, counts })
+    Some(Histogram {
+        edges,
+        counts,
+        rule: "equal_width".into(),
+    })
 }
 
 #[cfg(test)]

@@ -381,15 +381,14 @@ fn table_section(s: &mut String, report: &TableReport, input: &SiteInput) {
                     format::json_stat(p.max.as_ref())
                 ));
             }
-            if let Some(st) = &p.string {
-                if p.distinct_count > 0
-                    && p.distinct_count <= 12
-                    && st.top_values.len() as u64 == p.distinct_count
-                {
-                    let vals: Vec<String> =
-                        st.top_values.iter().map(|v| md_code(&v.value)).collect();
-                    notes.push(format!("values {}", vals.join(", ")));
-                }
+            if p.string.is_some()
+                && p.distinct_exact
+                && p.distinct_count > 0
+                && p.distinct_count <= 12
+                && p.top_values.len() as u64 == p.distinct_count
+            {
+                let vals: Vec<String> = p.top_values.iter().map(|v| md_code(&v.value)).collect();
+                notes.push(format!("values {}", vals.join(", ")));
             }
         }
         let mut name = md_code(&col.name);

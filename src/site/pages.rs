@@ -1069,10 +1069,10 @@ fn column_view(c: &ColumnProfile, description: Option<String>) -> Value {
             ),
         ));
         stats.push(stat("empty strings", format::int(s.empty_count)));
-        let max = s.top_values.iter().map(|v| v.pct).fold(0.0_f64, f64::max);
+        let max = c.top_values.iter().map(|v| v.pct).fold(0.0_f64, f64::max);
         // Values that each occur once say nothing a sample does not: no bars then.
-        let repeats = s.top_values.iter().any(|v| v.count > 1);
-        bars = s
+        let repeats = c.top_values.iter().any(|v| v.count > 1);
+        bars = c
             .top_values
             .iter()
             .filter(|_| repeats)

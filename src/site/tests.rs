@@ -141,6 +141,7 @@ pub(crate) fn input() -> SiteInput {
                     histogram: Some(Histogram {
                         edges: vec![1.0, 2.0, 3.0],
                         counts: vec![1, 2],
+                        rule: "freedman_diaconis".into(),
                     }),
                     ..Default::default()
                 }),
@@ -171,12 +172,13 @@ pub(crate) fn input() -> SiteInput {
                     max_length: Some(4),
                     avg_length: Some(3.5),
                     empty_count: 0,
-                    top_values: vec![TopValue {
-                        value: "<b>paid</b>".into(),
-                        count: 2,
-                        pct: 66.7,
-                    }],
+                    ..Default::default()
                 }),
+                top_values: vec![TopValue {
+                    value: "<b>paid</b>".into(),
+                    count: 2,
+                    pct: 66.7,
+                }],
                 ..Default::default()
             },
             ColumnProfile {
