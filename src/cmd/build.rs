@@ -847,13 +847,20 @@ fn profile_tables(
     synced: &[Synced],
     log: &Reporter,
 ) -> Vec<Option<TableProfile>> {
-    let items: Vec<(&TableSpec, &SyncedTable)> = content
+    let jobs: Vec<profile::ProfileJob> = content
         .tables
         .iter()
         .zip(synced)
-        .filter_map(|(spec, s)| s.data.as_ref().map(|d| (spec, d)))
+        .filter_map(|(spec, s)| {
+            s.data.as_ref().map(|d| profile::ProfileJob {
+                spec,
+                synced: d,
+                settings: Default::default(),
+                previous: None,
+            })
+        })
         .collect();
-    let mut results = profile::profile_all(&items).into_iter();
+    let mut results = profile::profile_all(&jobs).into_iter();
     let mut out = Vec::with_capacity(synced.len());
     for (spec, s) in content.tables.iter().zip(synced) {
         if s.data.is_none() {

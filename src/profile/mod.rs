@@ -54,6 +54,34 @@ struct FileInfo<'a> {
     index: Vec<usize>,
 }
 
+/// Caps on the work of profiling one table: `profile:` in `instance.yaml`, overridden per table
+/// by `profile:` in its `data_description.md` entry. Unset fields mean no cap.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileSettings {
+    /// Profile at most about this many rows: whole row groups spread over the table are read
+    /// until they hold this many (the first one cut to it when a single row group is larger).
+    pub sample_rows: Option<u64>,
+    /// Stop starting new row groups of the table after this many seconds; the profile covers
+    /// the row groups finished (at least one).
+    pub time_budget_s: Option<f64>,
+}
+
+/// One table to profile.
+#[derive(Debug, Clone)]
+pub struct ProfileJob<'a> {
+    /// The table's declaration (name, primary key).
+    pub spec: &'a TableSpec,
+    /// Its Parquet files.
+    pub synced: &'a SyncedTable,
+    /// Caps for this table.
+    pub settings: ProfileSettings,
+    /// The profile the last build published for this table; reused as it is when its
+    /// `fingerprint` equals this build's (same files, same settings, same format version).
+    /// `None` profiles afresh (`--reprofile`).
+    pub previous: Option<&'a TableProfile>,
+}
+
 /// Profiles one table from its Parquet files (`synced.files[*].abs_path`), batch by batch.
 ///
 /// Columns are in the Arrow schema order of the first file; every other file must have the
@@ -64,16 +92,14 @@ struct FileInfo<'a> {
 /// Errors (each naming the table, and the file and column where it applies): a file that
 /// cannot be opened or decoded, files whose schemas differ, a primary-key column missing from
 /// the data, a row count that disagrees with the file's metadata. Never panics on data.
-pub fn profile_table(spec: &TableSpec, synced: &SyncedTable) -> Result<TableProfile> {
-    profile_inner(spec, synced).with_context(|| format!("profiling table {}", spec.name))
+pub fn profile_table(job: &ProfileJob) -> Result<TableProfile> {
+    profile_inner(job.spec, job.synced)
+        .with_context(|| format!("profiling table {}", job.spec.name))
 }
 
-/// Profiles many tables in parallel with rayon; one result per input, in input order.
-pub fn profile_all(items: &[(&TableSpec, &SyncedTable)]) -> Vec<Result<TableProfile>> {
-    items
-        .par_iter()
-        .map(|(spec, synced)| profile_table(spec, synced))
-        .collect()
+/// Profiles many tables in parallel with rayon; one result per job, in job order.
+pub fn profile_all(jobs: &[ProfileJob]) -> Vec<Result<TableProfile>> {
+    jobs.par_iter().map(profile_table).collect()
 }
 
 fn profile_inner(spec: &TableSpec, synced: &SyncedTable) -> Result<TableProfile> {
