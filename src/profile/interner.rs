@@ -13,7 +13,7 @@ use anyhow::{bail, Result};
 const MAX_VALUES: usize = (u32::MAX - 1) as usize;
 
 /// Distinct byte strings with counts; ids are dense, `0..len()`, in order of first insertion.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Interner {
     bytes: Vec<u8>,
     ends: Vec<usize>,
@@ -62,7 +62,13 @@ impl Interner {
         self.counts.get(id).copied().unwrap_or(0)
     }
 
+    /// The [`hash_bytes`] of value `id` (0 for an unknown id).
+    pub fn hash(&self, id: usize) -> u64 {
+        self.hashes.get(id).copied().unwrap_or(0)
+    }
+
     /// Counts per id, in id order.
+    #[cfg(test)]
     pub fn counts(&self) -> &[u64] {
         &self.counts
     }
@@ -70,8 +76,13 @@ impl Interner {
     /// Adds one occurrence of `value`; returns its id and whether it was new.
     ///
     /// Errors when the set already holds `u32::MAX − 1` distinct values.
+    #[cfg(test)]
     pub fn insert(&mut self, value: &[u8]) -> Result<(usize, bool)> {
-        let hash = hash_bytes(value);
+        self.insert_hashed(value, hash_bytes(value), 1)
+    }
+
+    /// Adds `n` occurrences of `value`, whose [`hash_bytes`] is `hash`; as [`Interner::insert`].
+    pub fn insert_hashed(&mut self, value: &[u8], hash: u64, n: u64) -> Result<(usize, bool)> {
         let mask = self.slots.len() - 1;
         let mut pos = (hash as usize) & mask;
         loop {
@@ -81,7 +92,7 @@ impl Interner {
             }
             let id = (slot - 1) as usize;
             if self.hashes[id] == hash && self.get(id) == value {
-                self.counts[id] += 1;
+                self.counts[id] += n;
                 return Ok((id, false));
             }
             pos = (pos + 1) & mask;
@@ -93,7 +104,7 @@ impl Interner {
         self.bytes.extend_from_slice(value);
         self.ends.push(self.bytes.len());
         self.hashes.push(hash);
-        self.counts.push(1);
+        self.counts.push(n);
         self.slots[pos] = id as u32 + 1;
         if self.ends.len() * 2 > self.slots.len() {
             self.grow();
@@ -137,7 +148,7 @@ pub fn hash_bytes(b: &[u8]) -> u64 {
 }
 
 /// MurmurHash3's 64-bit finaliser (Austin Appleby, public domain).
-fn fmix64(mut k: u64) -> u64 {
+pub(crate) fn fmix64(mut k: u64) -> u64 {
     k ^= k >> 33;
     k = k.wrapping_mul(0xff51_afd7_ed55_8ccd);
     k ^= k >> 33;

@@ -202,6 +202,9 @@ pub struct Histogram {
     pub edges: Vec<f64>,
     /// Values per bin (exact counts over all finite values).
     pub counts: Vec<u64>,
+    /// For rule `distinct`: the distinct values, ascending (`edges` is then empty and
+    /// `counts[i]` counts `values[i]`).
+    pub values: Vec<f64>,
     /// How the bins were chosen: `distinct` (one bin per value, when at most
     /// [`crate::profile::limits::HISTOGRAM_BINS`] distinct values), `freedman_diaconis`
     /// (width `2 × IQR / ∛n`, at most that many bins), `equal_width` (IQR 0: that many bins

@@ -142,6 +142,7 @@ pub(crate) fn input() -> SiteInput {
                         edges: vec![1.0, 2.0, 3.0],
                         counts: vec![1, 2],
                         rule: "freedman_diaconis".into(),
+                        values: Vec::new(),
                     }),
                     ..Default::default()
                 }),
@@ -201,6 +202,7 @@ pub(crate) fn input() -> SiteInput {
                 ..Default::default()
             },
         ],
+        ..Default::default()
     };
     let customers = spec("customers", "crm");
     let customers_synced = SyncedTable {
