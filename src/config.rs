@@ -33,6 +33,9 @@ pub struct Config {
     pub keep_builds: usize,
     /// Catalog grouping: folder order and labels.
     pub catalog: CatalogConfig,
+    /// Caps on profiling every table (`profile: {sample_rows, time_budget_s}`); tables may
+    /// override them.
+    pub profile: crate::profile::ProfileSettings,
 }
 
 /// Where tables come from.
@@ -75,6 +78,8 @@ struct RawConfig {
     keep_builds: Option<usize>,
     #[serde(default)]
     catalog: CatalogConfig,
+    #[serde(default)]
+    profile: crate::profile::ProfileSettings,
 }
 
 #[derive(Deserialize)]
@@ -240,6 +245,7 @@ impl Config {
             theme: raw.theme.map(|t| instance_dir.join(t)),
             keep_builds: raw.keep_builds.unwrap_or(2),
             catalog: raw.catalog,
+            profile: raw.profile,
             file,
             instance_dir,
         })

@@ -74,7 +74,7 @@ fn demo_build_matches_duckdb_over_the_csv_files() {
     let profiles: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(root.join("meta/profiles.json")).unwrap())
             .unwrap();
-    assert_eq!(profiles["version"], 1);
+    assert_eq!(profiles["version"], broker::profile::PROFILES_VERSION);
     let c = duck();
     for t in &tables {
         let parquet = root.join(format!("data/{}/{}.parquet", t.folder, t.name));

@@ -42,6 +42,9 @@ pub struct Args {
     /// Ignore stored cursors and published data: rebuild the synced tables from every source row.
     #[arg(long)]
     pub full_refresh: bool,
+    /// Profile every table again, even those whose Parquet files did not change.
+    #[arg(long)]
+    pub reprofile: bool,
     /// Say what would be read and written, then stop: no data is read, nothing is written.
     #[arg(long)]
     pub dry_run: bool,
@@ -183,6 +186,7 @@ pub fn run(args: Args) -> i32 {
         separate_output: args.out.is_some(),
         selected,
         full_refresh: args.full_refresh,
+        reprofile: args.reprofile,
         state,
     };
     if args.dry_run {
@@ -299,7 +303,7 @@ fn build(config: &Config, content: &Content, run: &Run, log: &Reporter) -> anyho
 
     log.info("profile: every table and column");
     let t = Instant::now();
-    let profiles = profile_tables(content, &synced, log);
+    let profiles = profile_tables(config, content, &synced, run, previous.as_deref(), log);
     timings.insert("profile", t.elapsed().as_secs_f64());
     log.info(&format!("profile: done in {:.2} s", timings["profile"]));
 
@@ -436,6 +440,8 @@ struct Run {
     selected: Vec<bool>,
     /// `--full-refresh`.
     full_refresh: bool,
+    /// `--reprofile`.
+    reprofile: bool,
     /// The state as the last build left it.
     state: SyncState,
 }
@@ -842,11 +848,25 @@ fn keep_previous(
     Ok(Some((table, synced_in)))
 }
 
+/// Profiles every table with data (reusing the previous build's profile of a table whose files
+/// and settings did not change, unless `--reprofile`), then adds what the content says about it:
+/// related tables and the metrics that read it. A table whose profile fails gets `None` and an
+/// error line; the others carry on.
 fn profile_tables(
+    config: &Config,
     content: &Content,
     synced: &[Synced],
+    run: &Run,
+    previous_tree: Option<&Path>,
     log: &Reporter,
 ) -> Vec<Option<TableProfile>> {
+    let previous: BTreeMap<String, TableProfile> = previous_tree
+        .filter(|_| !run.reprofile)
+        .and_then(|root| std::fs::read(root.join("meta/profiles.json")).ok())
+        .and_then(|bytes| serde_json::from_slice::<ProfilesFile>(&bytes).ok())
+        .filter(|f| f.version == PROFILES_VERSION)
+        .map(|f| f.tables)
+        .unwrap_or_default();
     let jobs: Vec<profile::ProfileJob> = content
         .tables
         .iter()
@@ -855,8 +875,8 @@ fn profile_tables(
             s.data.as_ref().map(|d| profile::ProfileJob {
                 spec,
                 synced: d,
-                settings: Default::default(),
-                previous: None,
+                settings: config.profile.overridden_by(&spec.profile),
+                previous: previous.get(&spec.name),
             })
         })
         .collect();
@@ -868,7 +888,16 @@ fn profile_tables(
             continue;
         }
         match results.next() {
-            Some(Ok(p)) => out.push(Some(p)),
+            Some(Ok(mut p)) => {
+                p.related_tables = profile::related_tables(spec, &content.tables);
+                p.used_by_metrics = content
+                    .metrics
+                    .iter()
+                    .filter(|m| m.tables_used().contains(&spec.name))
+                    .map(|m| m.name.clone())
+                    .collect();
+                out.push(Some(p))
+            }
             Some(Err(e)) => {
                 log.error(&format!("profile {}: {e:#}", spec.name));
                 out.push(None);

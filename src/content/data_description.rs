@@ -306,6 +306,9 @@ pub struct TableSpec {
     /// For a `csv` data source: how the file is written (delimiter, decimal separator, date
     /// format, encoding, NULL texts).
     pub csv: CsvOptions,
+    /// Caps on profiling this table (`profile: {sample_rows, time_budget_s}`); a field set here
+    /// overrides the instance's.
+    pub profile: crate::profile::ProfileSettings,
     /// The line of `data_description.md` where the table's entry starts (1-based).
     pub line: usize,
 }
@@ -368,6 +371,8 @@ struct RawTable {
     file: Option<String>,
     #[serde(default)]
     csv: Option<RawCsvOptions>,
+    #[serde(default)]
+    profile: Option<crate::profile::ProfileSettings>,
 }
 
 /// A fenced YAML block: its text and the 1-based line of the file where its first line is.
@@ -657,6 +662,7 @@ fn validate(
         where_filters: t.where_filters,
         file: t.file,
         csv,
+        profile: t.profile.unwrap_or_default(),
         line,
     })
 }

@@ -4,8 +4,8 @@
 //! How a table is read: each file's footer is parsed once; the table's row groups are the units
 //! of work. Every unit reads all columns of its row group in batches of
 //! [`limits::BATCH_ROWS`] rows and feeds one [`column::ColumnAcc`] per column; units run on
-//! rayon's pool and their partial states are merged in row order (rayon's `reduce` on an
-//! indexed iterator keeps the order), so the result does not depend on how the rows were split.
+//! rayon's pool a window at a time and their partial states are merged strictly in row order,
+//! so the same files always give the same bytes.
 //! Exact duplicate checks (primary keys, whole rows) read the columns they need once more, only
 //! when the statistics cannot answer them (see [`TableProfile::duplicate_rows`]).
 //!
@@ -31,7 +31,6 @@ mod tests;
 pub use model::*;
 
 use std::fs::File;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -63,6 +62,16 @@ pub struct ProfileSettings {
     /// Stop starting new row groups of the table after this many seconds; the profile covers
     /// the row groups finished (at least one).
     pub time_budget_s: Option<f64>,
+}
+
+impl ProfileSettings {
+    /// These settings with every field `over` sets replacing this one's.
+    pub fn overridden_by(&self, over: &ProfileSettings) -> ProfileSettings {
+        ProfileSettings {
+            sample_rows: over.sample_rows.or(self.sample_rows),
+            time_budget_s: over.time_budget_s.or(self.time_budget_s),
+        }
+    }
 }
 
 /// One table to profile.
@@ -250,39 +259,36 @@ fn profile_inner(job: &ProfileJob) -> Result<TableProfile> {
             .collect()
     };
 
+    // Units run a window at a time (all of a window in parallel) and are merged strictly in
+    // row order, so float sums round the same way on every run: the same files give
+    // byte-identical profiles. A window holds twice as many units as there are threads.
     let budget = job.settings.time_budget_s;
-    let done = AtomicUsize::new(0);
-    let merged = units
-        .par_iter()
-        .map(|u| -> Result<Option<Partial>> {
-            if let Some(b) = budget {
-                if done.load(Ordering::Relaxed) > 0 && started.elapsed().as_secs_f64() > b {
-                    return Ok(None);
-                }
+    let window = 2 * rayon::current_num_threads().max(1);
+    let mut merged: Option<Partial> = None;
+    let mut done = 0usize;
+    for chunk in units.chunks(window) {
+        if let Some(b) = budget {
+            if done > 0 && started.elapsed().as_secs_f64() > b {
+                sample_reason = Some(format!("time_budget_s: {b}"));
+                break;
             }
-            let p = scan_unit(&files, u, &names, fresh(), exact_q, threshold)?;
-            done.fetch_add(1, Ordering::Relaxed);
-            Ok(Some(p))
-        })
-        .try_reduce_with(|a, b| {
-            Ok(match (a, b) {
-                (Some(mut a), Some(b)) => {
-                    for (x, y) in a.columns.iter_mut().zip(b.columns) {
+        }
+        let partials = chunk
+            .par_iter()
+            .map(|u| scan_unit(&files, u, &names, fresh(), exact_q, threshold))
+            .collect::<Result<Vec<Partial>>>()?;
+        for p in partials {
+            done += 1;
+            merged = Some(match merged {
+                None => p,
+                Some(mut a) => {
+                    for (x, y) in a.columns.iter_mut().zip(p.columns) {
                         x.merge(y)?;
                     }
-                    a.rows += b.rows;
-                    Some(a)
+                    a.rows += p.rows;
+                    a
                 }
-                (a, None) => a,
-                (None, b) => b,
-            })
-        })
-        .transpose()?
-        .flatten();
-    let skipped = done.load(Ordering::Relaxed) < units.len();
-    if skipped {
-        if let Some(b) = budget {
-            sample_reason = Some(format!("time_budget_s: {b}"));
+            });
         }
     }
     let (accs, profiled_rows) = match merged {

@@ -74,6 +74,7 @@ fn spec(name: &str, pk: &[&str]) -> TableSpec {
         where_filters: Vec::new(),
         file: None,
         csv: Default::default(),
+        profile: Default::default(),
         line: 1,
     }
 }

@@ -38,6 +38,7 @@ fn spec(name: &str, folder: &str) -> TableSpec {
         where_filters: Vec::new(),
         file: None,
         csv: Default::default(),
+        profile: Default::default(),
         line: 10,
     }
 }
