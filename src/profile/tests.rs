@@ -794,3 +794,187 @@ fn profile_all_keeps_input_order() {
         .collect();
     assert_eq!(names, vec!["t0:1", "t1:2", "t2:3", "t3:4", "t4:5", "t5:6"]);
 }
+
+/// 2,000,000 rows: past the exact limits, so distinct counts are HyperLogLog estimates and
+/// percentiles come from the row sample; each must fall within its stated error of the exact
+/// value, computed here by sorting every value. Histogram counts stay exact.
+#[test]
+fn two_million_rows_sketches_stay_within_their_stated_error() {
+    let dir = crate::testkit::tempdir().expect("tempdir");
+    let n = 2_000_000usize;
+    let mut x = 0x9E37_79B9_7F4A_7C15_u64;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let ids: Vec<i64> = (0..n as i64).collect();
+    // Skewed amounts: a square of a uniform value, 1 in 50 NULL.
+    let amounts: Vec<Option<f64>> = (0..n)
+        .map(|_| {
+            let r = next();
+            (r % 50 != 0)
+                .then(|| ((r >> 11) % 1_000_000) as f64 / 1000.0)
+                .map(|u| u * u)
+        })
+        .collect();
+    let codes: Vec<String> = (0..n)
+        .map(|i| format!("c{}", (i * 7919) % 600_000))
+        .collect();
+    let batches: Vec<RecordBatch> = (0..n)
+        .step_by(250_000)
+        .map(|s| {
+            let e = (s + 250_000).min(n);
+            RecordBatch::try_from_iter(vec![
+                ("id", arr(Int64Array::from(ids[s..e].to_vec()))),
+                ("amount", arr(Float64Array::from(amounts[s..e].to_vec()))),
+                ("code", arr(StringArray::from(codes[s..e].to_vec()))),
+            ])
+            .expect("batch")
+        })
+        .collect();
+    let f = write_batches(dir.path(), "big.parquet", &batches, 122_880);
+    let p = profile("big", &["id"], vec![f]);
+    assert_eq!(p.row_count, n as u64);
+    assert!(!p.sampled);
+    assert_eq!(
+        p.duplicate_primary_keys,
+        Some(0),
+        "ids increase: no key read again"
+    );
+    assert_eq!(p.duplicate_rows, Some(0));
+
+    // Distinct counts: estimates within the stated bound.
+    for (name, exact) in [("id", n as f64), ("code", 600_000.0)] {
+        let c = col(&p, name);
+        assert!(!c.distinct_exact, "{name}");
+        let bound = c.distinct_error_pct.expect("bound");
+        assert!((bound - 2.4375).abs() < 1e-9);
+        let err = (c.distinct_count as f64 - exact).abs() / exact * 100.0;
+        assert!(
+            err <= bound,
+            "{name}: {} is {err:.3}% off",
+            c.distinct_count
+        );
+        assert!(
+            c.top_values.is_empty(),
+            "no top values past the exact limit"
+        );
+    }
+
+    // Percentiles: the reported value's rank lies within the stated rank error.
+    let a = col(&p, "amount");
+    let num = a.numeric.as_ref().expect("numeric");
+    assert!(!num.quantiles_exact);
+    let rank_err = num.quantile_rank_error_pct.expect("rank error");
+    // About 100,000 sampled rows, 98% non-null: ε ≈ 0.52%.
+    assert!(rank_err > 0.45 && rank_err < 0.6, "{rank_err}");
+    let mut sorted: Vec<f64> = amounts.iter().flatten().copied().collect();
+    sorted.sort_by(f64::total_cmp);
+    let m = sorted.len() as f64;
+    for (q, got) in [
+        (0.05, num.p5),
+        (0.25, num.p25),
+        (0.5, num.p50),
+        (0.75, num.p75),
+        (0.95, num.p95),
+    ] {
+        let got = got.expect("percentile");
+        let lo = sorted.partition_point(|&v| v < got) as f64 / m;
+        let hi = sorted.partition_point(|&v| v <= got) as f64 / m;
+        let e = rank_err / 100.0;
+        assert!(
+            lo <= q + e && hi >= q - e,
+            "p{q}: {got} has rank {lo}..{hi}"
+        );
+    }
+    // Mean, min and max stay exact.
+    let mean = sorted.iter().sum::<f64>() / m;
+    assert!(close(num.mean, mean));
+    assert_eq!(a.min, Some(serde_json::json!(sorted[0])));
+    assert_eq!(a.null_count, (n - sorted.len()) as u64);
+    // The histogram's counts are exact: each bin holds the values between its edges.
+    let h = num.histogram.as_ref().expect("histogram");
+    assert_eq!(h.rule, "freedman_diaconis");
+    assert!(h.counts.len() <= 40);
+    assert_eq!(h.counts.iter().sum::<u64>(), sorted.len() as u64);
+    for (i, &c) in h.counts.iter().enumerate() {
+        let lo = sorted.partition_point(|&v| v < h.edges[i]);
+        let hi = if i + 1 == h.counts.len() {
+            sorted.len()
+        } else {
+            sorted.partition_point(|&v| v < h.edges[i + 1])
+        };
+        let want = (hi - lo) as u64;
+        assert!(want.abs_diff(c) <= 2, "bin {i}: {c} vs {want}");
+    }
+}
+
+#[test]
+fn sample_rows_cap_profiles_spread_row_groups_and_says_so() {
+    let dir = crate::testkit::tempdir().expect("tempdir");
+    let f = write_batches(dir.path(), "m.parquet", &[mixed_batch(0, 10_000)], 1000);
+    let t = synced("m", vec![f]);
+    let s = spec("m", &["id"]);
+    let job = ProfileJob {
+        spec: &s,
+        synced: &t,
+        settings: ProfileSettings {
+            sample_rows: Some(2500),
+            time_budget_s: None,
+        },
+        previous: None,
+    };
+    let p = profile_table(&job).expect("profile");
+    assert!(p.sampled);
+    assert_eq!(p.row_count, 10_000);
+    assert_eq!(p.profiled_rows, 2500);
+    assert_eq!(p.sample_reason.as_deref(), Some("sample_rows: 2500"));
+    assert_eq!(p.duplicate_primary_keys, None);
+    assert_eq!(p.duplicate_rows, None);
+    let id = col(&p, "id");
+    // Row groups 0, 3 and 6 (every 10/3rd), the last cut to 500 rows.
+    assert_eq!(id.min, Some(serde_json::json!(0)));
+    assert_eq!(id.max, Some(serde_json::json!(6499)));
+    assert_eq!(id.distinct_count, 2500);
+}
+
+#[test]
+fn unchanged_files_reuse_the_previous_profile_and_changed_ones_do_not() {
+    let dir = crate::testkit::tempdir().expect("tempdir");
+    let f = write_batches(dir.path(), "m.parquet", &[mixed_batch(0, 500)], 100);
+    let t = synced("m", vec![f]);
+    let s = spec("m", &["id"]);
+    let mut first = run(&s, &t).expect("profile");
+    assert_eq!(first.fingerprint.len(), 64);
+    // A marker only a reused profile carries.
+    first.row_count = 12_345;
+    let job = |prev| ProfileJob {
+        spec: &s,
+        synced: &t,
+        settings: ProfileSettings::default(),
+        previous: prev,
+    };
+    assert_eq!(
+        profile_table(&job(Some(&first))).expect("reuse").row_count,
+        12_345
+    );
+    // Other settings: profiled again.
+    let capped = ProfileJob {
+        settings: ProfileSettings {
+            sample_rows: Some(100),
+            time_budget_s: None,
+        },
+        ..job(Some(&first))
+    };
+    assert_eq!(profile_table(&capped).expect("profile").row_count, 500);
+    // Other content under the same name and size: profiled again.
+    write_batches(dir.path(), "m.parquet", &[mixed_batch(7, 500)], 100);
+    assert_eq!(
+        profile_table(&job(Some(&first)))
+            .expect("profile")
+            .row_count,
+        500
+    );
+}
