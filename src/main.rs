@@ -16,6 +16,9 @@ enum Command {
     Build(broker::cmd::build::Args),
     /// Write the deterministic demo shop (9 tables of CSV) into a folder.
     SampleData(broker::cmd::sample_data::Args),
+    /// Profile Parquet files (each PATH a file or a folder of files is one table) and print
+    /// the profiles as JSON.
+    Profile(broker::cmd::profile::Args),
 }
 
 fn main() {
@@ -23,6 +26,7 @@ fn main() {
     let code = match cli.command {
         Command::Build(args) => broker::cmd::build::run(args),
         Command::SampleData(args) => broker::cmd::sample_data::run(args),
+        Command::Profile(args) => broker::cmd::profile::run(args),
     };
     std::process::exit(code);
 }

@@ -3,4 +3,5 @@
 //! error.
 
 pub mod build;
+pub mod profile;
 pub mod sample_data;
