@@ -224,6 +224,7 @@ fn table_spec(name: &str, primary_key: &[String]) -> TableSpec {
         where_filters: Vec::new(),
         file: None,
         csv: Default::default(),
+        profile: Default::default(),
         line: 0,
     }
 }

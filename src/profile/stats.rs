@@ -134,10 +134,10 @@ pub fn quantile_cont<T: Numeric>(sorted: &[T], q: f64) -> Option<f64> {
 /// 0, else `freedman_diaconis` capped).
 pub fn bin_count(n: u64, min: f64, max: f64, iqr: f64) -> (usize, &'static str) {
     let range = max - min;
-    if !(range > 0.0) || n < 2 {
+    if range.is_nan() || range <= 0.0 || n < 2 {
         return (1, "single");
     }
-    if !(iqr > 0.0) || !iqr.is_finite() {
+    if iqr.is_nan() || iqr <= 0.0 || !iqr.is_finite() {
         return (HISTOGRAM_BINS, "equal_width");
     }
     let width = 2.0 * iqr / (n as f64).cbrt();
@@ -212,7 +212,6 @@ pub fn histogram_distinct(mut pairs: Vec<(f64, u64)>) -> Option<Histogram> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct FineBins {
     min: f64,
-    max: f64,
     width: f64,
     counts: Vec<u64>,
 }
@@ -226,7 +225,6 @@ impl FineBins {
         let width = (max - min) / FINE_BINS as f64;
         Some(FineBins {
             min,
-            max,
             width: if width > 0.0 && width.is_finite() {
                 width
             } else {
@@ -287,7 +285,6 @@ impl FineBins {
             i = end;
         }
         e.push(max.max(*e.last().unwrap_or(&max)));
-        let _ = self.max;
         Some(Histogram {
             edges: e,
             counts,
