@@ -24,6 +24,11 @@ sample size="s":
 bench size="m":
     bench/build.sh {{size}}
 
+# Benchmark `broker profile` against DuckDB SUMMARIZE (demo size l and a generated table of
+# `rows` rows; ydata-profiling on 1,000,000 rows).
+bench-profile rows="10000000":
+    bench/profile.sh {{rows}}
+
 # Serve the published demo on http://127.0.0.1:8000 with Python's file server.
 preview:
     python3 -m http.server --directory public --bind 127.0.0.1 8000
