@@ -256,13 +256,18 @@ struct TextAcc {
     max_len: Option<u64>,
     total_chars: u128,
     empty: u64,
-    /// Shape checks over the kept rows: checked (non-empty), numeric, date, email.
+    /// Shape checks: checked (non-empty), numeric, date, email. With every row kept (exact
+    /// percentiles) they count every row, through the distinct values while those are exact
+    /// (added at once, weighted by count, when the set overflows); else the sampled rows.
     looks: [u64; 4],
+    /// Every row is kept (see `looks`).
+    all_rows: bool,
 }
 
 impl TextAcc {
-    fn new() -> Self {
+    fn new(all_rows: bool) -> Self {
         TextAcc {
+            all_rows,
             set: Some(Interner::new()),
             hll: None,
             min: None,
@@ -310,7 +315,7 @@ impl TextAcc {
                 }
             }
         }
-        if keep && !v.is_empty() {
+        if keep && !v.is_empty() && !(self.all_rows && self.set.is_some()) {
             self.look(v, 1);
         }
         Ok(())
@@ -329,6 +334,10 @@ impl TextAcc {
             let mut h = Box::new(Hll::new());
             for id in 0..set.len() {
                 h.add(set.hash(id));
+                let v = set.get(id);
+                if self.all_rows && !v.is_empty() {
+                    self.look(v, set.count(id));
+                }
             }
             self.hll = Some(h);
         }
@@ -368,9 +377,13 @@ impl TextAcc {
                 }
             }
             (None, Some(other)) => {
-                if let Some(h) = &mut self.hll {
-                    for id in 0..other.len() {
+                for id in 0..other.len() {
+                    if let Some(h) = &mut self.hll {
                         h.add(other.hash(id));
+                    }
+                    let v = other.get(id);
+                    if self.all_rows && !v.is_empty() {
+                        self.look(v, other.count(id));
                     }
                 }
             }
@@ -460,7 +473,7 @@ impl ColumnAcc {
                 acc: NumAcc::new(None),
                 days: Counter::new(),
             },
-            Kind::Str | Kind::Other => Values::Text(TextAcc::new()),
+            Kind::Str | Kind::Other => Values::Text(TextAcc::new(exact_quantiles)),
         };
         ColumnAcc {
             kind,

@@ -978,3 +978,41 @@ fn unchanged_files_reuse_the_previous_profile_and_changed_ones_do_not() {
         500
     );
 }
+
+/// Text shapes are counted over every row whether the distinct values stay exact or overflow
+/// into the sketch part way, and whatever the split into row groups.
+#[test]
+fn text_shapes_count_every_row_across_the_distinct_limit() {
+    let dir = crate::testkit::tempdir().expect("tempdir");
+    // 150,000 distinct e-mails (past the exact limit), 50,000 dates, 50,000 numbers, 10,000
+    // empty strings (not counted), 40,000 words.
+    let mut v: Vec<String> = Vec::new();
+    for i in 0..150_000 {
+        v.push(format!("user{i}@example.com"));
+    }
+    for i in 0..50_000 {
+        v.push(format!("2025-01-{:02}", i % 28 + 1));
+        v.push(format!("{}.5", i % 1000));
+        v.push("word".to_string());
+    }
+    for _ in 0..10_000 {
+        v.push(String::new());
+    }
+    let n = v.len();
+    let f = write(
+        dir.path(),
+        "t.parquet",
+        vec![("s", arr(StringArray::from(v)))],
+        30_000,
+    );
+    let p = profile("t", &[], vec![f]);
+    let c = col(&p, "s");
+    assert!(!c.distinct_exact);
+    let st = c.string.as_ref().expect("string");
+    assert!(st.looks_exact, "every row is kept below 1M rows");
+    assert_eq!(st.empty_count, 10_000);
+    let non_empty = (n - 10_000) as f64;
+    assert!(close(st.looks_email_pct, 150_000.0 * 100.0 / non_empty));
+    assert!(close(st.looks_date_pct, 50_000.0 * 100.0 / non_empty));
+    assert!(close(st.looks_numeric_pct, 50_000.0 * 100.0 / non_empty));
+}
