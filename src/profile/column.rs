@@ -532,6 +532,15 @@ impl ColumnAcc {
         Ok(())
     }
 
+    /// Adds `n` rows that are all NULL (known from the Parquet statistics, not decoded).
+    pub fn feed_nulls(&mut self, n: u64) {
+        self.rows += n;
+        self.nulls += n;
+        let missing = (SAMPLE_SIZE.saturating_sub(self.first_rows.len()) as u64).min(n);
+        self.first_rows
+            .extend(std::iter::repeat_n(None, missing as usize));
+    }
+
     /// Adds the next rows of the column; `batch` says which of them are kept for percentiles.
     /// Errors when the array cannot be read as the column's kind (a cast fails, a value cannot
     /// be displayed) or a text column exceeds the [`Interner`]'s capacity.

@@ -496,8 +496,45 @@ fn scan_unit(
         .ok_or_else(|| anyhow!("internal: no file {}", u.file))?;
     let context = || format!("row group {} of {}", u.row_group, f.data.abs_path.display());
     let path = &f.data.abs_path;
+    // Columns the footer's statistics say are NULL in every row of the group are not decoded.
+    let group = f
+        .meta
+        .metadata()
+        .row_groups()
+        .get(u.row_group)
+        .ok_or_else(|| anyhow!("internal: no row group {}", u.row_group))?;
+    let group_rows = u64::try_from(group.num_rows()).unwrap_or(0);
+    let all_null: Vec<bool> = names
+        .iter()
+        .map(|name| {
+            group_rows > 0
+                && group
+                    .columns()
+                    .iter()
+                    .find(|c| c.column_descr().path().string() == *name)
+                    .and_then(|c| c.statistics())
+                    .and_then(|s| s.null_count_opt())
+                    == Some(group_rows)
+        })
+        .collect();
+    let read: Vec<usize> = f
+        .index
+        .iter()
+        .zip(&all_null)
+        .filter(|(_, &skip)| !skip)
+        .map(|(&i, _)| i)
+        .collect();
+    if read.is_empty() {
+        for acc in &mut columns {
+            acc.feed_nulls(u.rows);
+        }
+        return Ok(Partial {
+            columns,
+            rows: u.rows,
+        });
+    }
     let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let mask = ProjectionMask::roots(f.meta.parquet_schema(), f.index.iter().copied());
+    let mask = ProjectionMask::roots(f.meta.parquet_schema(), read);
     let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, f.meta.clone())
         .with_row_groups(vec![u.row_group])
         .with_projection(mask)
@@ -521,6 +558,10 @@ fn scan_unit(
             Batch::Rows(&picked)
         };
         for (j, acc) in columns.iter_mut().enumerate() {
+            if all_null[j] {
+                acc.feed_nulls(n as u64);
+                continue;
+            }
             let array = batch
                 .column_by_name(&names[j])
                 .ok_or_else(|| anyhow!("column {} missing from the batch", names[j]))
