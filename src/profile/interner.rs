@@ -127,24 +127,11 @@ impl Interner {
     }
 }
 
-/// 64-bit hash of a byte string: an Fx-style multiply-rotate over 8-byte words, seeded with the
-/// length, finished with MurmurHash3's `fmix64` so the low bits used for the slot are well mixed.
+/// 64-bit hash of a byte string: XXH3-64 (Yann Collet), whose bits are uniform enough for
+/// HyperLogLog. (A multiply-rotate hash finished with `fmix64` was not: it undercounted 1M
+/// keys like `S-00000001` by 2.8%.)
 pub fn hash_bytes(b: &[u8]) -> u64 {
-    const K: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut h = (b.len() as u64).wrapping_mul(K);
-    let mut chunks = b.chunks_exact(8);
-    for c in &mut chunks {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(c);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
-    }
-    let rem = chunks.remainder();
-    if !rem.is_empty() {
-        let mut w = [0u8; 8];
-        w[..rem.len()].copy_from_slice(rem);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
-    }
-    fmix64(h)
+    twox_hash::XxHash3_64::oneshot(b)
 }
 
 /// MurmurHash3's 64-bit finaliser (Austin Appleby, public domain).

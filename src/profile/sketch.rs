@@ -304,4 +304,22 @@ mod tests {
         assert!((99_000..101_000).contains(&kept), "{kept}");
         assert_eq!(sample_threshold(10, 5), u64::MAX);
     }
+
+    /// Structured keys (`S-00000001` …) hashed by the interner's hash must spread like random
+    /// ones: a multiply-rotate hash once undercounted these 1M session ids by 2.8%.
+    #[test]
+    fn structured_text_keys_estimate_within_the_bound() {
+        for f in [
+            (|i: u64| format!("S-{i:08}")) as fn(u64) -> String,
+            |i: u64| format!("{i}"),
+            |i: u64| format!("user{i}@example.com"),
+        ] {
+            let mut h = Hll::new();
+            for i in 1..=1_000_000u64 {
+                h.add(super::super::interner::hash_bytes(f(i).as_bytes()));
+            }
+            let err = (h.estimate() - 1e6).abs() / 1e6 * 100.0;
+            assert!(err < Hll::error_pct(), "{}: {err}% off", f(1));
+        }
+    }
 }
