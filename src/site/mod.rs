@@ -1,6 +1,7 @@
 //! Site stage: the static catalog (minijinja templates from `themes/<name>/`, Markdown by
 //! pulldown-cmark), a JSON twin per page, and the analyst kit.
 
+pub mod charts;
 pub mod format;
 pub mod kit;
 pub mod markdown;

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use crate::content::{ForeignKey, Metric};
 use crate::metrics::{MetricResult, QueryResult};
 use crate::profile::{ColumnProfile, TableProfile};
+use crate::site::charts;
 use crate::site::format::{self, NA};
 use crate::site::kit;
 use crate::site::markdown;
@@ -471,7 +472,7 @@ impl<'a> Site<'a> {
                         "description": desc,
                         "primary_key": spec.primary_key.contains(&c.name),
                         "nulls": p.map(|p| format::pct(p.null_pct)).unwrap_or_else(|| NA.to_string()),
-                        "distinct": p.map(|p| format::int(p.distinct_count)).unwrap_or_else(|| NA.to_string()),
+                        "distinct": p.map(|p| approx(p.distinct_exact, format::int(p.distinct_count))).unwrap_or_else(|| NA.to_string()),
                         "profiled": p.is_some(),
                     })
                 })
@@ -514,10 +515,6 @@ impl<'a> Site<'a> {
         }
         if let Some(p) = profile {
             fact("complete", format::pct(p.completeness_pct));
-            fact("missing cells", format::int(p.missing_cells));
-            if let Some(d) = p.duplicate_primary_keys {
-                fact("duplicate keys", format::int(d));
-            }
         }
 
         let details = {
@@ -620,6 +617,7 @@ impl<'a> Site<'a> {
             .unwrap_or_default();
 
         let sample = profile.map(sample_view);
+        let summary = profile.map(|p| profile_summary(p, !spec.primary_key.is_empty()));
 
         let fk_out: Vec<Value> = spec
             .foreign_keys
@@ -635,6 +633,7 @@ impl<'a> Site<'a> {
                 })
             })
             .collect();
+        let mut fk_out = fk_out;
         let fk_in_list: &[(&str, &ForeignKey)] = self
             .fk_in
             .get(spec.name.as_str())
@@ -654,11 +653,59 @@ impl<'a> Site<'a> {
             })
             .collect();
 
-        let metrics: Vec<&Metric> = self
+        let mut fk_in = fk_in;
+        // The profile's related tables add the keys the declarations above do not list:
+        // `belongs_to` as "references", `has_many` as "referenced by".
+        for rt in profile.map(|p| p.related_tables.as_slice()).unwrap_or(&[]) {
+            let theirs = format!("{}.{}", rt.table, rt.foreign_column);
+            let (list, key) = match rt.direction.as_str() {
+                "belongs_to" => (&mut fk_out, "references"),
+                "has_many" => (&mut fk_in, "from"),
+                _ => continue,
+            };
+            if list
+                .iter()
+                .any(|f| f["column"] == rt.column.as_str() && f[key] == theirs.as_str())
+            {
+                continue;
+            }
+            list.push(json!({
+                "column": rt.column,
+                "column_href": format!("#{}", enc(&column_anchor(&rt.column))),
+                key: theirs,
+                "href": self.table_href(path, &rt.table, Some(&rt.foreign_column)),
+                "description": rt.description,
+            }));
+        }
+
+        // Metrics reading this table: from their SQL as parsed here, and the profile's
+        // `used_by_metrics` (by name; a name without a metric page is listed without a link).
+        let mut metrics: Vec<&Metric> = self
             .metrics_by_table
             .get(&spec.name)
             .cloned()
             .unwrap_or_default();
+        let mut unknown_metrics: Vec<&str> = Vec::new();
+        for name in profile.map(|p| p.used_by_metrics.as_slice()).unwrap_or(&[]) {
+            let found: Vec<&Metric> = self
+                .input
+                .metrics
+                .iter()
+                .map(|m| &m.metric)
+                .filter(|m| &m.name == name)
+                .collect();
+            if found.is_empty() && !unknown_metrics.contains(&name.as_str()) {
+                unknown_metrics.push(name);
+            }
+            for m in found {
+                if !metrics
+                    .iter()
+                    .any(|x| x.category == m.category && x.name == m.name)
+                {
+                    metrics.push(m);
+                }
+            }
+        }
         let failed_metrics: BTreeSet<(&str, &str)> = self
             .input
             .metrics
@@ -678,6 +725,16 @@ impl<'a> Site<'a> {
                     "failed": failed_metrics.contains(&(m.category.as_str(), m.name.as_str())),
                 })
             })
+            .chain(unknown_metrics.iter().map(|name| {
+                json!({
+                    "name": name,
+                    "display_name": name,
+                    "category": Value::Null,
+                    "description": "No metric of this name is defined.",
+                    "href": Value::Null,
+                    "failed": false,
+                })
+            }))
             .collect();
 
         let snippet = format!(
@@ -699,6 +756,7 @@ impl<'a> Site<'a> {
                 "details": details,
                 "files": files,
                 "alerts": alerts,
+                "profile": summary,
                 "schema": schema,
                 "columns": columns,
                 "sample": sample,
@@ -968,149 +1026,190 @@ fn toc(headings: &[markdown::Heading]) -> Vec<Value> {
         .collect()
 }
 
+/// One statistic of a column card; a long value (a timestamp) takes a whole row of the grid.
 fn stat(label: &str, value: String) -> Value {
-    json!({"label": label, "value": value})
+    let wide = value.chars().count() > 19;
+    json!({"label": label, "value": value, "wide": wide})
 }
 
-fn bar(label: String, count: u64, pct: f64, max_pct: f64) -> Value {
-    let width = if max_pct > 0.0 && pct.is_finite() {
-        (pct / max_pct * 100.0).clamp(0.0, 100.0)
+/// `text` marked as an estimate (`≈ text`) unless `exact` or undefined.
+fn approx(exact: bool, text: String) -> String {
+    if exact || text == NA {
+        text
     } else {
-        0.0
-    };
-    json!({
-        "label": label,
-        "count": format::int(count),
-        "pct": format::pct(Some(pct)),
-        "width": format!("{width:.1}"),
-    })
+        format!("≈ {text}")
+    }
 }
 
-/// The display model of one column profile.
+/// An error bound in percent: `±2.4%`.
+fn plus_minus(e: Option<f64>) -> Option<String> {
+    e.filter(|e| e.is_finite() && *e >= 0.0)
+        .map(|e| format!("±{}", format::pct(Some(e))))
+}
+
+/// The distinct count of a column: `3 (100%)` when exact (with its share of non-null values),
+/// `≈ 1,234,000 (±2.4%)` for an estimate (with its error bound when known).
+fn distinct_text(c: &ColumnProfile) -> String {
+    let n = format::int(c.distinct_count);
+    if c.distinct_exact {
+        return format!("{n} ({})", format::pct(c.distinct_pct));
+    }
+    match plus_minus(c.distinct_error_pct) {
+        Some(e) => format!("≈ {n} ({e})"),
+        None => format!("≈ {n}"),
+    }
+}
+
+/// `count (share)`, the share as [`format::pct`].
+fn count_share(n: u64, pct: Option<f64>) -> String {
+    format!("{} ({})", format::int(n), format::pct(pct))
+}
+
+/// The display model of one column profile: its statistics (every undefined one as "n/a"),
+/// notes on the estimated ones, and its charts (see [`charts`]).
 fn column_view(c: &ColumnProfile, description: Option<String>) -> Value {
     let mut stats = vec![
-        stat(
-            "nulls",
-            format!(
-                "{} ({})",
-                format::int(c.null_count),
-                format::pct(c.null_pct)
-            ),
-        ),
-        stat(
-            "distinct",
-            format!(
-                "{} ({})",
-                format::int(c.distinct_count),
-                format::pct(c.distinct_pct)
-            ),
-        ),
+        stat("nulls", count_share(c.null_count, c.null_pct)),
+        stat("distinct", distinct_text(c)),
     ];
-    let mut bars: Vec<Value> = Vec::new();
-    let mut histogram: Option<Value> = None;
-    if c.temporal.is_none() && c.column_type != "boolean" {
+    let mut notes: Vec<String> = Vec::new();
+    let mut charts_: Vec<Value> = Vec::new();
+    if !c.distinct_exact {
+        notes.push(match plus_minus(c.distinct_error_pct) {
+            Some(e) => format!(
+                "≈ The distinct count is a HyperLogLog estimate: 99.7% of estimates fall within {e} of the true count."
+            ),
+            None => "≈ The distinct count is an estimate.".to_string(),
+        });
+    }
+    if c.temporal.is_none() && c.boolean.is_none() && c.column_type != "boolean" {
         stats.push(stat("min", format::json_stat(c.min.as_ref())));
         stats.push(stat("max", format::json_stat(c.max.as_ref())));
     }
     if let Some(n) = &c.numeric {
+        let q = |x: Option<f64>| approx(n.quantiles_exact, format::float(x));
         stats.push(stat("mean", format::float(n.mean)));
         stats.push(stat("std dev", format::float(n.stddev)));
-        stats.push(stat("p25", format::float(n.p25)));
-        stats.push(stat("median", format::float(n.p50)));
-        stats.push(stat("p75", format::float(n.p75)));
+        stats.push(stat("p5", q(n.p5)));
+        stats.push(stat("p25", q(n.p25)));
+        stats.push(stat("median (p50)", q(n.p50)));
+        stats.push(stat("p75", q(n.p75)));
+        stats.push(stat("p95", q(n.p95)));
         stats.push(stat("zeros", format::int(n.zeros)));
         stats.push(stat("negatives", format::int(n.negatives)));
-        if n.nan_count > 0 {
-            stats.push(stat("NaN", format::int(n.nan_count)));
-        }
-        if n.infinite_count > 0 {
+        if c.column_type == "float64" {
+            stats.push(stat("not a number", format::int(n.nan_count)));
             stats.push(stat("infinite", format::int(n.infinite_count)));
         }
+        let any_quantile = [n.p5, n.p25, n.p50, n.p75, n.p95]
+            .iter()
+            .any(|x| x.is_some_and(f64::is_finite));
+        if !n.quantiles_exact && any_quantile {
+            let e = n
+                .quantile_rank_error_pct
+                .filter(|e| e.is_finite() && *e >= 0.0);
+            notes.push(match e {
+                Some(e) => format!(
+                    "≈ Percentiles are computed on a uniform sample of the rows (rank error {} at 99% confidence: the median shown lies between the true p{} and p{}).",
+                    plus_minus(Some(e)).unwrap_or_default(),
+                    format::float(Some(50.0 - e)),
+                    format::float(Some(50.0 + e))
+                ),
+                None => "≈ Percentiles are computed on a sample of the rows.".to_string(),
+            });
+        }
         if let Some(h) = &n.histogram {
-            if h.edges.len() == h.counts.len() + 1 && !h.counts.is_empty() {
-                let max = h.counts.iter().copied().max().unwrap_or(0);
-                let bins: Vec<Value> = h
-                    .counts
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &count)| {
-                        let height = if max > 0 {
-                            count as f64 / max as f64 * 100.0
-                        } else {
-                            0.0
-                        };
-                        let close = if i + 1 == h.counts.len() { "]" } else { ")" };
-                        json!({
-                            "label": format!("[{}, {}{close}: {}", format::float(Some(h.edges[i])), format::float(Some(h.edges[i + 1])), format::int(count)),
-                            "height": format!("{height:.1}"),
-                        })
-                    })
-                    .collect();
-                histogram = Some(json!({
-                    "bins": bins,
-                    "min": format::float(h.edges.first().copied()),
-                    "max": format::float(h.edges.last().copied()),
-                }));
+            if let Some(chart) = charts::numeric_histogram(&c.name, h) {
+                charts_.push(json!({"title": "Distribution", "kind": "columns", "chart": chart}));
             }
         }
     }
     if let Some(s) = &c.string {
+        let len = |x: Option<u64>| x.map(format::int).unwrap_or_else(|| NA.to_string());
         stats.push(stat(
             "length",
             format!(
                 "{} – {} (mean {})",
-                s.min_length
-                    .map(format::int)
-                    .unwrap_or_else(|| NA.to_string()),
-                s.max_length
-                    .map(format::int)
-                    .unwrap_or_else(|| NA.to_string()),
+                len(s.min_length),
+                len(s.max_length),
                 format::float(s.avg_length)
             ),
         ));
         stats.push(stat("empty strings", format::int(s.empty_count)));
-        let max = c.top_values.iter().map(|v| v.pct).fold(0.0_f64, f64::max);
-        // Values that each occur once say nothing a sample does not: no bars then.
-        let repeats = c.top_values.iter().any(|v| v.count > 1);
-        bars = c
-            .top_values
+        let shape = |p: Option<f64>| approx(s.looks_exact, format::pct(p));
+        stats.push(stat("look numeric", shape(s.looks_numeric_pct)));
+        stats.push(stat("look like dates", shape(s.looks_date_pct)));
+        stats.push(stat("look like e-mails", shape(s.looks_email_pct)));
+        let any_shape = [s.looks_numeric_pct, s.looks_date_pct, s.looks_email_pct]
             .iter()
-            .filter(|_| repeats)
-            .map(|v| bar(v.value.clone(), v.count, v.pct, max))
-            .collect();
+            .any(Option::is_some);
+        if !s.looks_exact && any_shape {
+            notes.push(
+                "≈ The shares of values that look numeric, like dates or like e-mails are measured on a sample of the rows."
+                    .to_string(),
+            );
+        }
     }
     if let Some(t) = &c.temporal {
-        stats.push(stat(
-            "earliest",
-            t.earliest.clone().unwrap_or_else(|| NA.to_string()),
-        ));
-        stats.push(stat(
-            "latest",
-            t.latest.clone().unwrap_or_else(|| NA.to_string()),
-        ));
+        let text = |x: &Option<String>| x.clone().unwrap_or_else(|| NA.to_string());
+        stats.push(stat("earliest", text(&t.earliest)));
+        stats.push(stat("latest", text(&t.latest)));
         stats.push(stat(
             "span",
             t.span_days
                 .map(|d| format!("{} days", format::int_signed(d)))
                 .unwrap_or_else(|| NA.to_string()),
         ));
+        if let Some(p) = &t.histogram {
+            if let Some(chart) = charts::period_histogram(&c.name, p) {
+                charts_
+                    .push(json!({"title": "Values over time", "kind": "columns", "chart": chart}));
+            }
+        }
     }
     if let Some(b) = &c.boolean {
         let total = b.true_count + b.false_count;
-        let share = |n: u64| {
-            if total > 0 {
-                n as f64 / total as f64 * 100.0
-            } else {
-                0.0
-            }
-        };
-        stats.push(stat("true", format::int(b.true_count)));
-        stats.push(stat("false", format::int(b.false_count)));
-        let max = share(b.true_count).max(share(b.false_count));
-        bars = vec![
-            bar("true".into(), b.true_count, share(b.true_count), max),
-            bar("false".into(), b.false_count, share(b.false_count), max),
+        // `true_pct` as profiled; from the counts for a profile that lacks it.
+        let true_pct = b
+            .true_pct
+            .filter(|p| p.is_finite())
+            .or_else(|| (total > 0).then(|| b.true_count as f64 / total as f64 * 100.0));
+        let false_pct = true_pct.map(|p| 100.0 - p);
+        stats.push(stat("true", count_share(b.true_count, true_pct)));
+        stats.push(stat("false", count_share(b.false_count, false_pct)));
+        let rows = [
+            charts::BarRow {
+                value: "true".into(),
+                count: b.true_count,
+                pct: true_pct,
+            },
+            charts::BarRow {
+                value: "false".into(),
+                count: b.false_count,
+                pct: false_pct,
+            },
         ];
+        if let Some(chart) = charts::bar_chart(&format!("Values of {}", c.name), &rows) {
+            charts_.push(json!({"title": "Values", "kind": "bars", "chart": chart}));
+        }
+    } else {
+        // Values that each occur once say nothing a sample does not: no bars then.
+        if c.top_values.iter().any(|v| v.count > 1) {
+            let rows: Vec<charts::BarRow> = c
+                .top_values
+                .iter()
+                .map(|v| charts::BarRow {
+                    value: v.value.clone(),
+                    count: v.count,
+                    pct: Some(v.pct),
+                })
+                .collect();
+            if let Some(chart) =
+                charts::bar_chart(&format!("Most frequent values of {}", c.name), &rows)
+            {
+                charts_.push(json!({"title": "Top values", "kind": "bars", "chart": chart}));
+            }
+        }
     }
     json!({
         "name": c.name,
@@ -1120,10 +1219,75 @@ fn column_view(c: &ColumnProfile, description: Option<String>) -> Value {
         "description": description,
         "alerts": c.alerts.iter().map(|a| json!({"kind": a.kind, "message": a.message})).collect::<Vec<_>>(),
         "stats": stats,
-        "bars_title": if c.boolean.is_some() { "Values" } else { "Top values" },
-        "bars": bars,
-        "histogram": histogram,
+        "notes": notes,
+        "charts": charts_,
         "samples": c.sample_values,
+    })
+}
+
+/// The table-level part of a profile: the sampling notice and the facts about all rows.
+fn profile_summary(p: &TableProfile, has_key: bool) -> Value {
+    let sampled = p.sampled.then(|| {
+        let mut text = format!(
+            "Profiled on {} of {} rows",
+            format::int(p.profiled_rows),
+            format::int(p.row_count)
+        );
+        if let Some(reason) = p.sample_reason.as_deref().filter(|r| !r.is_empty()) {
+            text.push_str(&format!(" ({reason})"));
+        }
+        text.push('.');
+        text
+    });
+    let mut facts: Vec<Value> = Vec::new();
+    let mut fact = |label: &str, value: String, note: Option<&str>| {
+        facts.push(json!({"label": label, "value": value, "note": note}));
+    };
+    if p.sampled {
+        let share = (p.row_count > 0).then(|| p.profiled_rows as f64 / p.row_count as f64 * 100.0);
+        fact(
+            "profiled rows",
+            format::int(p.profiled_rows),
+            Some(&format!(
+                "of {} ({})",
+                format::int(p.row_count),
+                format::pct(share)
+            )),
+        );
+    } else {
+        fact("profiled rows", format::int(p.row_count), Some("all rows"));
+    }
+    fact(
+        "duplicate keys",
+        p.duplicate_primary_keys
+            .map(format::int)
+            .unwrap_or_else(|| NA.to_string()),
+        if has_key {
+            None
+        } else {
+            Some("no primary key")
+        },
+    );
+    fact(
+        "duplicate rows",
+        p.duplicate_rows
+            .map(format::int)
+            .unwrap_or_else(|| NA.to_string()),
+        match (p.duplicate_rows, p.sampled) {
+            (None, true) => Some("not counted on a sample"),
+            (None, false) => Some("not counted"),
+            _ => None,
+        },
+    );
+    fact(
+        "complete",
+        format::pct(p.completeness_pct),
+        Some("non-null cells"),
+    );
+    fact("missing cells", format::int(p.missing_cells), None);
+    json!({
+        "sampled": sampled,
+        "facts": facts,
     })
 }
 

@@ -9,12 +9,15 @@ use crate::content::{
 };
 use crate::metrics::{MetricResult, QueryResult};
 use crate::profile::{
-    Alert, ColumnProfile, DateRange, Histogram, NumericStats, StringStats, TableProfile, TopValue,
+    Alert, BooleanStats, ColumnProfile, DateRange, Histogram, NumericStats, PeriodCount,
+    PeriodHistogram, RelatedTable, StringStats, TableProfile, TemporalStats, TopValue,
 };
 use crate::site::{render, SiteInput, TableReport};
 use crate::sync::{DataFile, SyncedColumn, SyncedTable};
 
 const EVIL: &str = "<script>alert(1)</script>";
+/// A value that breaks out of an attribute and opens an element if not escaped.
+const EVIL_ATTR: &str = "\"><svg onload=alert(1)>";
 
 fn spec(name: &str, folder: &str) -> TableSpec {
     TableSpec {
@@ -73,6 +76,8 @@ pub(crate) fn input() -> SiteInput {
             column("status", ColumnType::String, "status"),
             column(EVIL, ColumnType::String, EVIL),
             column("amount", ColumnType::Float64, "Amount (€)"),
+            column("created_at", ColumnType::Timestamptz, "created_at"),
+            column("is_gift", ColumnType::Boolean, "is_gift"),
         ],
         files: vec![DataFile {
             path: "data/sales/it's orders.parquet".to_string(),
@@ -88,8 +93,37 @@ pub(crate) fn input() -> SiteInput {
     };
     let orders_profile = TableProfile {
         table: "orders".to_string(),
-        row_count: 3,
-        column_count: 5,
+        row_count: 10_000_000,
+        column_count: 7,
+        duplicate_rows: None,
+        related_tables: vec![
+            RelatedTable {
+                table: "customers".into(),
+                column: "customer_id".into(),
+                foreign_column: "id".into(),
+                direction: "belongs_to".into(),
+                description: Some("who ordered".into()),
+            },
+            RelatedTable {
+                table: "we\"ird".into(),
+                column: "id".into(),
+                foreign_column: "order_id".into(),
+                direction: "has_many".into(),
+                description: None,
+            },
+            RelatedTable {
+                table: "ghosts".into(),
+                column: "ghost_id".into(),
+                foreign_column: "id".into(),
+                direction: "belongs_to".into(),
+                description: None,
+            },
+        ],
+        used_by_metrics: vec!["total_revenue".into(), "ghost_metric".into()],
+        sampled: true,
+        profiled_rows: 1_000_000,
+        sample_reason: Some("sample_rows: 1000000".into()),
+        fingerprint: "abc".into(),
         file_bytes: 2048,
         uncompressed_bytes: 4096,
         completeness_pct: Some(93.3),
@@ -129,6 +163,7 @@ pub(crate) fn input() -> SiteInput {
                 null_count: 0,
                 null_pct: Some(0.0),
                 distinct_count: 3,
+                distinct_exact: true,
                 distinct_pct: Some(100.0),
                 min: Some(serde_json::json!(1)),
                 max: Some(serde_json::json!(3)),
@@ -136,12 +171,16 @@ pub(crate) fn input() -> SiteInput {
                 numeric: Some(NumericStats {
                     mean: Some(2.0),
                     stddev: Some(1.0),
+                    p5: Some(1.25),
                     p25: Some(1.5),
                     p50: Some(2.0),
                     p75: Some(2.5),
+                    p95: Some(3.75),
+                    quantiles_exact: false,
+                    quantile_rank_error_pct: Some(0.5),
                     histogram: Some(Histogram {
-                        edges: vec![1.0, 2.0, 3.0],
-                        counts: vec![1, 2],
+                        edges: vec![0.0, 1.0, 2.0, 3.0, 4.0],
+                        counts: vec![2, 4, 1, 0],
                         rule: "freedman_diaconis".into(),
                         values: Vec::new(),
                     }),
@@ -154,7 +193,9 @@ pub(crate) fn input() -> SiteInput {
                 column_type: "int64".into(),
                 null_count: 1,
                 null_pct: Some(50.0),
-                distinct_count: 1,
+                distinct_count: 1_234_000,
+                distinct_exact: false,
+                distinct_error_pct: Some(2.4),
                 distinct_pct: Some(100.0),
                 min: Some(serde_json::json!(7)),
                 max: Some(serde_json::json!(7)),
@@ -176,11 +217,29 @@ pub(crate) fn input() -> SiteInput {
                     empty_count: 0,
                     ..Default::default()
                 }),
-                top_values: vec![TopValue {
-                    value: "<b>paid</b>".into(),
-                    count: 2,
-                    pct: 66.7,
-                }],
+                distinct_exact: true,
+                top_values: vec![
+                    TopValue {
+                        value: "<b>paid</b>".into(),
+                        count: 40,
+                        pct: 40.0,
+                    },
+                    TopValue {
+                        value: "</script>".into(),
+                        count: 30,
+                        pct: 30.0,
+                    },
+                    TopValue {
+                        value: EVIL_ATTR.into(),
+                        count: 20,
+                        pct: 20.0,
+                    },
+                    TopValue {
+                        value: String::new(),
+                        count: 10,
+                        pct: 10.0,
+                    },
+                ],
                 ..Default::default()
             },
             ColumnProfile {
@@ -189,6 +248,7 @@ pub(crate) fn input() -> SiteInput {
                 null_count: 1,
                 null_pct: Some(33.3),
                 sample_values: vec!["<b>bold</b>".into()],
+                string: Some(StringStats::default()),
                 alerts: vec![Alert {
                     column: EVIL.to_string(),
                     kind: "high_missing".to_string(),
@@ -199,7 +259,57 @@ pub(crate) fn input() -> SiteInput {
             ColumnProfile {
                 name: "amount".into(),
                 column_type: "float64".into(),
-                numeric: Some(NumericStats::default()),
+                distinct_count: 3,
+                distinct_exact: true,
+                numeric: Some(NumericStats {
+                    quantiles_exact: true,
+                    histogram: Some(Histogram {
+                        edges: vec![1.5, 2.5, 10.0],
+                        counts: vec![3, 1, 2],
+                        rule: "distinct".into(),
+                    }),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            ColumnProfile {
+                name: "created_at".into(),
+                column_type: "timestamptz".into(),
+                distinct_count: 17,
+                distinct_exact: true,
+                temporal: Some(TemporalStats {
+                    earliest: Some("2024-01-03T10:00:00Z".into()),
+                    latest: Some("2024-05-30T08:00:00Z".into()),
+                    span_days: Some(147),
+                    histogram: Some(PeriodHistogram {
+                        granularity: "month".into(),
+                        bins: [
+                            ("2024-01", 5),
+                            ("2024-02", 0),
+                            ("2024-03", 10),
+                            ("2024-04", 2),
+                            ("2024-05", 10),
+                        ]
+                        .iter()
+                        .map(|(p, c)| PeriodCount {
+                            period: p.to_string(),
+                            count: *c,
+                        })
+                        .collect(),
+                    }),
+                }),
+                ..Default::default()
+            },
+            ColumnProfile {
+                name: "is_gift".into(),
+                column_type: "boolean".into(),
+                distinct_count: 2,
+                distinct_exact: true,
+                boolean: Some(BooleanStats {
+                    true_count: 3,
+                    false_count: 1,
+                    true_pct: Some(75.0),
+                }),
                 ..Default::default()
             },
         ],
@@ -586,7 +696,7 @@ fn theme_dir_overrides_templates_and_static_files() {
     assert_eq!(read(dir.path(), "assets/style.css"), "body{}");
     assert_eq!(read(dir.path(), "assets/logo.svg"), "<svg/>");
     assert!(read(dir.path(), "assets/site.js").contains("Copy"));
-    assert!(read(dir.path(), "tables/orders.html").contains("Column profiles"));
+    assert!(read(dir.path(), "tables/orders.html").contains("<h2>Profile</h2>"));
 
     let missing = render(&input(), dir.path(), Some(&theme.path().join("nope")));
     assert!(missing.is_err());
@@ -673,5 +783,401 @@ fn views_sql_runs_in_duckdb() {
     assert_eq!(
         count("SELECT count(*) FROM (DESCRIBE customers) WHERE column_name = 'year'"),
         0
+    );
+}
+
+// ---------------------------------------------------------------- the profile on the table page
+
+/// The HTML of the column card with anchor `id` (`column-<name>`).
+fn card<'a>(page: &'a str, id: &str) -> &'a str {
+    let start = page
+        .find(&format!("<article class=\"column\" id=\"{id}\">"))
+        .unwrap_or_else(|| panic!("no card {id}"));
+    let end = page[start..].find("</article>").expect("card end") + start;
+    &page[start..end]
+}
+
+/// The values of attribute `attr` of every element whose opening tag starts with `open`
+/// (`<rect class="bar"`), in order.
+fn attrs(html: &str, open: &str, attr: &str) -> Vec<String> {
+    html.match_indices(open)
+        .map(|(i, _)| {
+            let tag = &html[i..i + html[i..].find('>').expect("tag end")];
+            let key = format!(" {attr}=\"");
+            let at = tag.find(&key).unwrap_or_else(|| panic!("{tag}: no {attr}")) + key.len();
+            tag[at..at + tag[at..].find('"').unwrap()].to_string()
+        })
+        .collect()
+}
+
+/// The texts of the elements `<tag …>text</tag>` whose opening tag starts with `open`.
+fn texts(html: &str, open: &str, close: &str) -> Vec<String> {
+    html.match_indices(open)
+        .map(|(i, _)| {
+            let body = i + html[i..].find('>').unwrap() + 1;
+            html[body..body + html[body..].find(close).unwrap()].to_string()
+        })
+        .collect()
+}
+
+/// The statistic `label` of a card: the text of the `<dd>` after `<dt>label</dt>`.
+fn stat_of(card: &str, label: &str) -> String {
+    let key = format!("<dt>{label}</dt><dd>");
+    let at = card
+        .find(&key)
+        .unwrap_or_else(|| panic!("no stat {label} in {card}"))
+        + key.len();
+    card[at..at + card[at..].find("</dd>").unwrap()].to_string()
+}
+
+fn orders_page() -> (crate::testkit::TempDir, String) {
+    let dir = crate::testkit::tempdir().unwrap();
+    render(&input(), dir.path(), None).unwrap();
+    let page = read(dir.path(), "tables/orders.html");
+    (dir, page)
+}
+
+#[test]
+fn histogram_svg_has_one_bar_per_count_with_proportional_heights() {
+    let (_dir, page) = orders_page();
+    let c = card(&page, "column-id");
+    assert_eq!(c.matches("<svg ").count(), 1, "{c}");
+    assert!(c.contains(
+        "role=\"img\" aria-label=\"Histogram of id: 4 bins from 0 to 4; the largest holds 4 values\""
+    ));
+    // counts [2, 4, 1, 0]: the largest bar is 100 px tall, the others in proportion.
+    assert_eq!(
+        attrs(c, "<rect class=\"bar\"", "height"),
+        ["50", "100", "25", "0"]
+    );
+    assert_eq!(
+        attrs(c, "<rect class=\"bar\"", "y"),
+        ["50", "0", "75", "100"]
+    );
+    assert_eq!(
+        attrs(c, "<rect class=\"bar\"", "x"),
+        ["2%", "27%", "52%", "77%"]
+    );
+    assert_eq!(
+        attrs(c, "<rect class=\"bar\"", "width"),
+        ["21%", "21%", "21%", "21%"]
+    );
+    assert_eq!(
+        texts(c, "<title", "</title>"),
+        [
+            "[0, 1): 2 values",
+            "[1, 2): 4 values",
+            "[2, 3): 1 value",
+            "[3, 4]: 0 values"
+        ]
+    );
+    // The axis: the first and last edge at the ends.
+    assert_eq!(texts(c, "<text class=\"axis\"", "</text>"), ["0", "4"]);
+    assert_eq!(
+        attrs(c, "<text class=\"axis\"", "text-anchor"),
+        ["start", "end"]
+    );
+    assert!(c.contains("4 bins (Freedman–Diaconis widths) · largest: 4 values"));
+
+    // The `distinct` rule: one bar per value, each labelled by its value.
+    let amount = card(&page, "column-amount");
+    assert_eq!(
+        attrs(amount, "<rect class=\"bar\"", "height"),
+        ["100", "33.333", "66.667"]
+    );
+    assert_eq!(
+        texts(amount, "<text class=\"axis\"", "</text>"),
+        ["1.5", "2.5", "10"]
+    );
+    assert_eq!(
+        texts(amount, "<title", "</title>"),
+        ["1.5: 3 values", "2.5: 1 value", "10: 2 values"]
+    );
+}
+
+#[test]
+fn period_histogram_has_a_bar_per_period_and_end_labels() {
+    let (_dir, page) = orders_page();
+    let c = card(&page, "column-created_at");
+    assert!(c.contains("<h4>Values over time</h4>"));
+    assert!(c.contains("aria-label=\"Values of created_at per month: 5 months from 2024-01 to 2024-05; the busiest, 2024-03, holds 10 values\""));
+    assert_eq!(
+        attrs(c, "<rect class=\"bar\"", "height"),
+        ["50", "0", "100", "20", "100"]
+    );
+    assert_eq!(
+        texts(c, "<title", "</title>"),
+        [
+            "2024-01: 5 values",
+            "2024-02: 0 values",
+            "2024-03: 10 values",
+            "2024-04: 2 values",
+            "2024-05: 10 values"
+        ]
+    );
+    assert_eq!(
+        texts(c, "<text class=\"axis\"", "</text>"),
+        ["2024-01", "2024-05"]
+    );
+    assert!(c.contains("5 months · busiest: 2024-03 (10 values)"));
+    assert_eq!(stat_of(c, "earliest"), "2024-01-03T10:00:00Z");
+    assert_eq!(stat_of(c, "latest"), "2024-05-30T08:00:00Z");
+    assert_eq!(stat_of(c, "span"), "147 days");
+}
+
+#[test]
+fn top_values_and_booleans_are_bar_charts() {
+    let (_dir, page) = orders_page();
+    let c = card(&page, "column-status");
+    assert!(c.contains("<h4>Top values</h4>"));
+    // Bar lengths relative to the most frequent value; the empty string named as such.
+    assert_eq!(
+        attrs(c, "<rect class=\"bar\"", "width"),
+        ["100%", "75%", "50%", "25%"]
+    );
+    assert_eq!(
+        texts(c, "<text class=\"num\"", "</text>"),
+        ["40 · 40%", "30 · 30%", "20 · 20%", "10 · 10%"]
+    );
+    assert_eq!(
+        texts(c, "<text class=\"label", "</text>"),
+        [
+            "&lt;b&gt;paid&lt;/b&gt;",
+            "&lt;/script&gt;",
+            "&quot;&gt;&lt;svg onload=alert(1)&gt;",
+            "(empty)"
+        ]
+    );
+    assert!(c.contains("<text class=\"label empty\""));
+
+    let b = card(&page, "column-is_gift");
+    assert_eq!(stat_of(b, "true"), "3 (75%)");
+    assert_eq!(stat_of(b, "false"), "1 (25%)");
+    assert_eq!(
+        texts(b, "<text class=\"label", "</text>"),
+        ["true", "false"]
+    );
+    assert_eq!(
+        attrs(b, "<rect class=\"bar\"", "width"),
+        ["100%", "33.333%"]
+    );
+    assert!(b.contains("aria-label=\"Values of is_gift: true 3 (75%), false 1 (25%)\""));
+}
+
+#[test]
+fn undefined_statistics_show_na() {
+    let (_dir, page) = orders_page();
+    let amount = card(&page, "column-amount");
+    for label in [
+        "min",
+        "max",
+        "mean",
+        "std dev",
+        "p5",
+        "p25",
+        "median (p50)",
+        "p75",
+        "p95",
+    ] {
+        assert_eq!(stat_of(amount, label), "n/a", "{label}");
+    }
+    assert_eq!(stat_of(amount, "nulls"), "0 (n/a)");
+    assert_eq!(stat_of(amount, "not a number"), "0");
+    assert_eq!(stat_of(amount, "infinite"), "0");
+    let evil = card(&page, "column-&lt;script&gt;alert(1)&lt;/script&gt;");
+    assert_eq!(stat_of(evil, "length"), "n/a – n/a (mean n/a)");
+    assert_eq!(stat_of(evil, "look numeric"), "n/a");
+    // int64 has no NaN or infinities to count.
+    assert!(!card(&page, "column-id").contains("<dt>not a number</dt>"));
+    assert!(!page.contains("<dd></dd>"));
+    assert!(!page.contains("NaN"), "NaN on the page");
+    // Table facts without a value.
+    assert!(page.contains(
+        "<dt>duplicate rows</dt><dd>n/a</dd><dd class=\"fact-note\">not counted on a sample</dd>"
+    ));
+}
+
+#[test]
+fn estimates_are_marked_with_their_error() {
+    let (_dir, page) = orders_page();
+    let cust = card(&page, "column-customer_id");
+    assert_eq!(stat_of(cust, "distinct"), "≈ 1,234,000 (±2.4%)");
+    assert!(cust.contains("99.7% of estimates fall within ±2.4% of the true count"));
+    // Percentiles without a known error are still marked.
+    assert_eq!(stat_of(cust, "median (p50)"), "≈ 7");
+    assert_eq!(stat_of(cust, "p5"), "n/a");
+    assert!(cust.contains("≈ Percentiles are computed on a sample of the rows."));
+
+    let id = card(&page, "column-id");
+    assert_eq!(stat_of(id, "distinct"), "3 (100%)");
+    assert_eq!(stat_of(id, "p5"), "≈ 1.25");
+    assert_eq!(stat_of(id, "p25"), "≈ 1.5");
+    assert_eq!(stat_of(id, "median (p50)"), "≈ 2");
+    assert_eq!(stat_of(id, "p75"), "≈ 2.5");
+    assert_eq!(stat_of(id, "p95"), "≈ 3.75");
+    assert_eq!(stat_of(id, "mean"), "2");
+    assert!(id.contains("(rank error ±0.5% at 99% confidence: the median shown lies between the true p49.5 and p50.5)"));
+    // Exact ones are not.
+    let amount = card(&page, "column-amount");
+    assert_eq!(stat_of(amount, "distinct"), "3 (n/a)");
+    assert!(!amount.contains('≈'));
+    // The schema table marks the estimate too.
+    assert!(page.contains("<td class=\"num\">≈ 1,234,000</td>"));
+}
+
+#[test]
+fn sampled_profile_says_so() {
+    let (_dir, page) = orders_page();
+    assert!(page.contains(
+        "<p class=\"notice\" role=\"note\"><strong>Profiled on 1,000,000 of 10,000,000 rows (sample_rows: 1000000).</strong>"
+    ));
+    assert!(page.contains(
+        "<dt>profiled rows</dt><dd>1,000,000</dd><dd class=\"fact-note\">of 10,000,000 (10%)</dd>"
+    ));
+    // Alerts first in the profile section, each linking to its column card.
+    let profile = &page[page.find("<section id=\"profiles\">").unwrap()..];
+    let alerts = profile.find("id=\"alerts\"").unwrap();
+    assert!(alerts < profile.find("<article").unwrap());
+    assert!(profile.contains(
+        "<a href=\"#column-%3Cscript%3Ealert%281%29%3C%2Fscript%3E\"><code>&lt;script&gt;alert(1)&lt;/script&gt;</code></a>"
+    ));
+
+    // Not sampled: no notice, all rows profiled.
+    let mut i = input();
+    let p = i.tables[0].profile.as_mut().unwrap();
+    p.sampled = false;
+    p.profiled_rows = p.row_count;
+    p.sample_reason = None;
+    p.duplicate_rows = Some(0);
+    let dir = crate::testkit::tempdir().unwrap();
+    render(&i, dir.path(), None).unwrap();
+    let page = read(dir.path(), "tables/orders.html");
+    assert!(!page.contains("class=\"notice\""));
+    assert!(page.contains(
+        "<dt>profiled rows</dt><dd>10,000,000</dd><dd class=\"fact-note\">all rows</dd>"
+    ));
+    assert!(page.contains("<dt>duplicate rows</dt><dd>0</dd>"));
+}
+
+/// The page paths that the `href`s inside `html` (relative to page `from`) point at, without
+/// fragments and percent-decoded.
+fn link_targets(html: &str, from: &str) -> Vec<String> {
+    let base: Vec<&str> = from
+        .rsplit_once('/')
+        .map(|(d, _)| d.split('/').collect())
+        .unwrap_or_default();
+    attrs(html, "<a ", "href")
+        .into_iter()
+        .filter(|h| !h.starts_with('#'))
+        .map(|h| {
+            let h = h.split('#').next().unwrap().to_string();
+            let mut parts: Vec<String> = base.iter().map(|s| s.to_string()).collect();
+            for seg in h.split('/') {
+                if seg == ".." {
+                    parts.pop();
+                } else {
+                    let mut bytes = Vec::new();
+                    let b = seg.as_bytes();
+                    let mut k = 0;
+                    while k < b.len() {
+                        if b[k] == b'%' {
+                            bytes.push(u8::from_str_radix(&seg[k + 1..k + 3], 16).unwrap());
+                            k += 3;
+                        } else {
+                            bytes.push(b[k]);
+                            k += 1;
+                        }
+                    }
+                    parts.push(String::from_utf8(bytes).unwrap());
+                }
+            }
+            parts.join("/")
+        })
+        .collect()
+}
+
+fn section<'a>(page: &'a str, id: &str) -> &'a str {
+    let start = page
+        .find(&format!("<section id=\"{id}\">"))
+        .unwrap_or_else(|| panic!("no section {id}"));
+    &page[start..start + page[start..].find("</section>").unwrap()]
+}
+
+#[test]
+fn related_tables_and_metrics_link_to_pages_that_exist() {
+    let (dir, page) = orders_page();
+    let rel = section(&page, "relationships");
+    // Declared and profiled: listed once.
+    assert_eq!(rel.matches("<code>customers.id</code>").count(), 1, "{rel}");
+    assert!(rel
+        .contains("<a href=\"../tables/customers.html#column-id\"><code>customers.id</code></a>"));
+    // From the profile only: `has_many` is "referenced by", `belongs_to` "references".
+    let referenced_by = &rel[rel.find("<h3>Referenced by</h3>").unwrap()..];
+    assert!(referenced_by.contains(
+        "<a href=\"../tables/we%22ird.html#column-order_id\"><code>we&quot;ird.order_id</code></a> → <a href=\"#column-id\"><code>id</code></a>"
+    ));
+    assert!(
+        rel.contains("<code>ghosts.id</code> <span class=\"muted small\">(not declared)</span>")
+    );
+    let targets = link_targets(rel, "tables/orders.html");
+    assert_eq!(targets, ["tables/customers.html", "tables/we\"ird.html"]);
+
+    let metrics = section(&page, "metrics");
+    assert!(metrics.contains("<a href=\"../metrics/revenue/total_revenue.html\">Total revenue</a>"));
+    assert_eq!(metrics.matches("total_revenue.html").count(), 1);
+    assert!(metrics
+        .contains("<code>ghost_metric</code> <span class=\"muted small\">(no metric page)</span>"));
+    let targets = link_targets(metrics, "tables/orders.html");
+    assert_eq!(targets, ["metrics/revenue/total_revenue.html"]);
+    for t in link_targets(rel, "tables/orders.html")
+        .into_iter()
+        .chain(targets)
+    {
+        assert!(dir.path().join(&t).is_file(), "{t} does not exist");
+    }
+}
+
+#[test]
+fn hostile_profile_values_are_escaped_in_html_and_svg() {
+    let mut i = input();
+    let p = i.tables[0].profile.as_mut().unwrap();
+    // Hostile text everywhere a chart takes text from: column name (aria-label), periods,
+    // top values, and the sampling reason.
+    p.sample_reason = Some(EVIL_ATTR.into());
+    let created = p
+        .columns
+        .iter_mut()
+        .find(|c| c.name == "created_at")
+        .unwrap();
+    created.name = format!("{EVIL_ATTR}</script>");
+    let t = created.temporal.as_mut().unwrap();
+    let h = t.histogram.as_mut().unwrap();
+    h.bins[0].period = "</script><script>alert(2)</script>".into();
+    h.bins[4].period = EVIL_ATTR.into();
+    h.granularity = EVIL_ATTR.into();
+    let dir = crate::testkit::tempdir().unwrap();
+    render(&i, dir.path(), None).unwrap();
+    let page = read(dir.path(), "tables/orders.html");
+    assert!(!page.contains("<svg onload"), "raw hostile SVG element");
+    assert!(!page.contains("<script>alert"), "raw script");
+    assert!(!page.contains("\"><svg"), "an attribute was closed by data");
+    // Only the two script tags of the layout close a script.
+    assert_eq!(page.matches("</script>").count(), 2);
+    // The hostile values are there, escaped: in the SVG's text, titles and aria-labels.
+    assert!(page.contains("<text class=\"axis\" x=\"0%\" y=\"116\" text-anchor=\"start\">&lt;/script&gt;&lt;script&gt;alert(2)&lt;/script&gt;</text>"));
+    assert!(page.contains("<text class=\"axis\" x=\"100%\" y=\"116\" text-anchor=\"end\">&quot;&gt;&lt;svg onload=alert(1)&gt;</text>"));
+    assert!(page.contains("<title>&quot;&gt;&lt;svg onload=alert(1)&gt;: 10 values</title>"));
+    assert!(page.contains("aria-label=\"Values of &quot;&gt;&lt;svg onload=alert(1)&gt;&lt;/script&gt; per &quot;&gt;&lt;svg onload=alert(1)&gt;: 5 periods from &lt;/script&gt;&lt;script&gt;alert(2)&lt;/script&gt; to &quot;&gt;&lt;svg onload=alert(1)&gt;;"));
+    assert!(page.contains("<title>&lt;/script&gt;: 30 values (30%)</title>"));
+    assert!(page.contains(
+        "Profiled on 1,000,000 of 10,000,000 rows (&quot;&gt;&lt;svg onload=alert(1)&gt;)."
+    ));
+    // The twin keeps the values as they are.
+    let twin: serde_json::Value =
+        serde_json::from_str(&read(dir.path(), "tables/orders.json")).unwrap();
+    assert_eq!(twin["profile"]["sample_reason"], EVIL_ATTR);
+    assert_eq!(
+        twin["profile"]["columns"][2]["top_values"][2]["value"],
+        EVIL_ATTR
     );
 }
