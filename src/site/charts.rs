@@ -141,19 +141,10 @@ fn column_chart(bins: &[Bin], labels: Vec<Value>, aria: String, caption: String)
     })
 }
 
-/// The distinct values of a `distinct`-rule histogram, one per count: its `values` when it has
-/// them, else its `edges` when there are as many edges as counts. `None` otherwise (then the
-/// bins are labelled by their `[edge, edge)` ranges, which the format always defines).
+/// The distinct values of a `distinct`-rule histogram, one per count (`None` when they do not
+/// match the counts; the bins are then labelled by their ranges).
 fn distinct_values(h: &Histogram) -> Option<Vec<f64>> {
-    // `values` is read through serde so that this works whether or not the struct has the field.
-    let v = serde_json::to_value(h).ok()?;
-    if let Some(values) = v.get("values").and_then(Value::as_array) {
-        let values: Option<Vec<f64>> = values.iter().map(Value::as_f64).collect();
-        if let Some(values) = values.filter(|v| v.len() == h.counts.len()) {
-            return Some(values);
-        }
-    }
-    (h.edges.len() == h.counts.len()).then(|| h.edges.clone())
+    (h.values.len() == h.counts.len()).then(|| h.values.clone())
 }
 
 /// How a histogram's bins were chosen, for its caption.

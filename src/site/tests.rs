@@ -264,9 +264,10 @@ pub(crate) fn input() -> SiteInput {
                 numeric: Some(NumericStats {
                     quantiles_exact: true,
                     histogram: Some(Histogram {
-                        edges: vec![1.5, 2.5, 10.0],
+                        edges: Vec::new(),
                         counts: vec![3, 1, 2],
                         rule: "distinct".into(),
+                        values: vec![1.5, 2.5, 10.0],
                     }),
                     ..Default::default()
                 }),
