@@ -197,14 +197,18 @@ struct NumAcc<T> {
 }
 
 impl<T: Copy + PartialOrd> NumAcc<T> {
-    fn new(fine: Option<FineBins>) -> Self {
+    fn new(fine: Option<FineBins>, sketch_only: bool) -> Self {
         NumAcc {
             moments: Moments::default(),
             min: None,
             max: None,
             zeros: 0,
             negatives: 0,
-            distinct: Counter::new(),
+            distinct: if sketch_only {
+                Counter::sketch()
+            } else {
+                Counter::new()
+            },
             kept: Vec::new(),
             fine,
             increasing: true,
@@ -265,11 +269,11 @@ struct TextAcc {
 }
 
 impl TextAcc {
-    fn new(all_rows: bool) -> Self {
+    fn new(all_rows: bool, sketch_only: bool) -> Self {
         TextAcc {
             all_rows,
-            set: Some(Interner::new()),
-            hll: None,
+            set: (!sketch_only).then(Interner::new),
+            hll: sketch_only.then(|| Box::new(Hll::new())),
             min: None,
             max: None,
             min_len: None,
@@ -295,11 +299,21 @@ impl TextAcc {
         if v.is_empty() {
             self.empty += 1;
         }
-        if self.min.as_deref().is_none_or(|m| v < m) {
-            self.min = Some(v.to_vec());
+        match &mut self.min {
+            Some(m) if v >= m.as_slice() => {}
+            Some(m) => {
+                m.clear();
+                m.extend_from_slice(v);
+            }
+            None => self.min = Some(v.to_vec()),
         }
-        if self.max.as_deref().is_none_or(|m| v > m) {
-            self.max = Some(v.to_vec());
+        match &mut self.max {
+            Some(m) if v <= m.as_slice() => {}
+            Some(m) => {
+                m.clear();
+                m.extend_from_slice(v);
+            }
+            None => self.max = Some(v.to_vec()),
         }
         let hash = super::interner::hash_bytes(v);
         match &mut self.set {
@@ -453,7 +467,16 @@ impl ColumnAcc {
     /// An empty accumulator for a column of `kind`. `exact_quantiles` tells whether every batch
     /// is fed with [`Batch::All`]; `range` is the column's min and max from the Parquet
     /// statistics (for exact histograms of sampled numeric columns; `None` when unknown).
-    pub fn new(kind: Kind, exact_quantiles: bool, range: Option<(f64, f64)>) -> Self {
+    ///
+    /// `sketch_only` starts the distinct count as a HyperLogLog sketch right away, for a column
+    /// whose earlier rows already had more than [`EXACT_DISTINCT`] distinct values (the merged
+    /// result is an estimate anyway, and no time goes into an exact set bound to overflow).
+    pub fn new(
+        kind: Kind,
+        exact_quantiles: bool,
+        range: Option<(f64, f64)>,
+        sketch_only: bool,
+    ) -> Self {
         let fine = || {
             (!exact_quantiles)
                 .then_some(range)
@@ -461,19 +484,19 @@ impl ColumnAcc {
                 .and_then(|(a, b)| FineBins::new(a, b))
         };
         let values = match kind {
-            Kind::Int => Values::Int(NumAcc::new(fine())),
+            Kind::Int => Values::Int(NumAcc::new(fine(), sketch_only)),
             Kind::Float => Values::Float {
-                acc: NumAcc::new(fine()),
+                acc: NumAcc::new(fine(), sketch_only),
                 nan: 0,
                 pos_inf: 0,
                 neg_inf: 0,
             },
             Kind::Bool => Values::Bool { t: 0, f: 0 },
             Kind::Date | Kind::Timestamp | Kind::TimestampTz => Values::Temporal {
-                acc: NumAcc::new(None),
+                acc: NumAcc::new(None, sketch_only),
                 days: Counter::new(),
             },
-            Kind::Str | Kind::Other => Values::Text(TextAcc::new(exact_quantiles)),
+            Kind::Str | Kind::Other => Values::Text(TextAcc::new(exact_quantiles, sketch_only)),
         };
         ColumnAcc {
             kind,
@@ -484,6 +507,16 @@ impl ColumnAcc {
             values,
             exact_quantiles,
             buf: String::new(),
+        }
+    }
+
+    /// True while the distinct values are counted exactly.
+    pub fn distinct_is_exact(&self) -> bool {
+        match &self.values {
+            Values::Int(a) | Values::Temporal { acc: a, .. } => a.distinct.is_exact(),
+            Values::Float { acc, .. } => acc.distinct.is_exact(),
+            Values::Bool { .. } => true,
+            Values::Text(t) => t.set.is_some(),
         }
     }
 
@@ -911,9 +944,11 @@ fn feed_ints(
     }
     acc.last = prev;
     acc.increasing = increasing;
-    if numeric {
-        acc.moments.merge(&Moments::of(&floats));
+    if !numeric {
+        // Dates and timestamps report no percentiles: nothing to keep.
+        return;
     }
+    acc.moments.merge(&Moments::of(&floats));
     match batch {
         Batch::All => {
             if arr.null_count() == 0 {

@@ -251,11 +251,15 @@ fn profile_inner(job: &ProfileJob) -> Result<TableProfile> {
     let ranges: Vec<Option<(f64, f64)>> = (0..names.len())
         .map(|j| stat_range(&files, j, &names[j], types[j].as_ref()))
         .collect();
-    let fresh = || -> Vec<ColumnAcc> {
+    // Columns whose rows so far held more than EXACT_DISTINCT distinct values start later
+    // units with the sketch alone.
+    let mut sketch_only = vec![false; names.len()];
+    let fresh = |sketch_only: &[bool]| -> Vec<ColumnAcc> {
         kinds
             .iter()
             .zip(&ranges)
-            .map(|(&k, &r)| ColumnAcc::new(k, exact_q, r))
+            .zip(sketch_only)
+            .map(|((&k, &r), &s)| ColumnAcc::new(k, exact_q, r, s))
             .collect()
     };
 
@@ -263,10 +267,16 @@ fn profile_inner(job: &ProfileJob) -> Result<TableProfile> {
     // row order, so float sums round the same way on every run: the same files give
     // byte-identical profiles. A window holds twice as many units as there are threads.
     let budget = job.settings.time_budget_s;
-    let window = 2 * rayon::current_num_threads().max(1);
+    let threads = rayon::current_num_threads().max(1);
     let mut merged: Option<Partial> = None;
     let mut done = 0usize;
-    for chunk in units.chunks(window) {
+    // The first window is one unit per thread, so a column with many distinct values is seen
+    // early and later units count it with the sketch alone.
+    let mut start = 0;
+    while start < units.len() {
+        let window = if start == 0 { threads } else { 2 * threads };
+        let chunk = &units[start..(start + window).min(units.len())];
+        start += chunk.len();
         if let Some(b) = budget {
             if done > 0 && started.elapsed().as_secs_f64() > b {
                 sample_reason = Some(format!("time_budget_s: {b}"));
@@ -275,7 +285,7 @@ fn profile_inner(job: &ProfileJob) -> Result<TableProfile> {
         }
         let partials = chunk
             .par_iter()
-            .map(|u| scan_unit(&files, u, &names, fresh(), exact_q, threshold))
+            .map(|u| scan_unit(&files, u, &names, fresh(&sketch_only), exact_q, threshold))
             .collect::<Result<Vec<Partial>>>()?;
         for p in partials {
             done += 1;
@@ -290,10 +300,15 @@ fn profile_inner(job: &ProfileJob) -> Result<TableProfile> {
                 }
             });
         }
+        if let Some(m) = &merged {
+            for (flag, acc) in sketch_only.iter_mut().zip(&m.columns) {
+                *flag = !acc.distinct_is_exact();
+            }
+        }
     }
     let (accs, profiled_rows) = match merged {
         Some(p) => (p.columns, p.rows),
-        None => (fresh(), 0),
+        None => (fresh(&sketch_only), 0),
     };
     let sampled = profiled_rows < rows;
 

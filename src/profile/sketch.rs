@@ -104,6 +104,16 @@ impl Counter {
         }
     }
 
+    /// A counter that keeps only the sketch (no counts).
+    pub fn sketch() -> Self {
+        Counter {
+            keys: Vec::new(),
+            counts: Vec::new(),
+            len: 0,
+            hll: Some(Box::new(Hll::new())),
+        }
+    }
+
     /// True while the counts are exact.
     pub fn is_exact(&self) -> bool {
         self.hll.is_none()
