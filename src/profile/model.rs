@@ -38,7 +38,10 @@ pub struct TableProfile {
     pub completeness_pct: Option<f64>,
     /// Null cells over all columns.
     pub missing_cells: u64,
-    /// Rows whose primary key repeats an earlier row's key (exact); `None` without a primary key.
+    /// Rows whose primary key repeats an earlier row's key; `None` without a primary key or
+    /// for a sampled profile. Exact: from the exact distinct count of a one-column key, 0 for
+    /// an integer key that strictly increases, else counted on 128-bit hashes of the key
+    /// tuples (a false match needs a hash collision: probability below rows² / 2¹²⁹).
     pub duplicate_primary_keys: Option<u64>,
     /// Rows equal in every column to an earlier row. Exactly 0 when the primary key has no
     /// duplicates; otherwise counted on 128-bit hashes of whole rows (a false match needs a
