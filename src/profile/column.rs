@@ -793,13 +793,14 @@ impl ColumnAcc {
         match self.values {
             Values::Int(mut acc) => {
                 strictly_increasing = acc.increasing && self.nulls == 0;
-                set_distinct(&mut p, &acc.distinct);
+                set_distinct(&mut p, &acc.distinct, non_null);
                 p.min = acc.min.map(Value::from);
                 p.max = acc.max.map(Value::from);
                 acc.kept.sort_unstable();
                 let histogram = numeric_histogram(&acc, exact_q, |k| k as i64 as f64);
                 p.numeric = Some(numeric_stats(&acc, exact_q, histogram, (0, 0)));
-                p.top_values = top_values(&acc.distinct, non_null, |k| render::int(k as i64));
+                p.top_values =
+                    top_values(&acc.distinct, non_null, |k| render::int(k as i64), by_i64);
             }
             Values::Float {
                 mut acc,
@@ -807,7 +808,7 @@ impl ColumnAcc {
                 pos_inf,
                 neg_inf,
             } => {
-                set_distinct(&mut p, &acc.distinct);
+                set_distinct(&mut p, &acc.distinct, non_null);
                 p.min = acc.min.and_then(json_f64);
                 p.max = acc.max.and_then(json_f64);
                 acc.kept.sort_unstable_by(f64::total_cmp);
@@ -818,9 +819,12 @@ impl ColumnAcc {
                     histogram,
                     (nan, pos_inf + neg_inf),
                 ));
-                p.top_values = top_values(&acc.distinct, non_null, |k| {
-                    render::float(f64::from_bits(k))
-                });
+                p.top_values = top_values(
+                    &acc.distinct,
+                    non_null,
+                    |k| render::float(f64::from_bits(k)),
+                    by_f64,
+                );
             }
             Values::Bool { t, f } => {
                 p.distinct_count = u64::from(t > 0) + u64::from(f > 0);
@@ -849,7 +853,7 @@ impl ColumnAcc {
                 }
             }
             Values::Temporal { acc, days } => {
-                set_distinct(&mut p, &acc.distinct);
+                set_distinct(&mut p, &acc.distinct, non_null);
                 let (fmt, per_day): (fn(i64) -> String, i64) = if self.kind == Kind::Date {
                     (render::date, 1)
                 } else {
@@ -876,7 +880,7 @@ impl ColumnAcc {
                         .map(|(a, b)| render::span_days(a, b, per_day)),
                     histogram: histogram.flatten(),
                 });
-                p.top_values = top_values(&acc.distinct, non_null, |k| fmt(k as i64));
+                p.top_values = top_values(&acc.distinct, non_null, |k| fmt(k as i64), by_i64);
             }
             Values::Text(acc) => finish_text(&mut p, acc, non_null, exact_q),
         }
@@ -985,16 +989,32 @@ fn feed_strings<'a, A: StringArrayType<'a>>(
     Ok(())
 }
 
+/// Counter keys as `i64` values (ints, dates, timestamps), ascending.
+fn by_i64(a: &u64, b: &u64) -> std::cmp::Ordering {
+    (*a as i64).cmp(&(*b as i64))
+}
+
+/// Counter keys as `f64` values, ascending (`total_cmp`: -inf … +inf, NaN last).
+fn by_f64(a: &u64, b: &u64) -> std::cmp::Ordering {
+    f64::from_bits(*a).total_cmp(&f64::from_bits(*b))
+}
+
 /// Sets `distinct_count`, `distinct_exact` and `distinct_error_pct` from a counter.
-fn set_distinct(p: &mut ColumnProfile, c: &Counter) {
-    p.distinct_count = c.distinct();
+fn set_distinct(p: &mut ColumnProfile, c: &Counter, non_null: u64) {
+    // An estimate never exceeds the values counted.
+    p.distinct_count = c.distinct().min(non_null);
     p.distinct_exact = c.is_exact();
     p.distinct_error_pct = (!c.is_exact()).then(Hll::error_pct);
 }
 
-/// Most frequent values (at most [`TOP_VALUES`], ties by key order of their text) when the
+/// Most frequent values (at most [`TOP_VALUES`], ties by value, ascending) when the
 /// counts are exact and some value repeats.
-fn top_values(c: &Counter, non_null: u64, text: impl Fn(u64) -> String) -> Vec<TopValue> {
+fn top_values(
+    c: &Counter,
+    non_null: u64,
+    text: impl Fn(u64) -> String,
+    by_value: fn(&u64, &u64) -> std::cmp::Ordering,
+) -> Vec<TopValue> {
     if !c.is_exact() {
         return Vec::new();
     }
@@ -1002,7 +1022,7 @@ fn top_values(c: &Counter, non_null: u64, text: impl Fn(u64) -> String) -> Vec<T
     if !pairs.iter().any(|p| p.1 > 1) {
         return Vec::new();
     }
-    let order = |a: &(u64, u64), b: &(u64, u64)| b.1.cmp(&a.1).then(a.0.cmp(&b.0));
+    let order = |a: &(u64, u64), b: &(u64, u64)| b.1.cmp(&a.1).then(by_value(&a.0, &b.0));
     if pairs.len() > TOP_VALUES {
         pairs.select_nth_unstable_by(TOP_VALUES - 1, order);
         pairs.truncate(TOP_VALUES);
@@ -1121,7 +1141,11 @@ fn finish_text(p: &mut ColumnProfile, acc: TextAcc, non_null: u64, exact_q: bool
             }
         }
         None => {
-            p.distinct_count = acc.hll.as_ref().map_or(0, |h| h.estimate().round() as u64);
+            p.distinct_count = acc
+                .hll
+                .as_ref()
+                .map_or(0, |h| h.estimate().round() as u64)
+                .min(non_null);
             p.distinct_exact = false;
             p.distinct_error_pct = Some(Hll::error_pct());
         }
