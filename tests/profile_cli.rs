@@ -288,3 +288,37 @@ fn usage_errors_exit_2_and_read_nothing() {
         assert!(!out.exists(), "{args:?}");
     }
 }
+
+/// Parquet as other tools write it: every codec DuckDB offers, and a text value whose
+/// multi-byte character once panicked the date-shape check (golden-test report).
+#[test]
+fn reads_every_common_codec_and_survives_multibyte_text() {
+    let dir = broker::testkit::tempdir().unwrap();
+    let mut paths = Vec::new();
+    for codec in ["snappy", "gzip", "lz4", "brotli", "uncompressed"] {
+        let path = dir.path().join(format!("{codec}.parquet"));
+        let conn = duckdb::Connection::open_in_memory().unwrap();
+        conn.execute_batch(&format!(
+            "COPY (SELECT i AS id, CASE WHEN i = 2 THEN '2025-03-01T10:00+a€' ELSE 'x' || i END AS s \
+             FROM range(1, 1001) t(i)) TO '{}' (FORMAT parquet, COMPRESSION {codec});",
+            path.display()
+        ))
+        .unwrap();
+        paths.push(path);
+    }
+    let out_file = dir.path().join("p.json");
+    let mut args = vec!["--out", s(&out_file)];
+    args.extend(paths.iter().map(|p| s(p)));
+    let out = run(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let doc = read_json(&out_file);
+    for codec in ["snappy", "gzip", "lz4", "brotli", "uncompressed"] {
+        let t = &doc["tables"][codec];
+        assert_eq!(t["row_count"], json!(1000), "{codec}");
+        let c = column(t, "s");
+        assert_eq!(c["distinct_count"], json!(1000), "{codec}");
+        assert_eq!(c["max"], json!("x999"), "{codec}");
+        // 999 values `x<i>` and one that is not a date either.
+        assert_eq!(c["string"]["looks_date_pct"], json!(0.0), "{codec}");
+    }
+}

@@ -448,12 +448,13 @@ pub fn looks_date(s: &str) -> bool {
         None => true,
         Some(b'Z') => i + 1 == b.len(),
         Some(b'+' | b'-') => {
-            let rest = &s[i + 1..];
-            let ok = |t: &str| t.len() == 2 && t.bytes().all(|c| c.is_ascii_digit());
+            // Bytes, not `str` slices: the rest may hold multi-byte characters.
+            let rest = &b[i + 1..];
+            let ok = |t: &[u8]| t.len() == 2 && t.iter().all(u8::is_ascii_digit);
             match rest.len() {
                 2 => ok(rest),
                 4 => ok(&rest[..2]) && ok(&rest[2..]),
-                5 => ok(&rest[..2]) && &rest[2..3] == ":" && ok(&rest[3..]),
+                5 => ok(&rest[..2]) && rest[2] == b':' && ok(&rest[3..]),
                 _ => false,
             }
         }
@@ -596,6 +597,18 @@ mod tests {
         assert_eq!(h.granularity, "year");
         assert_eq!(h.bins.len(), 36);
         assert_eq!(period_histogram(&[]), None);
+    }
+
+    #[test]
+    fn multibyte_text_after_a_zone_sign_is_not_a_date() {
+        for s in [
+            "2025-03-01T10:00+a€",
+            "2025-03-01T10:00-€€",
+            "2025-€3-01",
+            "€",
+        ] {
+            assert!(!looks_date(s), "{s}");
+        }
     }
 
     #[test]

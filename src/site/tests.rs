@@ -314,7 +314,6 @@ pub(crate) fn input() -> SiteInput {
                 ..Default::default()
             },
         ],
-        ..Default::default()
     };
     let customers = spec("customers", "crm");
     let customers_synced = SyncedTable {
