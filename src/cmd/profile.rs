@@ -28,7 +28,7 @@ use std::time::Instant;
 use anyhow::{anyhow, bail, Context, Result};
 use parquet::file::reader::{FileReader, SerializedFileReader};
 
-use crate::content::{SyncStrategy, TableSpec};
+use crate::content::TableSpec;
 use crate::profile::{self, ProfileJob, ProfileSettings, ProfilesFile, PROFILES_VERSION};
 use crate::sync::{DataFile, SyncedTable};
 
@@ -204,31 +204,6 @@ pub fn discover_table(name: &str, path: &Path) -> Result<SyncedTable> {
     })
 }
 
-/// A table declaration for the profiler: name, primary key, `full_refresh`; nothing else is
-/// declared (no column types, descriptions or foreign keys).
-fn table_spec(name: &str, primary_key: &[String]) -> TableSpec {
-    TableSpec {
-        id: name.to_string(),
-        name: name.to_string(),
-        description: String::new(),
-        primary_key: primary_key.to_vec(),
-        sync_strategy: SyncStrategy::FullRefresh,
-        folder: String::new(),
-        incremental_window_days: 7,
-        incremental_column: None,
-        partition_by: None,
-        partition_granularity: None,
-        max_history_days: None,
-        columns: Vec::new(),
-        foreign_keys: Vec::new(),
-        where_filters: Vec::new(),
-        file: None,
-        csv: Default::default(),
-        profile: Default::default(),
-        line: 0,
-    }
-}
-
 /// Run `broker profile`. Writes the JSON document to `--out` or stdout, one error line per
 /// failed table and a one-line summary to stderr. Returns 0, 1 or 2 as the module doc says.
 pub fn run(args: Args) -> i32 {
@@ -288,7 +263,7 @@ pub fn run(args: Args) -> i32 {
     for (name, path) in &tables {
         match discover_table(name, path) {
             Ok(synced) => {
-                let spec = table_spec(name, keys.get(name.as_str()).copied().unwrap_or(&[]));
+                let spec = TableSpec::bare(name, keys.get(name.as_str()).copied().unwrap_or(&[]));
                 found.push((spec, synced, *path));
             }
             Err(e) => {

@@ -314,6 +314,31 @@ pub struct TableSpec {
 }
 
 impl TableSpec {
+    /// A table known by name and primary key alone: `full_refresh`, no declared columns,
+    /// descriptions or foreign keys (what `broker profile` profiles).
+    pub fn bare(name: &str, primary_key: &[String]) -> TableSpec {
+        TableSpec {
+            id: name.to_string(),
+            name: name.to_string(),
+            description: String::new(),
+            primary_key: primary_key.to_vec(),
+            sync_strategy: SyncStrategy::FullRefresh,
+            folder: String::new(),
+            incremental_window_days: 7,
+            incremental_column: None,
+            partition_by: None,
+            partition_granularity: None,
+            max_history_days: None,
+            columns: Vec::new(),
+            foreign_keys: Vec::new(),
+            where_filters: Vec::new(),
+            file: None,
+            csv: Default::default(),
+            profile: Default::default(),
+            line: 0,
+        }
+    }
+
     /// The declared column named `name`, if any.
     pub fn column(&self, name: &str) -> Option<&ColumnSpec> {
         self.columns.iter().find(|c| c.name == name)

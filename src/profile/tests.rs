@@ -14,7 +14,7 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 
 use super::*;
-use crate::content::{ColumnType, SyncStrategy};
+use crate::content::ColumnType;
 use crate::sync::SyncedColumn;
 
 fn write(dir: &Path, name: &str, columns: Vec<(&str, ArrayRef)>, rg_rows: usize) -> DataFile {
@@ -57,26 +57,8 @@ fn synced(name: &str, files: Vec<DataFile>) -> SyncedTable {
 }
 
 fn spec(name: &str, pk: &[&str]) -> TableSpec {
-    TableSpec {
-        id: format!("in.c-test.{name}"),
-        name: name.to_string(),
-        description: String::new(),
-        primary_key: pk.iter().map(|s| s.to_string()).collect(),
-        sync_strategy: SyncStrategy::FullRefresh,
-        folder: "test".to_string(),
-        incremental_window_days: 7,
-        incremental_column: None,
-        partition_by: None,
-        partition_granularity: None,
-        max_history_days: None,
-        columns: Vec::new(),
-        foreign_keys: Vec::new(),
-        where_filters: Vec::new(),
-        file: None,
-        csv: Default::default(),
-        profile: Default::default(),
-        line: 1,
-    }
+    let pk: Vec<String> = pk.iter().map(|s| s.to_string()).collect();
+    TableSpec::bare(name, &pk)
 }
 
 fn profile(name: &str, pk: &[&str], files: Vec<DataFile>) -> TableProfile {
