@@ -8,7 +8,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{broker, text};
+use common::{broker, column, text};
 use serde_json::{json, Value};
 
 /// Write the result of `select` as a Parquet file with the bundled DuckDB.
@@ -61,15 +61,6 @@ fn run(args: &[&str]) -> std::process::Output {
 
 fn read_json(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn column<'a>(table: &'a Value, name: &str) -> &'a Value {
-    table["columns"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == name)
-        .unwrap_or_else(|| panic!("no column {name} in {table}"))
 }
 
 fn s(p: &Path) -> &str {

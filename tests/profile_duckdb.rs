@@ -1514,15 +1514,6 @@ fn profile_file(name: &str, file: &Path, pk: &[&str], skip: &[&str]) -> Value {
     p
 }
 
-fn column<'a>(table: &'a Value, name: &str) -> &'a Value {
-    table["columns"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == name)
-        .unwrap_or_else(|| panic!("no column {name}"))
-}
-
 // ------------------------------------------------------------------------------------------
 // The content, read independently of broker's parsers
 

@@ -121,3 +121,14 @@ pub fn snapshot(root: &Path) -> Vec<(String, Vec<u8>)> {
     files.sort();
     files
 }
+
+/// The profile of column `name` in a table's profile JSON (`{"columns": [{"name": ...}]}`);
+/// panics naming the column when it is missing.
+pub fn column<'a>(table: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    table["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no column {name} in the profile"))
+}
