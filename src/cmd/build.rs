@@ -73,7 +73,8 @@ pub struct Summary {
     pub metrics_failed: Vec<(String, String)>,
     /// Warnings (broken links, metrics naming unknown tables, …).
     pub warnings: Vec<String>,
-    /// Seconds per stage.
+    /// Seconds per stage (`sync`, `profile`, `metrics`, `site`, `publish`), and `render`: the
+    /// part of `site` that renders the pages, twins and assets.
     pub timings: BTreeMap<&'static str, f64>,
 }
 
@@ -345,7 +346,9 @@ fn build(config: &Config, content: &Content, run: &Run, log: &Reporter) -> anyho
         catalog: config.catalog.clone(),
         rsync_source: config.rsync_source.clone(),
     };
+    let t_render = Instant::now();
     let site_warnings = site::render(&input, staging.root(), config.theme.as_deref())?;
+    timings.insert("render", t_render.elapsed().as_secs_f64());
     for w in &site_warnings {
         log.warn(w);
     }

@@ -462,13 +462,18 @@ pub fn parse(markdown: &str, path: &Path) -> anyhow::Result<Vec<TableSpec>> {
             Ok(Some(b)) => {
                 folder_mapping.extend(b.folder_mapping);
                 let start = raw.len();
+                let lines = name_lines(block);
                 for t in b.tables {
                     // A repeated name is found at its own line, not its first one.
                     let nth = raw[start..]
                         .iter()
                         .filter(|(r, _)| r.name == t.name)
                         .count();
-                    let line = find_line(block, &t.name, nth);
+                    let line = lines
+                        .get(t.name.as_str())
+                        .and_then(|l| l.get(nth))
+                        .copied()
+                        .unwrap_or(block.first_line);
                     raw.push((t, line));
                 }
             }
@@ -533,20 +538,19 @@ fn shift_lines(msg: &str, offset: usize) -> String {
     out
 }
 
-/// The file line of the `nth` (0-based) `name: <name>` entry of the block.
-fn find_line(block: &YamlBlock<'_>, name: &str, nth: usize) -> usize {
-    block
-        .text
-        .lines()
-        .enumerate()
-        .filter(|(_, line)| {
-            let l = line.trim_start().trim_start_matches("- ").trim();
-            l.strip_prefix("name:")
-                .is_some_and(|v| v.trim().trim_matches(|c| c == '"' || c == '\'') == name)
-        })
-        .nth(nth)
-        .map(|(i, _)| block.first_line + i)
-        .unwrap_or(block.first_line)
+/// File lines of the block's `name: <name>` entries (tables' and columns'), by name, in order:
+/// the `nth` table called `x` is declared at `lines["x"][nth]` (one pass over the block, so a
+/// file declaring thousands of tables is read in linear time).
+fn name_lines<'b>(block: &YamlBlock<'b>) -> BTreeMap<&'b str, Vec<usize>> {
+    let mut out: BTreeMap<&'b str, Vec<usize>> = BTreeMap::new();
+    for (i, line) in block.text.lines().enumerate() {
+        let l = line.trim_start().trim_start_matches("- ").trim();
+        if let Some(v) = l.strip_prefix("name:") {
+            let name = v.trim().trim_matches(|c| c == '"' || c == '\'');
+            out.entry(name).or_default().push(block.first_line + i);
+        }
+    }
+    out
 }
 
 fn validate(

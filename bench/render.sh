@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Benchmark: the catalog's render stage on a generated instance of 1,000 tables × 50 columns and
+# 100 metrics (bench/catalog.py; profiles from generated data), and a rebuild where nothing
+# changed: how long each takes and how many published files the rebuild rewrote (a file is
+# "kept" when the new build holds the previous build's inode). Peer, measured in the same run:
+# Hugo (Debian package `hugo`) building 1,000 simple Markdown pages with its default-free minimal
+# layout; the ratio is broker's render seconds per 1,000 table pages over Hugo's seconds per
+# 1,000 pages.
+#
+# Usage: bench/render.sh [TABLES] [COLUMNS] [METRICS]    (default 1000 50 100)
+# Work folder: $BENCH_DIR (default /var/tmp/broker-bench/render).
+set -euo pipefail
+tables="${1:-1000}"
+columns="${2:-50}"
+metrics="${3:-100}"
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/broker-target}"
+work="${BENCH_DIR:-/var/tmp/broker-bench}/render-$tables-$columns-$metrics"
+mkdir -p "$work"
+
+cargo build --release --quiet --bin broker
+broker="$work/broker"
+cp "$CARGO_TARGET_DIR/release/broker" "$broker"   # a copy: other builds may replace the original
+
+inst="$work/instance"
+if [ ! -f "$inst/content/data_description.md" ]; then
+    echo "generating $tables tables x $columns columns, $metrics metrics into $inst"
+    python3 bench/catalog.py "$inst" --tables "$tables" --columns "$columns" --metrics "$metrics"
+fi
+rm -rf "$inst/public" "$inst/.public.builds" "$inst/state"
+
+seconds() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("%.3f" % d["timings"][sys.argv[2]])' "$@"; }
+
+echo "first build (sync, profile, metrics, render, publish):"
+/usr/bin/time -f "%e s wall, %M KiB peak RSS" "$broker" build --instance "$inst" --json -q > "$work/first.json"
+for s in sync profile metrics render site publish; do printf '  %-8s %8s s\n' "$s" "$(seconds "$work/first.json" $s)"; done
+first_root=$(readlink -f "$inst/public")
+pages=$(find "$first_root/tables" -name '*.html' | wc -l)
+files=$(find "$first_root" -type f | wc -l)
+echo "  $pages table pages (with the catalog page), $files files in the tree"
+
+sleep 1
+echo "rebuild with nothing changed:"
+/usr/bin/time -f "%e s wall, %M KiB peak RSS" "$broker" build --instance "$inst" --json -q > "$work/second.json"
+for s in sync profile metrics render site publish; do printf '  %-8s %8s s\n' "$s" "$(seconds "$work/second.json" $s)"; done
+second_root=$(readlink -f "$inst/public")
+rewritten=$(python3 - "$first_root" "$second_root" <<'EOF'
+import os, sys
+a, b = sys.argv[1], sys.argv[2]
+changed = []
+for root, _, names in os.walk(b):
+    for n in names:
+        p = os.path.join(root, n)
+        rel = os.path.relpath(p, b)
+        q = os.path.join(a, rel)
+        if not os.path.exists(q) or os.stat(q).st_ino != os.stat(p).st_ino:
+            changed.append(rel)
+print(len(changed), " ".join(sorted(changed)[:10]))
+EOF
+)
+echo "  files rewritten: $rewritten"
+
+render=$(seconds "$work/first.json" render)
+rerender=$(seconds "$work/second.json" render)
+per1000=$(python3 -c "print('%.3f' % ($render * 1000 / $tables))")
+echo "broker render: $render s for $tables table pages + $metrics metric pages = $per1000 s per 1,000 table pages (no-change rebuild: $rerender s)"
+
+# Peer: Hugo on 1,000 simple pages, in the same run.
+if command -v hugo >/dev/null 2>&1; then
+    site="$work/hugo"
+    if [ ! -d "$site/content/posts" ]; then
+        mkdir -p "$site/content/posts" "$site/layouts/_default"
+        printf 'baseURL = "http://example.org/"\ntitle = "bench"\ndisableKinds = ["taxonomy", "term", "RSS", "sitemap"]\n' > "$site/hugo.toml"
+        printf '<!doctype html><title>{{ .Title }}</title>{{ .Content }}\n' > "$site/layouts/_default/single.html"
+        printf '<!doctype html><title>{{ .Title }}</title>{{ range .Pages }}<a href="{{ .RelPermalink }}">{{ .Title }}</a>{{ end }}\n' > "$site/layouts/_default/list.html"
+        for i in $(seq 1 1000); do
+            printf -- '---\ntitle: "Page %d"\n---\n\n# Page %d\n\nSome **text** with a [link](/posts/p%d/).\n\n| a | b |\n|---|---|\n| 1 | 2 |\n' "$i" "$i" "$i" > "$site/content/posts/p$i.md"
+        done
+    fi
+    best=""
+    for _ in 1 2 3; do
+        rm -rf "$site/public"
+        t0=$(date +%s.%N)
+        hugo --quiet -s "$site" >/dev/null
+        t1=$(date +%s.%N)
+        t=$(python3 -c "print('%.3f' % ($t1 - $t0))")
+        best=$(python3 -c "print(min(float(x) for x in '$best $t'.split()))")
+    done
+    echo "hugo: $best s per 1,000 simple pages (best of 3, $(hugo version | cut -d' ' -f2))"
+    python3 -c "print('ratio broker/hugo (per 1,000 pages): %.2f' % ($per1000 / $best))"
+else
+    echo "hugo not installed (apt-get install hugo): no peer ratio"
+fi
