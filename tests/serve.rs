@@ -81,20 +81,30 @@ impl Served {
     }
 }
 
-impl Drop for Served {
-    fn drop(&mut self) {
+impl Served {
+    /// Ctrl-C (SIGINT); the exit code, `None` when it had to be killed after 10 s.
+    fn interrupt(&mut self) -> Option<i32> {
         let _ = Command::new("kill")
             .args(["-INT", &self.child.id().to_string()])
             .status();
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(10) {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
             }
             std::thread::sleep(Duration::from_millis(50));
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
+        None
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            self.interrupt();
+        }
     }
 }
 
@@ -398,6 +408,14 @@ fn a_doc_edit_rerenders_without_sync_or_profile_and_reloads_the_page() {
         "one rebuild for one save:\n{}",
         served.lines().join("\n")
     );
+    // Ctrl-C ends it cleanly: exit 0, and no lock left behind for the next build.
+    let mut served = served;
+    assert_eq!(served.interrupt(), Some(0));
+    served.wait_for("stopped", Duration::from_secs(2));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("state/build.lock")).unwrap(),
+        ""
+    );
 }
 
 #[test]
@@ -441,4 +459,33 @@ fn a_broken_metric_keeps_the_last_good_tree_and_shows_the_error_until_fixed() {
         std::fs::canonicalize(dir.path().join("public")).unwrap(),
         tree
     );
+}
+
+#[test]
+fn a_rebuild_waits_for_a_cron_build_holding_the_lock() {
+    let dir = demo();
+    let served = Served::start(dir.path());
+    let lock = dir.path().join("state/build.lock");
+    // A stand-in for a cron build: flock(1) holds the same flock for 3 s.
+    let mut holder = Command::new("flock")
+        .arg(&lock)
+        .args(["sleep", "3"])
+        .spawn()
+        .expect("flock runs");
+    std::thread::sleep(Duration::from_millis(300));
+    let edited = Instant::now();
+    let doc = dir.path().join("content/docs/getting-started.md");
+    let text = std::fs::read_to_string(&doc).unwrap();
+    std::fs::write(&doc, format!("{text}\nWritten while a build runs.\n")).unwrap();
+    let wait = served.wait_for("waiting for it to end", Duration::from_secs(10));
+    assert!(wait.contains("another build of instance"), "{wait}");
+    let line = served.wait_for("rebuild ", Duration::from_secs(20));
+    assert!(line.contains("ran site;"), "{line}");
+    assert!(
+        edited.elapsed() >= Duration::from_secs(2),
+        "built only after the lock was released"
+    );
+    holder.wait().unwrap();
+    let page = get(&served.url("/docs/getting-started.html"), None);
+    assert!(page.text().contains("Written while a build runs."));
 }

@@ -211,6 +211,9 @@ pub fn run(args: Args) -> i32 {
     log.info(&format!("serving http://{addr}/ (Ctrl-C stops)"));
 
     let mut metrics: Option<Vec<MetricResult>> = None;
+    // What a failed build did not publish is still owed by the next one (a CSV change whose
+    // build failed must not be forgotten by a later doc edit).
+    let mut owed: Option<Scope> = None;
     let has_tree = publish::current_tree(&config.output).is_some();
     if args.no_build && has_tree {
         log.info("--no-build: serving the published tree as it is");
@@ -231,6 +234,7 @@ pub fn run(args: Args) -> i32 {
             Some(Err(e)) => {
                 log.error(&format!("build failed: {e}"));
                 shared.finished(None, Some(e.to_string()));
+                owed = Some(Scope::Full);
             }
             None => return stop(&server, &log),
         }
@@ -256,6 +260,7 @@ pub fn run(args: Args) -> i32 {
     ));
 
     let mut pending: BTreeMap<PathBuf, Scope> = BTreeMap::new();
+
     let (mut first, mut last) = (Instant::now(), Instant::now());
     loop {
         if STOP.load(Ordering::SeqCst) {
@@ -296,7 +301,12 @@ pub fn run(args: Args) -> i32 {
             continue;
         }
         let changes = std::mem::take(&mut pending);
-        let scope = changes.values().copied().max().unwrap_or(Scope::Full);
+        let scope = changes
+            .values()
+            .copied()
+            .chain(owed)
+            .max()
+            .unwrap_or(Scope::Full);
         let what = describe(&changes, &instance);
         let t = Instant::now();
         let reuse = metrics.clone().filter(|_| scope == Scope::Site);
@@ -305,6 +315,7 @@ pub fn run(args: Args) -> i32 {
             None => return stop(&server, &log),
             Some(Ok((summary, results))) => {
                 metrics = Some(results);
+                owed = None;
                 shared.finished(Some(&summary.build_id), None);
                 let ran = match (scope, reused) {
                     (Scope::Full, _) => "ran sync, profile, metrics, site".to_string(),
@@ -337,6 +348,7 @@ pub fn run(args: Args) -> i32 {
                 log.error(&format!(
                     "rebuild failed after {what} changed, still serving the last good build: {e}"
                 ));
+                owed = Some(scope);
                 shared.finished(None, Some(e.to_string()));
             }
         }
