@@ -19,6 +19,9 @@ enum Command {
     /// Profile Parquet files (each PATH a file or a folder of files is one table) and print
     /// the profiles as JSON.
     Profile(broker::cmd::profile::Args),
+    /// Serve the catalog on 127.0.0.1:8000, rebuild what an edit of content, config or theme
+    /// needs, and reload open pages.
+    Serve(broker::cmd::serve::Args),
 }
 
 fn main() {
@@ -27,6 +30,7 @@ fn main() {
         Command::Build(args) => broker::cmd::build::run(args),
         Command::SampleData(args) => broker::cmd::sample_data::run(args),
         Command::Profile(args) => broker::cmd::profile::run(args),
+        Command::Serve(args) => broker::cmd::serve::run(args),
     };
     std::process::exit(code);
 }

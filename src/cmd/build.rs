@@ -189,6 +189,7 @@ pub fn run(args: Args) -> i32 {
         full_refresh: args.full_refresh,
         reprofile: args.reprofile,
         state,
+        metrics: None,
     };
     if args.dry_run {
         return match dry_run(&config, &content, &run, args.json) {
@@ -196,6 +197,114 @@ pub fn run(args: Args) -> i32 {
             Err(e) => early("config_error", Some(format!("{e:#}")), 2),
         };
     }
+    match locked_build(&config, &content, &run, &log) {
+        Ok((summary, _)) => {
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&summary).unwrap_or_default()
+                );
+            }
+            i32::from(summary.status != "ok")
+        }
+        Err(Failure::Locked { message, holder }) => {
+            log.error(&message);
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"status": "locked", "error": message, "running": holder})
+                );
+            }
+            2
+        }
+        Err(Failure::Config(e)) => early("config_error", Some(e), 2),
+        Err(Failure::Failed(e)) => early("failed", Some(e), 2),
+    }
+}
+
+/// Why a build published nothing.
+#[derive(Debug)]
+pub enum Failure {
+    /// `instance.yaml`, `.env`, the content files or the sync state cannot be used (the message
+    /// names file, line and key where known).
+    Config(String),
+    /// Another build of the instance holds its lock (`state/build.lock`).
+    Locked {
+        /// What to tell the user: instance, lock file, and the running build's PID and start.
+        message: String,
+        /// What the lock file says about the running build, when readable.
+        holder: Option<publish::LockInfo>,
+    },
+    /// The build started and failed before publishing (disk full, a source that cannot be
+    /// prepared, …): `build failed, nothing published: <cause>`.
+    Failed(String),
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Config(m) | Failure::Failed(m) | Failure::Locked { message: m, .. } => {
+                f.write_str(m)
+            }
+        }
+    }
+}
+
+/// Which stages a build started by `broker serve` runs again; the others keep what the
+/// previously published tree holds. Ordered: a larger scope includes the smaller ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Scope {
+    /// Render the site: no table is synced (every table keeps its published files, hard-linked),
+    /// profiles of the unchanged files are reused, and metric results passed in are reused.
+    Site,
+    /// Run the metrics and render the site: no table is synced, profiles are reused.
+    Metrics,
+    /// A normal build: every table synced, then profile, metrics, site.
+    Full,
+}
+
+/// Build `instance` as `broker build --instance <instance>` does, limited to `scope`, and publish
+/// it. `metrics`: results of an earlier build of the same metric files over the same data,
+/// reused by [`Scope::Site`] instead of running the queries again (ignored by the other scopes).
+///
+/// Returns the summary and the metric results of the published tree (to pass to a later
+/// [`Scope::Site`] build). Errors: a [`Failure`]; nothing was published then.
+pub fn build_instance(
+    instance: &Path,
+    scope: Scope,
+    metrics: Option<Vec<MetricResult>>,
+    log: &Reporter,
+) -> Result<(Summary, Vec<MetricResult>), Failure> {
+    let config = Config::load(instance).map_err(|e| Failure::Config(format!("{e:#}")))?;
+    publish::check_output(&config.output).map_err(|e| Failure::Config(format!("{e:#}")))?;
+    let content =
+        Content::load(&config.content_dir()).map_err(|e| Failure::Config(format!("{e:#}")))?;
+    let state = SyncState::load(&config.state).map_err(|e| Failure::Config(format!("{e:#}")))?;
+    // Without a published tree there is nothing to keep: every stage runs.
+    let scope = if publish::current_tree(&config.output).is_none() {
+        Scope::Full
+    } else {
+        scope
+    };
+    let run = Run {
+        separate_output: false,
+        selected: vec![scope == Scope::Full; content.tables.len()],
+        full_refresh: false,
+        reprofile: false,
+        state,
+        metrics: metrics.filter(|_| scope == Scope::Site),
+    };
+    locked_build(&config, &content, &run, log)
+}
+
+/// Take the instance's build lock, remove what builds that did not finish left, and run
+/// [`build`].
+fn locked_build(
+    config: &Config,
+    content: &Content,
+    run: &Run,
+    log: &Reporter,
+) -> Result<(Summary, Vec<MetricResult>), Failure> {
     let lock_path = config.state.join(publish::LOCK_FILE);
     let lock = match publish::lock(&config.state, &config.name) {
         Ok(publish::Lock::Acquired { lock, stale }) => {
@@ -215,61 +324,35 @@ pub fn run(args: Args) -> i32 {
                 Some(h) => format!("PID {}, started {}", h.pid, h.started_at),
                 None => "PID and start time unknown (the lock file holds no information)".into(),
             };
-            let msg = format!(
+            let message = format!(
                 "another build of instance \"{}\" ({}) is running: {running}; lock {}; this build did nothing",
                 config.name,
                 config.instance_dir.display(),
                 lock_path.display()
             );
-            log.error(&msg);
-            if args.json {
-                println!(
-                    "{}",
-                    serde_json::json!({"status": "locked", "error": msg, "running": holder})
-                );
-            }
-            return 2;
+            return Err(Failure::Locked { message, holder });
         }
-        Err(e) => return early("config_error", Some(format!("{e:#}")), 2),
+        Err(e) => return Err(Failure::Config(format!("{e:#}"))),
     };
+    let failed =
+        |e: anyhow::Error| Failure::Failed(format!("build failed, nothing published: {e:#}"));
     // Under the lock no other build runs: what a dead one left beside the output is garbage.
-    match publish::remove_leftovers(&config.output, &lock) {
-        Ok(removed) => {
-            for p in removed {
-                log.info(&format!(
-                    "removed {}, left by a build that did not finish",
-                    p.display()
-                ));
-            }
-        }
-        Err(e) => {
-            return early(
-                "failed",
-                Some(format!("build failed, nothing published: {e:#}")),
-                2,
-            )
-        }
+    for p in publish::remove_leftovers(&config.output, &lock).map_err(failed)? {
+        log.info(&format!(
+            "removed {}, left by a build that did not finish",
+            p.display()
+        ));
     }
-    match build(&config, &content, &run, &log) {
-        Ok(summary) => {
-            if args.json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&summary).unwrap_or_default()
-                );
-            }
-            i32::from(summary.status != "ok")
-        }
-        Err(e) => early(
-            "failed",
-            Some(format!("build failed, nothing published: {e:#}")),
-            2,
-        ),
-    }
+    build(config, content, run, log).map_err(failed)
 }
 
 /// The pipeline: config → content → sync → profile → metrics → site → publish.
-fn build(config: &Config, content: &Content, run: &Run, log: &Reporter) -> anyhow::Result<Summary> {
+fn build(
+    config: &Config,
+    content: &Content,
+    run: &Run,
+    log: &Reporter,
+) -> anyhow::Result<(Summary, Vec<MetricResult>)> {
     let now = chrono::Utc::now();
     let build_id = now.format("%Y%m%dT%H%M%S%.3fZ").to_string();
     let built_at = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
@@ -308,11 +391,20 @@ fn build(config: &Config, content: &Content, run: &Run, log: &Reporter) -> anyho
     timings.insert("profile", t.elapsed().as_secs_f64());
     log.info(&format!("profile: done in {:.2} s", timings["profile"]));
 
-    log.info(&format!("metrics: {} metrics", content.metrics.len()));
-    let t = Instant::now();
-    let metric_results = run_metrics(content, &synced, log)?;
-    timings.insert("metrics", t.elapsed().as_secs_f64());
-    log.info(&format!("metrics: done in {:.2} s", timings["metrics"]));
+    let metric_results = match &run.metrics {
+        Some(results) => {
+            log.info("metrics: results of the previous build reused");
+            results.clone()
+        }
+        None => {
+            log.info(&format!("metrics: {} metrics", content.metrics.len()));
+            let t = Instant::now();
+            let results = run_metrics(content, &synced, log)?;
+            timings.insert("metrics", t.elapsed().as_secs_f64());
+            log.info(&format!("metrics: done in {:.2} s", timings["metrics"]));
+            results
+        }
+    };
 
     log.info("site: pages, JSON twins, analyst kit, manifest");
     let t = Instant::now();
@@ -404,7 +496,7 @@ fn build(config: &Config, content: &Content, run: &Run, log: &Reporter) -> anyho
         input.metrics.len(),
         summary.metrics_failed.len()
     ));
-    Ok(summary)
+    Ok((summary, input.metrics))
 }
 
 /// The connector of the configured data source; for a demo instance, generates the sample CSV
@@ -448,6 +540,9 @@ struct Run {
     reprofile: bool,
     /// The state as the last build left it.
     state: SyncState,
+    /// Metric results to publish instead of running the metrics (`broker serve` after an edit
+    /// that changed neither metric files nor data).
+    metrics: Option<Vec<MetricResult>>,
 }
 
 /// Which tables `--select` and `--exclude` leave. Errors: a name that is not a declared table.

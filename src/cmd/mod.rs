@@ -5,3 +5,4 @@
 pub mod build;
 pub mod profile;
 pub mod sample_data;
+pub mod serve;
