@@ -343,8 +343,14 @@ fn build(config: &Config, content: &Content, run: &Run, log: &Reporter) -> anyho
         tables: reports,
         metrics: metric_results,
         catalog: config.catalog.clone(),
+        brand: config.brand.clone(),
     };
-    let site_warnings = site::render(&input, staging.root(), config.theme.as_deref())?;
+    let mut site_warnings = config.brand.warnings(&config.file.display().to_string());
+    site_warnings.extend(site::render(
+        &input,
+        staging.root(),
+        config.theme.as_deref(),
+    )?);
     for w in &site_warnings {
         log.warn(w);
     }

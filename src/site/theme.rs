@@ -58,6 +58,10 @@ const STATIC: &[(&str, &str)] = &[
         "site.js",
         include_str!("../../themes/default/static/site.js"),
     ),
+    (
+        "theme.js",
+        include_str!("../../themes/default/static/theme.js"),
+    ),
 ];
 
 /// A loaded theme: the template environment and where overrides come from.
