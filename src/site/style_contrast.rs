@@ -110,3 +110,28 @@ fn contrast_parser_reads_declarations() {
     assert_eq!(p["a"], Rgb(255, 255, 255));
     assert_eq!(check("t", &p).len(), PAIRS.len());
 }
+
+#[test]
+fn no_template_or_static_file_loads_from_the_network() {
+    let theme = crate::site::theme::Theme::load(None).unwrap();
+    let statics = theme.static_files().unwrap();
+    assert!(statics.iter().any(|(n, _)| n == "theme.js"));
+    let files = crate::site::theme::TEMPLATES
+        .iter()
+        .map(|(n, t)| (n.to_string(), t.to_string()))
+        .chain(
+            statics
+                .iter()
+                .map(|(n, b)| (n.clone(), String::from_utf8_lossy(b).into_owned())),
+        );
+    let mut found = Vec::new();
+    for (name, text) in files {
+        let lower = text.to_lowercase();
+        for needle in ["http://", "https://", "\"//", "'//", "url(", "@import"] {
+            if lower.contains(needle) {
+                found.push(format!("{name}: {needle}"));
+            }
+        }
+    }
+    assert!(found.is_empty(), "{found:?}");
+}

@@ -9,7 +9,7 @@ use anyhow::{bail, Context};
 use minijinja::{AutoEscape, Environment, Error, ErrorKind};
 
 /// Templates of the default theme, by name.
-const TEMPLATES: &[(&str, &str)] = &[
+pub(crate) const TEMPLATES: &[(&str, &str)] = &[
     (
         "base.html",
         include_str!("../../themes/default/templates/base.html"),
