@@ -20,6 +20,9 @@ pub struct Config {
     pub name: String,
     /// Subtitle under the name (may be empty).
     pub subtitle: String,
+    /// White-label: the logo and accent colours (`instance.logo`, `instance.accent`,
+    /// `instance.accent_dark`), checked.
+    pub brand: crate::site::brand::Brand,
     /// Where tables come from.
     pub data_source: DataSource,
     /// The published output tree (what the gate serves and analysts rsync); a symlink to the
@@ -94,6 +97,12 @@ struct RawInstance {
     name: String,
     #[serde(default)]
     subtitle: Option<String>,
+    #[serde(default)]
+    logo: Option<String>,
+    #[serde(default)]
+    accent: Option<String>,
+    #[serde(default)]
+    accent_dark: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -243,6 +252,7 @@ impl Config {
             ),
         };
         let output = instance_dir.join(raw.output.as_deref().unwrap_or("public"));
+        let brand = load_brand(&raw.instance, &instance_dir, &file, &line_of)?;
         Ok(Config {
             rsync_source: raw
                 .rsync_source
@@ -251,6 +261,7 @@ impl Config {
                 .unwrap_or_else(|| format!("server:{}", output.display())),
             output,
             name: raw.instance.name.trim().to_string(),
+            brand,
             subtitle: raw.instance.subtitle.unwrap_or_default().trim().to_string(),
             data_source,
             state: instance_dir.join(raw.state.as_deref().unwrap_or("state")),
@@ -267,6 +278,79 @@ impl Config {
     pub fn content_dir(&self) -> PathBuf {
         self.instance_dir.join("content")
     }
+}
+
+/// Check `instance.logo`, `instance.accent` and `instance.accent_dark`.
+fn load_brand(
+    raw: &RawInstance,
+    instance_dir: &Path,
+    file: &Path,
+    line_of: &dyn Fn(&str) -> usize,
+) -> anyhow::Result<crate::site::brand::Brand> {
+    use crate::site::brand::{parse_colour, sanitize_svg, Accent, Brand, Logo};
+    let at = |key: &str| format!("{}:{}", file.display(), line_of(key));
+    let accent = match (&raw.accent, &raw.accent_dark) {
+        (None, None) => None,
+        (None, Some(_)) => bail!(
+            "{}: key `instance.accent_dark`: needs `instance.accent` too",
+            at("accent_dark")
+        ),
+        (Some(light), dark) => {
+            let light = parse_colour(&at("accent"), "instance.accent", light)?;
+            let dark = dark
+                .as_deref()
+                .map(|d| parse_colour(&at("accent_dark"), "instance.accent_dark", d))
+                .transpose()?;
+            Some(Accent::new(light, dark))
+        }
+    };
+    let logo = match raw.logo.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(value) => {
+            let path = instance_dir.join(value);
+            if path.is_file() {
+                if !value.to_ascii_lowercase().ends_with(".svg") {
+                    bail!(
+                        "{}: key `instance.logo`: `{value}` is not an .svg file (a logo is an SVG file or a URL path like /static/logo.svg)",
+                        at("logo")
+                    );
+                }
+                let text = std::fs::read_to_string(&path).with_context(|| {
+                    format!(
+                        "{}: key `instance.logo`: {}: cannot read as UTF-8 text",
+                        at("logo"),
+                        path.display()
+                    )
+                })?;
+                let clean = sanitize_svg(&text).map_err(|e| {
+                    anyhow::anyhow!(
+                        "{}: key `instance.logo`: {}: not accepted as a logo: {e}",
+                        at("logo"),
+                        path.display()
+                    )
+                })?;
+                Some(Logo::Svg {
+                    source: path,
+                    svg: clean.svg,
+                    removed: clean.removed,
+                })
+            } else if value.starts_with('/')
+                && !value.starts_with("//")
+                && value.bytes().all(|b| {
+                    b.is_ascii_alphanumeric()
+                        || matches!(b, b'/' | b'.' | b'-' | b'_' | b'~' | b'%')
+                })
+            {
+                Some(Logo::Url(value.to_string()))
+            } else {
+                bail!(
+                    "{}: key `instance.logo`: `{value}`: no such file in the instance folder, and not a URL path on this site (like /static/logo.svg; network URLs are not allowed)",
+                    at("logo")
+                );
+            }
+        }
+    };
+    Ok(Brand { logo, accent })
 }
 
 fn read_dotenv(path: &Path) -> anyhow::Result<BTreeMap<String, String>> {
@@ -314,6 +398,81 @@ mod tests {
         );
         assert_eq!(c.label("crm"), "Customers");
         assert_eq!(c.label("alpha"), "alpha");
+    }
+
+    fn instance_with(yaml_instance: &str) -> crate::testkit::TempDir {
+        let dir = crate::testkit::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("config")).unwrap();
+        std::fs::write(
+            dir.path().join("config/instance.yaml"),
+            format!("instance:\n  name: X\n{yaml_instance}data_source:\n  type: csv\n  csv: {{folder: d}}\ntheme: acme\n"),
+        )
+        .unwrap();
+        dir
+    }
+
+    #[test]
+    fn brand_keys_are_checked() {
+        use crate::site::brand::{Logo, Rgb};
+        let dir = instance_with(
+            "  accent: \"#0a7d5a\"\n  accent_dark: \"#7fd\"\n  logo: brand/logo.svg\n",
+        );
+        std::fs::create_dir_all(dir.path().join("brand")).unwrap();
+        std::fs::write(
+            dir.path().join("brand/logo.svg"),
+            "<svg onload=\"x()\"><circle r=\"3\"/><script>x()</script></svg>",
+        )
+        .unwrap();
+        let c = Config::load(dir.path()).unwrap();
+        assert_eq!(c.theme, Some(dir.path().join("acme")));
+        let accent = c.brand.accent.clone().unwrap();
+        assert_eq!(accent.light, Rgb(0x0a, 0x7d, 0x5a));
+        assert_eq!(accent.dark, Rgb(0x77, 0xff, 0xdd));
+        match &c.brand.logo {
+            Some(Logo::Svg { svg, removed, .. }) => {
+                assert_eq!(
+                    svg,
+                    "<svg xmlns=\"http://www.w3.org/2000/svg\"><circle r=\"3\"/></svg>\n"
+                );
+                assert_eq!(removed, &["onload=\"…\" on <svg>", "<script>"]);
+            }
+            other => panic!("{other:?}"),
+        }
+
+        let dir = instance_with("  logo: /static/logo.svg\n");
+        let c = Config::load(dir.path()).unwrap();
+        assert_eq!(c.brand.logo, Some(Logo::Url("/static/logo.svg".into())));
+        assert!(c.brand.accent.is_none());
+
+        for (yaml, needle) in [
+            (
+                "  accent: green\n",
+                "instance.yaml:3: key `instance.accent`: `green` is not a colour",
+            ),
+            ("  accent: \"#12345\"\n", "`#12345` is not a colour"),
+            (
+                "  accent: \"#123\"\n  accent_dark: \"blue\"\n",
+                "instance.yaml:4: key `instance.accent_dark`: `blue`",
+            ),
+            ("  accent_dark: \"#123\"\n", "needs `instance.accent`"),
+            (
+                "  logo: https://evil.example/logo.svg\n",
+                "network URLs are not allowed",
+            ),
+            ("  logo: missing.svg\n", "`missing.svg`: no such file"),
+            ("  logo: \"/x.svg\\\" onerror=\\\"y\"\n", "no such file"),
+        ] {
+            let dir = instance_with(yaml);
+            let e = format!("{:#}", Config::load(dir.path()).unwrap_err());
+            assert!(e.contains(needle), "{yaml}: {e}");
+        }
+        let dir = instance_with("  logo: logo.svg\n");
+        std::fs::write(dir.path().join("logo.svg"), "<!DOCTYPE svg><svg/>").unwrap();
+        let e = format!("{:#}", Config::load(dir.path()).unwrap_err());
+        assert!(
+            e.contains("logo.svg: not accepted as a logo: line 1: DOCTYPE"),
+            "{e}"
+        );
     }
 
     #[test]

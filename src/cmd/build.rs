@@ -437,9 +437,15 @@ fn build(
         metrics: metric_results,
         catalog: config.catalog.clone(),
         rsync_source: config.rsync_source.clone(),
+        brand: config.brand.clone(),
     };
+    let mut site_warnings = config.brand.warnings(&config.file.display().to_string());
     let t_render = Instant::now();
-    let site_warnings = site::render(&input, staging.root(), config.theme.as_deref())?;
+    site_warnings.extend(site::render(
+        &input,
+        staging.root(),
+        config.theme.as_deref(),
+    )?);
     timings.insert("render", t_render.elapsed().as_secs_f64());
     for w in &site_warnings {
         log.warn(w);

@@ -1,6 +1,7 @@
 //! Site stage: the static catalog (minijinja templates from `themes/<name>/`, Markdown by
 //! pulldown-cmark), a JSON twin per page, and the analyst kit.
 
+pub mod brand;
 pub mod charts;
 pub mod format;
 pub mod kit;
@@ -57,6 +58,9 @@ pub struct SiteInput {
     pub catalog: crate::config::CatalogConfig,
     /// Where analysts copy the tree from, `host:/path` ([`crate::config::Config::rsync_source`]).
     pub rsync_source: String,
+    /// White-label: logo and accent colours (`instance.logo`, `instance.accent`).
+    #[serde(skip)]
+    pub brand: brand::Brand,
 }
 
 /// Write `bytes` to `out/rel`, creating folders.
@@ -99,7 +103,8 @@ fn page(
 ///
 /// Pages: `index.html` (dashboard), `tables/index.html`, `tables/<name>.html`,
 /// `metrics/index.html`, `metrics/<category>/<name>.html`, `docs/index.html`,
-/// `docs/<slug>.html`, each with a `.json` twin; `assets/` (the theme's static files);
+/// `docs/<slug>.html`, each with a `.json` twin; `assets/` (the theme's static files, and
+/// `brand.css` and `logo.svg` when the instance sets an accent or an SVG logo);
 /// `analyst/views.sql` and `analyst/AGENTS.md`. Every link is relative. Only `index.html` and
 /// `index.json` carry the build time, so other files keep their bytes when their data did not
 /// change.
@@ -201,9 +206,16 @@ pub fn render(
         )?;
     }
 
-    // Static assets.
+    // Static assets, then the instance's accent colours and logo (which win over a theme's
+    // files of the same name).
     for (name, bytes) in theme.static_files()? {
         write(out, &format!("assets/{name}"), &bytes)?;
+    }
+    if let Some(accent) = &input.brand.accent {
+        write(out, "assets/brand.css", accent.css().as_bytes())?;
+    }
+    if let Some(brand::Logo::Svg { svg, .. }) = &input.brand.logo {
+        write(out, "assets/logo.svg", svg.as_bytes())?;
     }
 
     // Analyst kit.
@@ -213,5 +225,7 @@ pub fn render(
     Ok(warnings)
 }
 
+#[cfg(test)]
+mod style_contrast;
 #[cfg(test)]
 mod tests;

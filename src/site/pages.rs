@@ -194,10 +194,21 @@ impl<'a> Site<'a> {
         }
     }
 
+    /// `site` in every template: name, subtitle, `logo` (`{src, rooted}`: `rooted` when `src`
+    /// is relative to the output root, so templates prefix `page.root`) and `brand_css` (an
+    /// `assets/brand.css` with the accent colours exists).
     fn site(&self) -> Value {
+        use crate::site::brand::Logo;
+        let logo = match &self.input.brand.logo {
+            Some(Logo::Svg { .. }) => json!({"src": "assets/logo.svg", "rooted": true}),
+            Some(Logo::Url(u)) => json!({"src": u, "rooted": false}),
+            None => Value::Null,
+        };
         json!({
             "name": self.input.instance_name,
             "subtitle": self.input.instance_subtitle,
+            "logo": logo,
+            "brand_css": self.input.brand.accent.is_some(),
         })
     }
 

@@ -9,7 +9,7 @@ use anyhow::{bail, Context};
 use minijinja::{AutoEscape, Environment, Error, ErrorKind};
 
 /// Templates of the default theme, by name.
-const TEMPLATES: &[(&str, &str)] = &[
+pub(crate) const TEMPLATES: &[(&str, &str)] = &[
     (
         "base.html",
         include_str!("../../themes/default/templates/base.html"),
@@ -57,6 +57,10 @@ const STATIC: &[(&str, &str)] = &[
     (
         "site.js",
         include_str!("../../themes/default/static/site.js"),
+    ),
+    (
+        "theme.js",
+        include_str!("../../themes/default/static/theme.js"),
     ),
 ];
 

@@ -2,6 +2,8 @@
 //! binary run as a user runs it.
 #![allow(dead_code)]
 
+pub mod browser;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -1,0 +1,768 @@
+//! White-label: accent colours and the instance's logo (`instance:` in `instance.yaml`).
+//!
+//! Colours are `#rgb` or `#rrggbb`; contrast is the WCAG 2.x ratio of relative luminances
+//! (<https://www.w3.org/TR/WCAG21/#dfn-contrast-ratio>, <https://www.w3.org/TR/WCAG21/#dfn-relative-luminance>).
+//! The logo is an SVG file re-written from a strict whitelist of elements and attributes (see
+//! [`sanitize_svg`]); there is no XML crate, so the scanner below accepts a small, strict subset
+//! of XML and refuses the rest.
+
+use anyhow::bail;
+
+/// Page background of the default theme's light palette (`--bg` in style.css).
+pub const LIGHT_BG: Rgb = Rgb(0xff, 0xff, 0xff);
+/// Page background of the default theme's dark palette (`--bg` in style.css).
+pub const DARK_BG: Rgb = Rgb(0x0f, 0x12, 0x16);
+/// WCAG AA contrast for normal text.
+pub const AA_TEXT: f64 = 4.5;
+
+/// An sRGB colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rgb(pub u8, pub u8, pub u8);
+
+impl Rgb {
+    /// Parse `#rgb` or `#rrggbb` (case-insensitive); `None` for anything else.
+    pub fn parse(s: &str) -> Option<Rgb> {
+        let hex = s.strip_prefix('#')?;
+        if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        let digit = |i: usize| u8::from_str_radix(&hex[i..i + 1], 16).ok();
+        match hex.len() {
+            3 => Some(Rgb(digit(0)? * 17, digit(1)? * 17, digit(2)? * 17)),
+            6 => {
+                let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).ok();
+                Some(Rgb(byte(0)?, byte(2)?, byte(4)?))
+            }
+            _ => None,
+        }
+    }
+
+    /// `#rrggbb`, lower case.
+    pub fn hex(self) -> String {
+        format!("#{:02x}{:02x}{:02x}", self.0, self.1, self.2)
+    }
+
+    /// WCAG 2.x relative luminance: each sRGB channel `c` in 0..1 is linearised as `c / 12.92`
+    /// when `c <= 0.04045`, else `((c + 0.055) / 1.055) ^ 2.4`; then `0.2126 R + 0.7152 G +
+    /// 0.0722 B`.
+    pub fn luminance(self) -> f64 {
+        let lin = |c: u8| {
+            let c = f64::from(c) / 255.0;
+            if c <= 0.04045 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * lin(self.0) + 0.7152 * lin(self.1) + 0.0722 * lin(self.2)
+    }
+
+    /// Mix `self` with `other`: `t = 0` is `self`, `t = 1` is `other`.
+    pub fn mix(self, other: Rgb, t: f64) -> Rgb {
+        let m = |a: u8, b: u8| (f64::from(a) + (f64::from(b) - f64::from(a)) * t).round() as u8;
+        Rgb(m(self.0, other.0), m(self.1, other.1), m(self.2, other.2))
+    }
+}
+
+/// WCAG 2.x contrast ratio `(L1 + 0.05) / (L2 + 0.05)`, `L1` the lighter luminance: 1 to 21.
+pub fn contrast(a: Rgb, b: Rgb) -> f64 {
+    let (la, lb) = (a.luminance(), b.luminance());
+    (la.max(lb) + 0.05) / (la.min(lb) + 0.05)
+}
+
+/// The accent colours of an instance, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accent {
+    /// Accent on the light palette.
+    pub light: Rgb,
+    /// Accent on the dark palette: `accent_dark`, else `light` lightened until it reads on the
+    /// dark background.
+    pub dark: Rgb,
+}
+
+impl Accent {
+    /// From `accent` and the optional `accent_dark` (already parsed).
+    pub fn new(light: Rgb, dark: Option<Rgb>) -> Accent {
+        let dark = dark.unwrap_or_else(|| {
+            let white = Rgb(0xff, 0xff, 0xff);
+            (0..=20)
+                .map(|i| light.mix(white, f64::from(i) * 0.05))
+                .find(|c| contrast(*c, DARK_BG) >= AA_TEXT)
+                .unwrap_or(white)
+        });
+        Accent { light, dark }
+    }
+
+    /// Build warnings: an accent below AA (4.5:1) on its palette's page background.
+    pub fn warnings(&self, file: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for (key, c, bg, palette) in [
+            ("instance.accent", self.light, LIGHT_BG, "light"),
+            ("instance.accent_dark", self.dark, DARK_BG, "dark"),
+        ] {
+            let r = contrast(c, bg);
+            if r < AA_TEXT {
+                out.push(format!(
+                    "{file}: key `{key}`: {} has a contrast of {r:.2}:1 on the {palette} page background {} (WCAG AA needs 4.5:1): links will be hard to read",
+                    c.hex(),
+                    bg.hex()
+                ));
+            }
+        }
+        out
+    }
+
+    /// `assets/brand.css`: the accent variables of both palettes, loaded after style.css.
+    pub fn css(&self) -> String {
+        let soft_light = self.light.mix(LIGHT_BG, 0.9);
+        let soft_dark = self.dark.mix(DARK_BG, 0.82);
+        let light = format!(
+            "  --accent: {};\n  --accent-soft: {};\n",
+            self.light.hex(),
+            soft_light.hex()
+        );
+        let dark = format!(
+            "  --accent: {};\n  --accent-soft: {};\n",
+            self.dark.hex(),
+            soft_dark.hex()
+        );
+        format!(
+            "/* Accent colours from instance.yaml (generated by broker). */\n:root {{\n{light}}}\n@media (prefers-color-scheme: dark) {{\n:root:not([data-theme=\"light\"]) {{\n{dark}}}\n}}\n:root[data-theme=\"dark\"] {{\n{dark}}}\n"
+        )
+    }
+}
+
+/// The instance's logo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Logo {
+    /// An SVG file of the instance, sanitised; published as `assets/logo.svg`.
+    Svg {
+        /// The file it came from.
+        source: std::path::PathBuf,
+        /// The sanitised SVG.
+        svg: String,
+        /// What the sanitiser removed (reported as a build warning).
+        removed: Vec<String>,
+    },
+    /// A URL path on the site's server (`/static/logo.svg`), used as is.
+    Url(String),
+}
+
+/// White-label settings of an instance (`instance:` in `instance.yaml`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Brand {
+    /// The logo shown in the top bar beside the name.
+    pub logo: Option<Logo>,
+    /// Accent colours; `None` keeps the theme's.
+    pub accent: Option<Accent>,
+}
+
+impl Brand {
+    /// Build warnings: an accent below AA contrast, parts removed from the logo. `file` is the
+    /// `instance.yaml` named in the messages.
+    pub fn warnings(&self, file: &str) -> Vec<String> {
+        let mut out = self
+            .accent
+            .as_ref()
+            .map(|a| a.warnings(file))
+            .unwrap_or_default();
+        if let Some(Logo::Svg {
+            source, removed, ..
+        }) = &self.logo
+        {
+            if !removed.is_empty() {
+                out.push(format!(
+                    "{}: removed from the logo (not allowed in a published SVG): {}",
+                    source.display(),
+                    removed.join(", ")
+                ));
+            }
+        }
+        out
+    }
+}
+
+/// Elements kept in a logo; any other element is dropped with everything inside it.
+const SVG_ELEMENTS: &[&str] = &[
+    "svg",
+    "g",
+    "path",
+    "rect",
+    "circle",
+    "ellipse",
+    "line",
+    "polyline",
+    "polygon",
+    "text",
+    "tspan",
+    "title",
+    "desc",
+    "defs",
+    "symbol",
+    "use",
+    "linearGradient",
+    "radialGradient",
+    "stop",
+    "clipPath",
+    "mask",
+];
+
+/// Attributes kept in a logo (presentation and geometry); any other is dropped.
+const SVG_ATTRIBUTES: &[&str] = &[
+    "id",
+    "class",
+    "xmlns",
+    "xmlns:xlink",
+    "version",
+    "viewBox",
+    "preserveAspectRatio",
+    "width",
+    "height",
+    "x",
+    "y",
+    "x1",
+    "x2",
+    "y1",
+    "y2",
+    "cx",
+    "cy",
+    "r",
+    "rx",
+    "ry",
+    "fx",
+    "fy",
+    "dx",
+    "dy",
+    "d",
+    "points",
+    "transform",
+    "fill",
+    "fill-opacity",
+    "fill-rule",
+    "stroke",
+    "stroke-width",
+    "stroke-opacity",
+    "stroke-linecap",
+    "stroke-linejoin",
+    "stroke-miterlimit",
+    "stroke-dasharray",
+    "stroke-dashoffset",
+    "opacity",
+    "clip-path",
+    "clip-rule",
+    "mask",
+    "offset",
+    "stop-color",
+    "stop-opacity",
+    "gradientUnits",
+    "gradientTransform",
+    "spreadMethod",
+    "clipPathUnits",
+    "maskUnits",
+    "font-family",
+    "font-size",
+    "font-weight",
+    "font-style",
+    "text-anchor",
+    "dominant-baseline",
+    "letter-spacing",
+    "role",
+    "aria-label",
+    "aria-hidden",
+    "focusable",
+    "href",
+    "xlink:href",
+];
+
+/// Largest logo accepted, in bytes.
+pub const MAX_LOGO_BYTES: usize = 256 * 1024;
+/// Deepest element nesting accepted in a logo.
+const MAX_DEPTH: usize = 64;
+
+/// The result of [`sanitize_svg`]: the clean SVG and what was removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CleanSvg {
+    /// The re-written SVG: whitelisted elements and attributes only, every value re-escaped.
+    pub svg: String,
+    /// Elements and attributes removed (`<script>`, `onload`, …), once each, in order.
+    pub removed: Vec<String>,
+}
+
+fn line_of(text: &str, pos: usize) -> usize {
+    text[..pos.min(text.len())].matches('\n').count() + 1
+}
+
+/// Decode the five XML entities and numeric references in `s`; refuse any other `&`.
+fn unescape(s: &str) -> Result<String, String> {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        let Some(end) = after.find(';').filter(|&e| e <= 10) else {
+            return Err("`&` that does not start an entity".into());
+        };
+        let name = &after[..end];
+        let c = match name {
+            "amp" => '&',
+            "lt" => '<',
+            "gt" => '>',
+            "quot" => '"',
+            "apos" => '\'',
+            n if n.starts_with("#x") || n.starts_with("#X") => u32::from_str_radix(&n[2..], 16)
+                .ok()
+                .and_then(char::from_u32)
+                .ok_or_else(|| format!("bad character reference `&{n};`"))?,
+            n if n.starts_with('#') => n[1..]
+                .parse::<u32>()
+                .ok()
+                .and_then(char::from_u32)
+                .ok_or_else(|| format!("bad character reference `&{n};`"))?,
+            n => {
+                return Err(format!(
+                    "entity `&{n};` (only the five XML entities are allowed)"
+                ))
+            }
+        };
+        if c.is_control() && !matches!(c, '\n' | '\t' | '\r') {
+            return Err("control character reference".into());
+        }
+        out.push(c);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn escape(s: &str) -> String {
+    super::theme::html_escape(s)
+}
+
+fn is_name_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b':' | b'_' | b'-' | b'.')
+}
+
+/// Is an attribute value safe for its attribute: references only to `#fragments` of the same
+/// file, no `url(` other than `url(#…)`, no `javascript:`-like scheme, no CSS escapes.
+fn value_ok(name: &str, value: &str) -> bool {
+    let lower: String = value
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_lowercase)
+        .collect();
+    if name == "href" || name == "xlink:href" {
+        return value.starts_with('#') && value[1..].bytes().all(|b| is_name_char(b) && b != b':');
+    }
+    if name == "xmlns" {
+        return value == "http://www.w3.org/2000/svg";
+    }
+    if name == "xmlns:xlink" {
+        return value == "http://www.w3.org/1999/xlink";
+    }
+    if lower.contains('\\') || lower.contains("javascript:") || lower.contains("data:") {
+        return false;
+    }
+    let mut rest = lower.as_str();
+    while let Some(i) = rest.find("url(") {
+        rest = &rest[i + 4..];
+        let inner = rest.trim_start_matches(['"', '\'']);
+        if !inner.starts_with('#') {
+            return false;
+        }
+    }
+    true
+}
+
+/// Re-write an SVG logo from a whitelist, or refuse it.
+///
+/// Accepted input: an optional `<?xml …?>` declaration, comments, and one `<svg>` element
+/// holding elements, attributes with quoted values and text. Kept: the elements of
+/// `SVG_ELEMENTS` and attributes of `SVG_ATTRIBUTES`; `href`/`xlink:href` only as a local
+/// `#fragment`; `url(…)` only as `url(#…)`. Dropped (listed in [`CleanSvg::removed`]): any other
+/// element with its content (`<script>`, `<foreignObject>`, `<style>`, `<a>`, `<image>`, …) and
+/// any other attribute (`on*`, `style`, …). Refused with an error naming the line: a DOCTYPE
+/// or entity declaration, CDATA, processing instructions other than the XML declaration,
+/// entities other than the five of XML, unquoted or duplicate attributes, mismatched tags,
+/// a root other than `<svg>`, more than 256 KB or 64 levels.
+pub fn sanitize_svg(text: &str) -> Result<CleanSvg, String> {
+    if text.len() > MAX_LOGO_BYTES {
+        return Err(format!(
+            "larger than {} KB; a logo should be small",
+            MAX_LOGO_BYTES / 1024
+        ));
+    }
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut removed: Vec<String> = Vec::new();
+    let mut note = |what: String| {
+        if !removed.contains(&what) {
+            removed.push(what);
+        }
+    };
+    // Open elements: (name, kept). Inside a dropped element everything is skipped.
+    let mut stack: Vec<(String, bool)> = Vec::new();
+    let mut seen_root = false;
+    let mut root_closed = false;
+    let mut i = text.strip_prefix('\u{feff}').map_or(0, |_| 3);
+    let at = |pos: usize, msg: &str| format!("line {}: {msg}", line_of(text, pos));
+    while i < bytes.len() {
+        let dropping = stack.iter().any(|(_, kept)| !kept);
+        if bytes[i] != b'<' {
+            let end = text[i..].find('<').map_or(bytes.len(), |e| i + e);
+            let chunk = &text[i..end];
+            if stack.is_empty() {
+                if !chunk.trim().is_empty() {
+                    return Err(at(i, "text outside the <svg> element"));
+                }
+            } else {
+                let decoded = unescape(chunk).map_err(|e| at(i, &e))?;
+                if !dropping {
+                    out.push_str(&escape(&decoded));
+                }
+            }
+            i = end;
+            continue;
+        }
+        let rest = &text[i..];
+        if rest.starts_with("<!--") {
+            let Some(end) = rest.find("-->") else {
+                return Err(at(i, "comment without `-->`"));
+            };
+            i += end + 3;
+            continue;
+        }
+        if rest.starts_with("<?") {
+            let Some(end) = rest.find("?>") else {
+                return Err(at(i, "processing instruction without `?>`"));
+            };
+            let body = &rest[2..end];
+            if !(i == 0 || text[..i].trim_start_matches('\u{feff}').trim().is_empty())
+                || !body.starts_with("xml ")
+            {
+                return Err(at(i, "processing instructions are not allowed"));
+            }
+            i += end + 2;
+            continue;
+        }
+        if rest.starts_with("<!") {
+            return Err(at(
+                i,
+                "DOCTYPE, entity declarations and CDATA are not allowed in a logo",
+            ));
+        }
+        if let Some(close) = rest.strip_prefix("</") {
+            let len = close.bytes().take_while(|&b| is_name_char(b)).count();
+            let name = &close[..len];
+            let after = close[len..].trim_start();
+            if !after.starts_with('>') {
+                return Err(at(i, "malformed end tag"));
+            }
+            match stack.pop() {
+                Some((open, kept)) if open == name => {
+                    if kept && !dropping {
+                        out.push_str(&format!("</{name}>"));
+                    }
+                    if stack.is_empty() {
+                        root_closed = true;
+                    }
+                }
+                Some((open, _)) => {
+                    return Err(at(i, &format!("</{name}> closes <{open}>")));
+                }
+                None => return Err(at(i, &format!("</{name}> without an open element"))),
+            }
+            i += 2 + len + (close[len..].len() - after.len()) + 1;
+            continue;
+        }
+        // A start tag.
+        let tag = &rest[1..];
+        let len = tag.bytes().take_while(|&b| is_name_char(b)).count();
+        if len == 0 || !tag.as_bytes()[0].is_ascii_alphabetic() {
+            return Err(at(i, "`<` that does not start a tag"));
+        }
+        let name = &tag[..len];
+        if root_closed {
+            return Err(at(i, "content after the closing </svg>"));
+        }
+        if !seen_root {
+            if name != "svg" {
+                return Err(at(i, &format!("the root element is <{name}>, not <svg>")));
+            }
+            seen_root = true;
+        }
+        if stack.len() >= MAX_DEPTH {
+            return Err(at(i, "elements nested too deeply"));
+        }
+        let kept = !dropping && SVG_ELEMENTS.contains(&name);
+        if !dropping && !kept {
+            note(format!("<{name}>"));
+        }
+        let mut attrs: Vec<(String, String)> = Vec::new();
+        let mut j = 1 + len;
+        let self_closing;
+        loop {
+            let ws = rest[j..]
+                .bytes()
+                .take_while(|b| b.is_ascii_whitespace())
+                .count();
+            j += ws;
+            let r = &rest[j..];
+            if r.starts_with("/>") {
+                self_closing = true;
+                j += 2;
+                break;
+            }
+            if r.starts_with('>') {
+                self_closing = false;
+                j += 1;
+                break;
+            }
+            if ws == 0 {
+                return Err(at(i, &format!("malformed <{name}> tag")));
+            }
+            let alen = r.bytes().take_while(|&b| is_name_char(b)).count();
+            if alen == 0 {
+                return Err(at(i, &format!("malformed attribute in <{name}>")));
+            }
+            let aname = &r[..alen];
+            let after = r[alen..].trim_start();
+            let Some(after) = after.strip_prefix('=') else {
+                return Err(at(i, &format!("attribute `{aname}` without a value")));
+            };
+            let after = after.trim_start();
+            let quote = match after.as_bytes().first() {
+                Some(b'"') => '"',
+                Some(b'\'') => '\'',
+                _ => return Err(at(i, &format!("attribute `{aname}`: value not quoted"))),
+            };
+            let Some(vend) = after[1..].find(quote) else {
+                return Err(at(i, &format!("attribute `{aname}`: unterminated value")));
+            };
+            let raw = &after[1..1 + vend];
+            if raw.contains('<') {
+                return Err(at(i, &format!("attribute `{aname}`: `<` in a value")));
+            }
+            let value = unescape(raw).map_err(|e| at(i, &format!("attribute `{aname}`: {e}")))?;
+            if attrs.iter().any(|(n, _)| n == aname) {
+                return Err(at(i, &format!("attribute `{aname}` given twice")));
+            }
+            attrs.push((aname.to_string(), value));
+            j = rest.len() - after.len() + 1 + vend + 1;
+        }
+        if kept {
+            out.push('<');
+            out.push_str(name);
+            for (aname, value) in &attrs {
+                if SVG_ATTRIBUTES.contains(&aname.as_str()) && value_ok(aname, value) {
+                    out.push_str(&format!(" {aname}=\"{}\"", escape(value)));
+                } else {
+                    note(format!("{aname}=\"…\" on <{name}>"));
+                }
+            }
+            if name == "svg" && stack.is_empty() && !attrs.iter().any(|(n, _)| n == "xmlns") {
+                out.push_str(" xmlns=\"http://www.w3.org/2000/svg\"");
+            }
+            out.push_str(if self_closing { "/>" } else { ">" });
+        }
+        if self_closing {
+            if stack.is_empty() {
+                root_closed = true;
+            }
+        } else {
+            stack.push((name.to_string(), kept));
+        }
+        i += j;
+    }
+    if !seen_root {
+        return Err("no <svg> element".into());
+    }
+    if let Some((open, _)) = stack.last() {
+        return Err(format!("<{open}> is not closed"));
+    }
+    out.push('\n');
+    Ok(CleanSvg { svg: out, removed })
+}
+
+/// Check a colour from `instance.yaml`: `#rgb` or `#rrggbb`.
+///
+/// Errors: anything else, naming the file, the key and the value.
+pub fn parse_colour(file: &str, key: &str, value: &str) -> anyhow::Result<Rgb> {
+    match Rgb::parse(value.trim()) {
+        Some(c) => Ok(c),
+        None => bail!(
+            "{file}: key `{key}`: `{value}` is not a colour; write `#rgb` or `#rrggbb`, e.g. \"#0a7d5a\" (quoted: YAML reads # as a comment)"
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colours_parse_and_contrast_follows_wcag() {
+        assert_eq!(Rgb::parse("#0a7d5a"), Some(Rgb(0x0a, 0x7d, 0x5a)));
+        assert_eq!(Rgb::parse("#FFF"), Some(Rgb(255, 255, 255)));
+        assert_eq!(Rgb::parse("0a7d5a"), None);
+        assert_eq!(Rgb::parse("#0a7d5"), None);
+        assert_eq!(Rgb::parse("#ggg"), None);
+        assert_eq!(Rgb::parse("#é12"), None);
+        // Black on white is 21:1; white on white 1:1; #767676 on white is the classic 4.54:1.
+        let white = Rgb(255, 255, 255);
+        assert!((contrast(Rgb(0, 0, 0), white) - 21.0).abs() < 1e-9);
+        assert!((contrast(white, white) - 1.0).abs() < 1e-9);
+        let grey = Rgb::parse("#767676").unwrap();
+        assert!((contrast(grey, white) - 4.54).abs() < 0.01);
+        assert_eq!(contrast(grey, white), contrast(white, grey));
+    }
+
+    #[test]
+    fn accent_dark_is_derived_readable_and_weak_accents_warn() {
+        let a = Accent::new(Rgb::parse("#0a7d5a").unwrap(), None);
+        assert!(contrast(a.light, LIGHT_BG) >= AA_TEXT);
+        assert!(contrast(a.dark, DARK_BG) >= AA_TEXT, "{:?}", a.dark);
+        assert!(a.warnings("i.yaml").is_empty());
+        let weak = Accent::new(
+            Rgb::parse("#ffcc00").unwrap(),
+            Some(Rgb::parse("#222").unwrap()),
+        );
+        let w = weak.warnings("i.yaml");
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(
+            w[0].contains("instance.accent`: #ffcc00 has a contrast of 1.51:1"),
+            "{}",
+            w[0]
+        );
+        assert!(w[1].contains("instance.accent_dark`: #222222"), "{}", w[1]);
+        let css = a.css();
+        assert!(css.contains("--accent: #0a7d5a;"), "{css}");
+        assert!(
+            css.contains(&format!("--accent: {};", a.dark.hex())),
+            "{css}"
+        );
+        assert!(css.contains(":root[data-theme=\"dark\"]"), "{css}");
+    }
+
+    #[test]
+    fn colour_errors_name_file_key_and_value() {
+        let e = parse_colour("config/instance.yaml", "instance.accent", "green")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("config/instance.yaml: key `instance.accent`: `green` is not a colour"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_plain_logo_keeps_its_shapes() {
+        let svg = "<?xml version=\"1.0\"?>\n<!-- logo -->\n<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 10 10\"><defs><linearGradient id=\"g\"><stop offset=\"0\" stop-color=\"#fff\"/></linearGradient></defs><circle cx=\"5\" cy=\"5\" r=\"4\" fill=\"url(#g)\"/><text x='1' y='9'>A &amp; B</text><use href=\"#g\"/></svg>\n";
+        let clean = sanitize_svg(svg).unwrap();
+        assert_eq!(
+            clean.svg,
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 10 10\"><defs><linearGradient id=\"g\"><stop offset=\"0\" stop-color=\"#fff\"/></linearGradient></defs><circle cx=\"5\" cy=\"5\" r=\"4\" fill=\"url(#g)\"/><text x=\"1\" y=\"9\">A &amp; B</text><use href=\"#g\"/></svg>\n"
+        );
+        assert!(clean.removed.is_empty());
+    }
+
+    #[test]
+    fn hostile_logos_lose_scripts_handlers_and_external_references() {
+        let svg = r##"<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)" width="10">
+<script>alert(2)</script>
+<script type="text/javascript"><![CDATA[ alert(3) ]]></script>
+<foreignObject><div xmlns="http://www.w3.org/1999/xhtml"><iframe src="https://evil.example/"/></div></foreignObject>
+<a href="javascript:alert(4)"><rect width="1" height="1"/></a>
+<image href="https://evil.example/x.png"/>
+<use href="https://evil.example/sprite.svg#a"/>
+<use xlink:href="data:image/svg+xml;base64,AAAA"/>
+<rect fill="url(https://evil.example/f)" style="background:url(//evil.example)" ONCLICK="x()" onmouseover='y()'/>
+<style>@import url(https://evil.example/a.css);</style>
+<set attributeName="onload" to="alert(5)"/>
+<animate attributeName="href" values="javascript:alert(6)"/>
+<path d="M0 0L1 1" fill="java&#115;cript:alert(7)" stroke="u&#114;l(http://evil.example)"/>
+</svg>"##;
+        // CDATA is refused outright: the whole logo is an error.
+        assert!(sanitize_svg(svg).unwrap_err().contains("CDATA"));
+        let svg = svg.replace(
+            "<script type=\"text/javascript\"><![CDATA[ alert(3) ]]></script>\n",
+            "",
+        );
+        let clean = sanitize_svg(&svg).unwrap();
+        let out = clean.svg.to_lowercase();
+        for bad in [
+            "script",
+            "alert",
+            "onload",
+            "onclick",
+            "onmouseover",
+            "foreignobject",
+            "iframe",
+            "evil",
+            "javascript",
+            "data:",
+            "<a",
+            "<image",
+            "<style",
+            "<set",
+            "<animate",
+            "style=",
+        ] {
+            assert!(!out.contains(bad), "{bad} left in {out}");
+        }
+        assert!(out.contains("<path d=\"m0 0l1 1\"/>"), "{out}");
+        assert!(
+            out.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\">"),
+            "{out}"
+        );
+        assert!(clean.removed.contains(&"<script>".to_string()));
+        assert!(clean.removed.contains(&"onload=\"…\" on <svg>".to_string()));
+        assert!(clean.removed.contains(&"<foreignObject>".to_string()));
+    }
+
+    #[test]
+    fn entity_and_grammar_tricks_are_refused() {
+        let billion = "<?xml version=\"1.0\"?><!DOCTYPE svg [<!ENTITY a \"aaaa\"><!ENTITY b \"&a;&a;\">]><svg>&b;</svg>";
+        assert!(sanitize_svg(billion).unwrap_err().contains("DOCTYPE"));
+        let xxe = "<!DOCTYPE svg SYSTEM \"file:///etc/passwd\"><svg/>";
+        assert!(sanitize_svg(xxe).unwrap_err().contains("DOCTYPE"));
+        assert!(sanitize_svg("<svg>&xxe;</svg>")
+            .unwrap_err()
+            .contains("only the five XML entities"));
+        assert!(sanitize_svg("<svg><rect width=1/></svg>")
+            .unwrap_err()
+            .contains("not quoted"));
+        assert!(sanitize_svg("<svg><rect x=\"1\" x=\"2\"/></svg>")
+            .unwrap_err()
+            .contains("twice"));
+        assert!(sanitize_svg("<svg><g></svg>")
+            .unwrap_err()
+            .contains("closes <g>"));
+        assert!(sanitize_svg("<svg><g>").unwrap_err().contains("not closed"));
+        assert!(sanitize_svg("<html><svg/></html>")
+            .unwrap_err()
+            .contains("not <svg>"));
+        assert!(sanitize_svg("<svg/><script>alert(1)</script>")
+            .unwrap_err()
+            .contains("after the closing"));
+        assert!(sanitize_svg("<svg/>\n<?php echo 1 ?>")
+            .unwrap_err()
+            .contains("line 2: processing instructions"));
+        assert!(sanitize_svg("<svg><rect x=\"&#0;\"/></svg>").is_err());
+        assert!(sanitize_svg("<svg><text>a < b</text></svg>").is_err());
+        assert!(sanitize_svg("hello").is_err());
+        assert!(sanitize_svg("").is_err());
+        let deep = "<g>".repeat(100);
+        assert!(sanitize_svg(&format!("<svg>{deep}"))
+            .unwrap_err()
+            .contains("deeply"));
+        // A `>` or quote inside a value is re-escaped, never ends the tag.
+        let clean =
+            sanitize_svg("<svg><title>\"&gt;&lt;script&gt;</title><rect id='a\"b&gt;'/></svg>")
+                .unwrap()
+                .svg;
+        assert_eq!(
+            clean,
+            "<svg xmlns=\"http://www.w3.org/2000/svg\"><title>&quot;&gt;&lt;script&gt;</title><rect id=\"a&quot;b&gt;\"/></svg>\n"
+        );
+    }
+}
