@@ -6,6 +6,7 @@ pub mod format;
 pub mod kit;
 pub mod markdown;
 pub mod pages;
+pub mod search;
 pub mod theme;
 
 use std::path::Path;
@@ -98,6 +99,7 @@ fn page(
 /// Pages: `index.html` (dashboard), `tables/index.html`, `tables/<name>.html`,
 /// `metrics/index.html`, `metrics/<category>/<name>.html`, `docs/index.html`,
 /// `docs/<slug>.html`, each with a `.json` twin; `assets/` (the theme's static files);
+/// `search/` (the search index, see [`search`]);
 /// `analyst/views.sql` and `analyst/AGENTS.md`. Every link is relative. Only `index.html` and
 /// `index.json` carry the build time, so other files keep their bytes when their data did not
 /// change.
@@ -197,6 +199,11 @@ pub fn render(
             ctx,
             &twin,
         )?;
+    }
+
+    // Search index (`search/`, loaded by `assets/search.js`).
+    for f in search::build(input)? {
+        write(out, &f.path, f.text.as_bytes())?;
     }
 
     // Static assets.

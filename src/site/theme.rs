@@ -58,6 +58,10 @@ const STATIC: &[(&str, &str)] = &[
         "site.js",
         include_str!("../../themes/default/static/site.js"),
     ),
+    (
+        "search.js",
+        include_str!("../../themes/default/static/search.js"),
+    ),
 ];
 
 /// A loaded theme: the template environment and where overrides come from.
