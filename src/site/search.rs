@@ -350,6 +350,16 @@ impl Index {
             Item::Column(t, c) => name_rank(query, &self.column_names[t][c]),
         }
     }
+
+    /// The order of entries of equal rank (as in `search.js`): tables, metrics, then columns;
+    /// tables and metrics in input order, columns by table then name.
+    fn order(&self, item: Item) -> (u8, usize, &str) {
+        match item {
+            Item::Table(t) => (0, t, ""),
+            Item::Metric(m) => (1, m, ""),
+            Item::Column(t, c) => (3, t, self.columns[t][c].name.as_str()),
+        }
+    }
 }
 
 /// One generated file: path under the output root and its text.
@@ -429,7 +439,10 @@ pub fn build(input: &SiteInput) -> anyhow::Result<Vec<SearchFile>> {
     let mut anchors: Vec<Vec<Option<String>>> = Vec::new();
     for (ti, t) in input.tables.iter().enumerate() {
         let name = &t.spec.name;
-        let mut entry = json!([name, folder_ids.get(t.spec.folder.as_str()).copied().unwrap_or(0)]);
+        let mut entry = json!([
+            name,
+            folder_ids.get(t.spec.folder.as_str()).copied().unwrap_or(0)
+        ]);
         let path = table_path(name);
         if path != format!("tables/{name}.html") {
             entry.as_array_mut().map(|a| a.push(json!(path)));
@@ -564,20 +577,29 @@ fn emit(
     group: Vec<(&str, &BTreeSet<Item>)>,
     out: &mut Vec<(String, String)>,
 ) {
-    let full = render_shard(index, anchors, &key, &group, None);
-    if full.len() <= SHARD_BUDGET {
-        out.push((key, full));
-        return;
+    // Rendering a group of a word found in most descriptions costs megabytes: estimate first.
+    if estimate(index, &group) <= SHARD_BUDGET + SHARD_BUDGET / 2 {
+        let full = render_shard(index, anchors, &key, &group, None);
+        if full.len() <= SHARD_BUDGET {
+            out.push((key, full));
+            return;
+        }
     }
     // The best entries for the query `key`, as search.js ranks them.
-    let mut candidates: Vec<Item> = group
+    let mut ranked: Vec<((u8, (u8, usize, &str)), Item)> = group
         .iter()
         .flat_map(|(_, items)| items.iter().copied())
         .collect::<BTreeSet<Item>>()
         .into_iter()
+        .map(|i| ((index.rank(&key, i), index.order(i)), i))
         .collect();
-    candidates.sort_by_key(|i| (index.rank(&key, *i), *i));
-    let mut keep = SUMMARY_ITEMS.min(candidates.len());
+    if ranked.len() > SUMMARY_ITEMS {
+        ranked.select_nth_unstable(SUMMARY_ITEMS);
+        ranked.truncate(SUMMARY_ITEMS);
+    }
+    ranked.sort_unstable();
+    let candidates: Vec<Item> = ranked.into_iter().map(|(_, i)| i).collect();
+    let mut keep = candidates.len();
     let text = loop {
         let set: HashSet<Item> = candidates[..keep].iter().copied().collect();
         let text = render_shard(index, anchors, &key, &group, Some(&set));
@@ -593,6 +615,27 @@ fn emit(
             emit(index, anchors, child, g, out);
         }
     }
+}
+
+/// A lower bound of the bytes of a full shard of `group` (words, hits, column records).
+fn estimate(index: &Index, group: &[(&str, &BTreeSet<Item>)]) -> usize {
+    let mut bytes = 0;
+    let mut cols: HashSet<(usize, usize)> = HashSet::new();
+    for (t, items) in group {
+        bytes += t.len() + 4 + items.len() * 2;
+        for i in items.iter() {
+            if let Item::Column(t, c) = i {
+                if cols.insert((*t, *c)) {
+                    let e = &index.columns[*t][*c];
+                    bytes += e.name.len() + e.snippet.len() + 12;
+                }
+            }
+        }
+        if bytes > 4 * SHARD_BUDGET {
+            break;
+        }
+    }
+    bytes
 }
 
 /// The JavaScript text of one shard; with `keep`, only those entries (and the shard is marked
@@ -637,7 +680,12 @@ fn render_shard(
         .iter()
         .map(|&(t, c)| {
             let e = &index.columns[t][c];
-            let mut r = vec![json!(t), json!(e.name), json!(e.type_index), json!(e.snippet)];
+            let mut r = vec![
+                json!(t),
+                json!(e.name),
+                json!(e.type_index),
+                json!(e.snippet),
+            ];
             if let Some(a) = &anchors[t][c] {
                 r.push(json!(a));
             }
@@ -764,7 +812,10 @@ mod tests {
         inp.tables.push(one_table(
             "zákazníci",
             &[
-                ("Zákazník", "Jméno </script><script>alert(1)</script> zákazníka"),
+                (
+                    "Zákazník",
+                    "Jméno </script><script>alert(1)</script> zákazníka",
+                ),
                 ("顧客番号", "customer number"),
                 ("Ørsted", "wind"),
                 ("straße", "street"),
@@ -856,7 +907,11 @@ mod tests {
         }
         let files = build(&inp).unwrap();
         for f in &files {
-            assert!(f.text.len() <= SHARD_BUDGET || f.path == "search/index.js", "{}", f.path);
+            assert!(
+                f.text.len() <= SHARD_BUDGET || f.path == "search/index.js",
+                "{}",
+                f.path
+            );
         }
         let c = files.iter().find(|f| f.path == "search/c.js").unwrap();
         let c = shard_json(&c.text);
