@@ -317,6 +317,9 @@ enum Item {
     Column(usize, usize),
 }
 
+/// A word and the entries it is found in.
+type Posting<'a> = (&'a str, &'a BTreeSet<Item>);
+
 /// One column as the index shows it.
 struct ColumnEntry {
     name: String,
@@ -445,7 +448,9 @@ pub fn build(input: &SiteInput) -> anyhow::Result<Vec<SearchFile>> {
         ]);
         let path = table_path(name);
         if path != format!("tables/{name}.html") {
-            entry.as_array_mut().map(|a| a.push(json!(path)));
+            if let Some(a) = entry.as_array_mut() {
+                a.push(json!(path));
+            }
         }
         tables_json.push(entry);
         add(&t.spec.description, true, Item::Table(ti));
@@ -483,7 +488,9 @@ pub fn build(input: &SiteInput) -> anyhow::Result<Vec<SearchFile>> {
         let mut entry = json!([m.name, m.display_name, m.category, m.synonyms]);
         let path = metric_path(m);
         if path != format!("metrics/{}/{}.html", m.category, m.name) {
-            entry.as_array_mut().map(|a| a.push(json!(path)));
+            if let Some(a) = entry.as_array_mut() {
+                a.push(json!(path));
+            }
         }
         metrics_json.push(entry);
         add(&m.description, true, Item::Metric(mi));
@@ -516,7 +523,7 @@ pub fn build(input: &SiteInput) -> anyhow::Result<Vec<SearchFile>> {
     };
 
     let mut shards: Vec<(String, String)> = Vec::new();
-    let all: Vec<(&str, &BTreeSet<Item>)> = index
+    let all: Vec<Posting> = index
         .postings
         .iter()
         .map(|(k, v)| (k.as_str(), v))
@@ -549,11 +556,8 @@ pub fn build(input: &SiteInput) -> anyhow::Result<Vec<SearchFile>> {
 
 /// Split sorted `(token, entries)` pairs into runs sharing their first `n` characters; tokens
 /// shorter than `n` characters are left out.
-fn group_by_prefix<'a, 'b>(
-    tokens: &'b [(&'a str, &'a BTreeSet<Item>)],
-    n: usize,
-) -> Vec<(String, Vec<(&'a str, &'a BTreeSet<Item>)>)> {
-    let mut out: Vec<(String, Vec<(&str, &BTreeSet<Item>)>)> = Vec::new();
+fn group_by_prefix<'a>(tokens: &[Posting<'a>], n: usize) -> Vec<(String, Vec<Posting<'a>>)> {
+    let mut out: Vec<(String, Vec<Posting<'a>>)> = Vec::new();
     for &(t, items) in tokens {
         if t.chars().count() < n {
             continue;
@@ -574,7 +578,7 @@ fn emit(
     index: &Index,
     anchors: &[Vec<Option<String>>],
     key: String,
-    group: Vec<(&str, &BTreeSet<Item>)>,
+    group: Vec<Posting>,
     out: &mut Vec<(String, String)>,
 ) {
     // Rendering a group of a word found in most descriptions costs megabytes: estimate first.
@@ -586,7 +590,8 @@ fn emit(
         }
     }
     // The best entries for the query `key`, as search.js ranks them.
-    let mut ranked: Vec<((u8, (u8, usize, &str)), Item)> = group
+    type Ranked<'s> = ((u8, (u8, usize, &'s str)), Item);
+    let mut ranked: Vec<Ranked> = group
         .iter()
         .flat_map(|(_, items)| items.iter().copied())
         .collect::<BTreeSet<Item>>()
@@ -618,7 +623,7 @@ fn emit(
 }
 
 /// A lower bound of the bytes of a full shard of `group` (words, hits, column records).
-fn estimate(index: &Index, group: &[(&str, &BTreeSet<Item>)]) -> usize {
+fn estimate(index: &Index, group: &[Posting]) -> usize {
     let mut bytes = 0;
     let mut cols: HashSet<(usize, usize)> = HashSet::new();
     for (t, items) in group {
@@ -644,7 +649,7 @@ fn render_shard(
     index: &Index,
     anchors: &[Vec<Option<String>>],
     key: &str,
-    group: &[(&str, &BTreeSet<Item>)],
+    group: &[Posting],
     keep: Option<&HashSet<Item>>,
 ) -> String {
     let wanted = |i: &Item| keep.is_none_or(|k| k.contains(i));
