@@ -33,6 +33,10 @@ pub struct Config {
     pub keep_builds: usize,
     /// Catalog grouping: folder order and labels.
     pub catalog: CatalogConfig,
+    /// Where analysts copy the published tree from, as rsync's `host:/path` of `output`
+    /// (`rsync_source` in instance.yaml); default `server:<output>`, with `server` to be
+    /// replaced by the host's name. Shown in the table pages' copy commands.
+    pub rsync_source: String,
     /// Caps on profiling every table (`profile: {sample_rows, time_budget_s}`); tables may
     /// override them.
     pub profile: crate::profile::ProfileSettings,
@@ -80,6 +84,8 @@ struct RawConfig {
     catalog: CatalogConfig,
     #[serde(default)]
     profile: crate::profile::ProfileSettings,
+    #[serde(default)]
+    rsync_source: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -236,11 +242,17 @@ impl Config {
                 line_of("type")
             ),
         };
+        let output = instance_dir.join(raw.output.as_deref().unwrap_or("public"));
         Ok(Config {
+            rsync_source: raw
+                .rsync_source
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| format!("server:{}", output.display())),
+            output,
             name: raw.instance.name.trim().to_string(),
             subtitle: raw.instance.subtitle.unwrap_or_default().trim().to_string(),
             data_source,
-            output: instance_dir.join(raw.output.as_deref().unwrap_or("public")),
             state: instance_dir.join(raw.state.as_deref().unwrap_or("state")),
             theme: raw.theme.map(|t| instance_dir.join(t)),
             keep_builds: raw.keep_builds.unwrap_or(2),

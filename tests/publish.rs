@@ -17,13 +17,8 @@ use common::*;
 
 /// Files a rebuild rewrites although no input changed: they show the build's id or time. All
 /// small; listed in docs/operations.md.
-const PER_BUILD_FILES: [&str; 5] = [
-    "index.html",
-    "index.json",
-    "meta/freshness.js",
-    "meta/manifest.json",
-    "meta/profiles.json",
-];
+/// The files a build that changed nothing rewrites: the record of the build itself.
+const PER_BUILD_FILES: [&str; 2] = ["meta/freshness.js", "meta/manifest.json"];
 
 /// The demo instance over a private copy of the demo shop's CSV files (size s) in `<dir>/csv`,
 /// which the test may change: the `sample:` block is removed so the build never regenerates
@@ -88,8 +83,8 @@ fn keep_rows(dir: &Path, table: &str, rows: usize) {
 
 /// Check one build folder as a reader would use it: the manifest names this build; every listed
 /// file has its size and SHA-256; every Parquet file decodes with the parquet crate to the
-/// manifest's rows; the data folder holds exactly the listed files; index.json is of the same
-/// build. Returns the manifest.
+/// manifest's rows; the data folder holds exactly the listed files; meta/freshness.js is of the
+/// same build. Returns the manifest.
 fn check_tree(root: &Path, build_id: Option<&str>) -> Result<Manifest, String> {
     use sha2::Digest;
     use std::io::Read;
@@ -100,14 +95,17 @@ fn check_tree(root: &Path, build_id: Option<&str>) -> Result<Manifest, String> {
             return Err(format!("manifest of {} in folder {id}", m.build_id));
         }
     }
-    let index: serde_json::Value = serde_json::from_slice(
-        &fs::read(root.join("index.json")).map_err(|e| format!("index.json: {e}"))?,
-    )
-    .map_err(|e| format!("index.json: {e}"))?;
-    if index["built_at"] != m.built_at.as_str() {
+    let freshness = fs::read_to_string(root.join("meta/freshness.js"))
+        .map_err(|e| format!("freshness: {e}"))?;
+    let freshness: serde_json::Value = freshness
+        .strip_prefix("window.brokerFreshness = ")
+        .and_then(|s| s.trim_end().strip_suffix(';'))
+        .and_then(|s| serde_json::from_str(s).ok())
+        .ok_or_else(|| format!("meta/freshness.js: not a freshness script: {freshness}"))?;
+    if freshness["built_at"] != m.built_at.as_str() {
         return Err(format!(
-            "index.json built at {} but manifest at {}",
-            index["built_at"], m.built_at
+            "meta/freshness.js built at {} but manifest at {}",
+            freshness["built_at"], m.built_at
         ));
     }
     for f in &m.files {

@@ -333,7 +333,7 @@ fn build(config: &Config, content: &Content, run: &Run, log: &Reporter) -> anyho
             sync_state: new_state.tables.get(&spec.name).cloned(),
         })
         .collect();
-    write_meta(staging.root(), &built_at, &reports)?;
+    write_meta(staging.root(), previous.as_deref(), &built_at, &reports)?;
     let input = SiteInput {
         instance_name: config.name.clone(),
         instance_subtitle: config.subtitle.clone(),
@@ -343,6 +343,7 @@ fn build(config: &Config, content: &Content, run: &Run, log: &Reporter) -> anyho
         tables: reports,
         metrics: metric_results,
         catalog: config.catalog.clone(),
+        rsync_source: config.rsync_source.clone(),
     };
     let site_warnings = site::render(&input, staging.root(), config.theme.as_deref())?;
     for w in &site_warnings {
@@ -967,9 +968,16 @@ fn run_metrics(
     Ok(results)
 }
 
-/// `meta/profiles.json` and `meta/schema.json`.
-fn write_meta(root: &Path, built_at: &str, reports: &[TableReport]) -> anyhow::Result<()> {
-    let profiles = ProfilesFile {
+/// `meta/profiles.json` and `meta/schema.json`. The profiles' `generated_at` is the time of
+/// the build that last changed a profile: a build that changed none keeps the previous tree's
+/// time, so the file keeps its bytes (and rsync skips it).
+fn write_meta(
+    root: &Path,
+    previous_tree: Option<&Path>,
+    built_at: &str,
+    reports: &[TableReport],
+) -> anyhow::Result<()> {
+    let mut profiles = ProfilesFile {
         version: PROFILES_VERSION,
         generated_at: built_at.to_string(),
         tables: reports
@@ -977,6 +985,15 @@ fn write_meta(root: &Path, built_at: &str, reports: &[TableReport]) -> anyhow::R
             .filter_map(|r| r.profile.clone().map(|p| (r.spec.name.clone(), p)))
             .collect(),
     };
+    let previous = previous_tree
+        .and_then(|t| std::fs::read(t.join("meta/profiles.json")).ok())
+        .and_then(|bytes| serde_json::from_slice::<ProfilesFile>(&bytes).ok())
+        .filter(|p| p.version == PROFILES_VERSION);
+    if let Some(p) = previous {
+        if serde_json::to_value(&p.tables).ok() == serde_json::to_value(&profiles.tables).ok() {
+            profiles.generated_at = p.generated_at;
+        }
+    }
     publish::write_json_atomic(&root.join("meta/profiles.json"), &profiles)?;
     let tables: BTreeMap<&str, serde_json::Value> = reports
         .iter()

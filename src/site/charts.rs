@@ -378,6 +378,327 @@ pub fn bar_chart(what: &str, rows: &[BarRow]) -> Option<Value> {
     }))
 }
 
+/// Pixel height of a metric chart's plot (the lines' area).
+pub const LINE_PLOT_HEIGHT: f64 = 180.0;
+/// Pixel height of a metric chart: a top margin for the highest tick's label, the plot and a
+/// line of axis labels.
+pub const LINE_CHART_HEIGHT: f64 = LINE_PLOT_HEIGHT + 34.0;
+/// Pixels above the plot, so the label of the top tick fits.
+const LINE_TOP: f64 = 14.0;
+/// Width of the inner coordinate system the lines are drawn in (`viewBox` units); stretched to
+/// the chart's width with `preserveAspectRatio="none"`, strokes keep their width.
+const LINE_VIEW_WIDTH: f64 = 1000.0;
+/// Share of the width left empty at each end, so the first and last dots show whole.
+const LINE_INSET: f64 = 0.015;
+/// Series drawn in one chart at most (the ones with the largest sums of absolute values).
+pub const MAX_SERIES: usize = 8;
+/// Measures (numeric columns) charted per result at most, in column order.
+pub const MAX_MEASURES: usize = 4;
+/// Dots with a tooltip are drawn up to this many points per chart; above it, only the lines.
+pub const MAX_DOTS: usize = 600;
+
+/// Whether an Arrow type name (as in [`QueryResult::column_types`]) is a number.
+fn is_number_type(t: &str) -> bool {
+    ["Int", "UInt", "Float", "Decimal"]
+        .iter()
+        .any(|k| t.starts_with(k))
+}
+
+/// Whether an Arrow type name is a date or a timestamp.
+fn is_time_type(t: &str) -> bool {
+    t.starts_with("Date") || t.starts_with("Timestamp")
+}
+
+/// Seconds since 1970-01-01 of a date or timestamp as a metric result holds it
+/// (`2025-03-01`, `2025-03-01T10:00:00`, `2025-03-01 10:00:00+00:00`, …; a zone suffix is
+/// ignored: the x axis only orders and spaces the points).
+fn time_value(v: &Value) -> Option<f64> {
+    let s = v.as_str()?;
+    let date = chrono::NaiveDate::parse_from_str(s.get(..10)?, "%Y-%m-%d").ok()?;
+    let time = s
+        .get(11..19)
+        .and_then(|t| chrono::NaiveTime::parse_from_str(t, "%H:%M:%S").ok())
+        .unwrap_or_default();
+    Some(date.and_time(time).and_utc().timestamp() as f64)
+}
+
+/// Tick values for an axis over `[lo, hi]`: about five, at steps of 1, 2 or 5 × 10^k, from a
+/// multiple of the step at or below `lo` to one at or above `hi` ("nice numbers", Heckbert,
+/// Graphics Gems, 1990).
+fn nice_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let span = if hi > lo { hi - lo } else { lo.abs().max(1.0) };
+    let raw = span / 4.0;
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * mag);
+    let first = (lo / step).floor() * step;
+    let mut ticks = Vec::new();
+    let mut t = first;
+    while ticks.len() < 12 {
+        ticks.push(t);
+        if t >= hi - step * 1e-9 {
+            break;
+        }
+        t = first + step * ticks.len() as f64;
+    }
+    if ticks.len() < 2 {
+        ticks.push(first + step);
+    }
+    ticks
+}
+
+/// A tick's label, with as many decimals as the step between ticks has (`0`, `2.5`,
+/// `20,000`, `0.25`).
+fn tick_text(v: f64, step: f64) -> String {
+    let step_text = format!("{step:.6}");
+    let decimals = step_text
+        .trim_end_matches('0')
+        .split('.')
+        .nth(1)
+        .map_or(0, str::len);
+    if decimals == 0 {
+        format::int_signed(v.round() as i64)
+    } else {
+        format!("{v:.decimals$}")
+    }
+}
+
+/// The line charts of one metric query's result: one chart per numeric column (at most
+/// [`MAX_MEASURES`]), x the result's first date or timestamp column, one line per series when
+/// the result has text columns (a series is one combination of their values; at most
+/// [`MAX_SERIES`], those with the largest sums of absolute values, the caption says so).
+///
+/// Empty when the result has no date/timestamp column, no numeric column, or is not a time
+/// series: fewer than 2 points in every series, or one series holding two rows of the same
+/// time. NULL numbers leave a gap in their line (the line is split there).
+///
+/// Each chart's model: `height`, `plot_top`, `plot_bottom` (px), `view_width` (units of the
+/// lines' viewBox), `y_min`/`y_max` (the axis range: a value v is drawn at
+/// `plot_bottom - (v - y_min) / (y_max - y_min) * (plot_bottom - plot_top)` px), `ticks` (y and
+/// label), `x_labels` (x in % and text), `series` (name, class index, `segments` as polyline
+/// point lists, `dots`: `cx` %, `cy` px, the row's `x` text and `value` as in the result,
+/// `title`), `legend`, `caption` and `aria`.
+pub fn metric_charts(r: &crate::metrics::QueryResult) -> Vec<Value> {
+    if r.error.is_some() || r.rows.len() < 2 {
+        return Vec::new();
+    }
+    let Some(x_col) = r.column_types.iter().position(|t| is_time_type(t)) else {
+        return Vec::new();
+    };
+    let measures: Vec<usize> = (0..r.columns.len())
+        .filter(|&i| i != x_col && r.column_types.get(i).is_some_and(|t| is_number_type(t)))
+        .take(MAX_MEASURES)
+        .collect();
+    let series_cols: Vec<usize> = (0..r.columns.len())
+        .filter(|&i| {
+            i != x_col
+                && r.column_types
+                    .get(i)
+                    .is_some_and(|t| !is_number_type(t) && !is_time_type(t))
+        })
+        .collect();
+    // Rows by series, in row order; x as seconds.
+    let mut names: Vec<String> = Vec::new();
+    let mut rows_of: Vec<Vec<(f64, usize)>> = Vec::new();
+    for (ri, row) in r.rows.iter().enumerate() {
+        let Some(x) = row.get(x_col).and_then(time_value) else {
+            continue;
+        };
+        let name = series_cols
+            .iter()
+            .map(|&c| row.get(c).map(format::cell).unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join(" · ");
+        let k = match names.iter().position(|n| *n == name) {
+            Some(k) => k,
+            None => {
+                names.push(name);
+                rows_of.push(Vec::new());
+                names.len() - 1
+            }
+        };
+        rows_of[k].push((x, ri));
+    }
+    let is_series = rows_of.iter().any(|v| v.len() >= 2)
+        && rows_of.iter().all(|v| {
+            let mut xs: Vec<f64> = v.iter().map(|p| p.0).collect();
+            xs.sort_by(f64::total_cmp);
+            xs.windows(2).all(|w| w[0] != w[1])
+        });
+    if !is_series {
+        return Vec::new();
+    }
+    let all_x: Vec<f64> = rows_of.iter().flatten().map(|p| p.0).collect();
+    let x_lo = all_x.iter().copied().fold(f64::INFINITY, f64::min);
+    let x_hi = all_x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let x_frac = |x: f64| {
+        let f = if x_hi > x_lo {
+            (x - x_lo) / (x_hi - x_lo)
+        } else {
+            0.5
+        };
+        LINE_INSET + f * (1.0 - 2.0 * LINE_INSET)
+    };
+    let x_name = &r.columns[x_col];
+    measures
+        .iter()
+        .filter_map(|&m| {
+            let value = |ri: usize| r.rows[ri].get(m).and_then(Value::as_f64).filter(|v| v.is_finite());
+            // The series to draw: the largest by sum of |value|, in first-seen order.
+            let mut order: Vec<(usize, f64)> = rows_of
+                .iter()
+                .enumerate()
+                .map(|(k, v)| (k, v.iter().filter_map(|p| value(p.1)).map(f64::abs).sum()))
+                .collect();
+            order.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            let mut shown: Vec<usize> = order.iter().take(MAX_SERIES).map(|o| o.0).collect();
+            shown.sort_unstable();
+            let values: Vec<f64> = shown
+                .iter()
+                .flat_map(|&k| rows_of[k].iter().filter_map(|p| value(p.1)))
+                .collect();
+            if values.is_empty() {
+                return None;
+            }
+            let lo = values.iter().copied().fold(f64::INFINITY, f64::min).min(0.0);
+            let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max).max(0.0);
+            let ticks = nice_ticks(lo, hi);
+            let (y_min, y_max) = (ticks[0], ticks[ticks.len() - 1]);
+            let step = ticks[1] - ticks[0];
+            let y_px = |v: f64| {
+                LINE_CHART_HEIGHT - 20.0 - (v - y_min) / (y_max - y_min) * LINE_PLOT_HEIGHT
+            };
+            let plot_bottom = LINE_CHART_HEIGHT - 20.0;
+            let points: usize = shown.iter().map(|&k| rows_of[k].len()).sum();
+            let series: Vec<Value> = shown
+                .iter()
+                .enumerate()
+                .map(|(class, &k)| {
+                    let mut pts = rows_of[k].clone();
+                    pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+                    let mut segments: Vec<String> = Vec::new();
+                    let mut current: Vec<String> = Vec::new();
+                    let mut dots = Vec::new();
+                    for &(x, ri) in &pts {
+                        match value(ri) {
+                            Some(v) => {
+                                current.push(format!(
+                                    "{},{}",
+                                    num(x_frac(x) * LINE_VIEW_WIDTH),
+                                    num(y_px(v))
+                                ));
+                                if points <= MAX_DOTS {
+                                    let x_text = format::cell(&r.rows[ri][x_col]);
+                                    let v_text = format::cell(&r.rows[ri][m]);
+                                    let who = if names[k].is_empty() {
+                                        String::new()
+                                    } else {
+                                        format!(" · {}", names[k])
+                                    };
+                                    dots.push(json!({
+                                        "cx": pct_pos(x_frac(x) * 100.0),
+                                        "cy": num(y_px(v)),
+                                        "x": x_text,
+                                        "value": r.rows[ri][m].to_string(),
+                                        "title": format!("{x_text}{who}: {v_text}"),
+                                    }));
+                                }
+                            }
+                            None => {
+                                if !current.is_empty() {
+                                    segments.push(current.join(" "));
+                                    current.clear();
+                                }
+                            }
+                        }
+                    }
+                    if !current.is_empty() {
+                        segments.push(current.join(" "));
+                    }
+                    json!({
+                        "name": names[k],
+                        "class": format!("s{class}"),
+                        "segments": segments,
+                        "dots": dots,
+                    })
+                })
+                .collect();
+            let tick_views: Vec<Value> = ticks
+                .iter()
+                .map(|&t| json!({"y": num(y_px(t)), "label_y": num(y_px(t) - 4.0), "text": tick_text(t, step)}))
+                .collect();
+            // x labels: the first and last time, and up to four between at equal steps of the
+            // sorted distinct times.
+            let mut xs: Vec<(f64, usize)> = shown.iter().flat_map(|&k| rows_of[k].iter().copied()).collect();
+            xs.sort_by(|a, b| a.0.total_cmp(&b.0));
+            xs.dedup_by(|a, b| a.0 == b.0);
+            let n = xs.len();
+            let picks: Vec<usize> = if n <= 6 {
+                (0..n).collect()
+            } else {
+                let mut p: Vec<usize> = (0..6).map(|i| i * (n - 1) / 5).collect();
+                p.dedup();
+                p
+            };
+            let x_labels: Vec<Value> = picks
+                .iter()
+                .map(|&i| {
+                    let (x, ri) = xs[i];
+                    let anchor = if i == 0 && n > 1 {
+                        "start"
+                    } else if i == n - 1 && n > 1 {
+                        "end"
+                    } else {
+                        "middle"
+                    };
+                    json!({"x": pct_pos(x_frac(x) * 100.0), "anchor": anchor, "text": format::cell(&r.rows[ri][x_col])})
+                })
+                .collect();
+            let measure = &r.columns[m];
+            let by = if series_cols.is_empty() {
+                String::new()
+            } else {
+                let cols: Vec<&str> = series_cols.iter().map(|&c| r.columns[c].as_str()).collect();
+                format!(", one line per {}", cols.join(" · "))
+            };
+            let mut caption = format!("{measure} by {x_name}{by}");
+            if shown.len() < names.len() {
+                caption.push_str(&format!(
+                    " ({} of {} series: the largest)",
+                    shown.len(),
+                    names.len()
+                ));
+            }
+            if (r.rows.len() as u64) < r.row_count {
+                caption.push_str(&format!(
+                    " (first {} of {} rows)",
+                    format::int(r.rows.len() as u64),
+                    format::int(r.row_count)
+                ));
+            }
+            Some(json!({
+                "height": num(LINE_CHART_HEIGHT),
+                "plot_top": num(LINE_TOP),
+                "plot_bottom": num(plot_bottom),
+                "view_width": num(LINE_VIEW_WIDTH),
+                "y_min": y_min,
+                "y_max": y_max,
+                "ticks": tick_views,
+                "x_labels": x_labels,
+                "x_label_y": num(LINE_CHART_HEIGHT - 4.0),
+                "series": series,
+                "legend": !series_cols.is_empty(),
+                "measure": measure,
+                "caption": caption,
+                "aria": format!("Line chart: {caption}; the values are in the table below"),
+            }))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

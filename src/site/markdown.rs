@@ -5,6 +5,12 @@
 //! by `#`. Headings get ids (a slug of their text, unique within the page) for the table of
 //! contents. Relative links to `*.md` files are rewritten to `*.html`, and every relative link
 //! is returned with its source line so the caller can check it.
+//!
+//! Catalog references link by name instead of by path: `[orders](table:orders)`,
+//! `[the customer](table:orders.customer_id)` (a column's anchor on its table page),
+//! `[revenue](metric:total_revenue)` and `[start here](doc:getting-started)`. The caller's
+//! resolver turns each into a relative URL; one it cannot resolve becomes `#` and is returned in
+//! [`Rendered::broken`] with its line.
 
 use std::collections::BTreeSet;
 
@@ -40,10 +46,23 @@ pub struct Rendered {
     pub headings: Vec<Heading>,
     /// Relative links (no scheme, not starting with `/` or `#`), in order.
     pub links: Vec<Link>,
+    /// Catalog references (`table:`, `metric:`, `doc:`) the resolver did not know, in order.
+    pub broken: Vec<Link>,
 }
 
-/// Render `markdown` to safe HTML; see the module documentation.
-pub fn render(markdown: &str) -> Rendered {
+/// Schemes of catalog references (see the module documentation).
+pub const REFERENCE_SCHEMES: [&str; 3] = ["table", "metric", "doc"];
+
+/// `(scheme, name)` of a catalog reference such as `table:orders`; `None` for any other URL.
+pub fn reference(url: &str) -> Option<(&str, &str)> {
+    let (scheme, name) = url.split_once(':')?;
+    (REFERENCE_SCHEMES.contains(&scheme) && !name.is_empty()).then_some((scheme, name))
+}
+
+/// Render `markdown` to safe HTML; see the module documentation. `resolve` maps a catalog
+/// reference (`table:orders`, `table:orders.customer_id`, `metric:x`, `doc:y`) to the URL to
+/// write, relative to the page; `None` when nothing in the catalog has that name.
+pub fn render(markdown: &str, resolve: &dyn Fn(&str) -> Option<String>) -> Rendered {
     let options =
         Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_FOOTNOTES;
     let mut events: Vec<(Event<'_>, std::ops::Range<usize>)> = Parser::new_ext(markdown, options)
@@ -85,8 +104,9 @@ pub fn render(markdown: &str) -> Rendered {
         i += 1;
     }
 
-    // Pass 2: neutralise raw HTML and unsafe URLs, collect links.
+    // Pass 2: neutralise raw HTML and unsafe URLs, resolve references, collect links.
     let mut links = Vec::new();
+    let mut broken = Vec::new();
     let events = events.into_iter().map(|(event, range)| match event {
         Event::Html(s) | Event::InlineHtml(s) => Event::Text(s),
         Event::Start(Tag::HtmlBlock) => Event::Start(Tag::CodeBlock(CodeBlockKind::Indented)),
@@ -97,8 +117,18 @@ pub fn render(markdown: &str) -> Rendered {
             title,
             id,
         }) => {
-            let dest = rewrite_link(&dest_url);
-            if is_relative(&dest) {
+            let dest = if reference(&dest_url).is_some() {
+                resolve(&dest_url).unwrap_or_else(|| {
+                    broken.push(Link {
+                        line: line_of(range.start),
+                        target: dest_url.to_string(),
+                    });
+                    "#".to_string()
+                })
+            } else {
+                rewrite_link(&dest_url)
+            };
+            if is_relative(&dest) && reference(&dest_url).is_none() {
                 links.push(Link {
                     line: line_of(range.start),
                     target: dest.clone(),
@@ -130,6 +160,7 @@ pub fn render(markdown: &str) -> Rendered {
         html,
         headings,
         links,
+        broken,
     }
 }
 
@@ -253,6 +284,59 @@ fn percent_decode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Render with a catalog that knows no names.
+    fn render(markdown: &str) -> Rendered {
+        super::render(markdown, &|_| None)
+    }
+
+    #[test]
+    fn catalog_references_resolve_or_are_reported_with_their_line() {
+        let resolve = |r: &str| match r {
+            "table:orders" => Some("../tables/orders.html".to_string()),
+            "table:orders.customer_id" => {
+                Some("../tables/orders.html#column-customer_id".to_string())
+            }
+            "metric:total_revenue" => Some("../metrics/revenue/total_revenue.html".to_string()),
+            _ => None,
+        };
+        let r = super::render(
+            "See [orders](table:orders), [its customer](table:orders.customer_id).\n\n\
+             [Revenue](metric:total_revenue) and [gone](table:nope) and [x](doc:missing).\n",
+            &resolve,
+        );
+        assert!(
+            r.html
+                .contains(r#"<a href="../tables/orders.html">orders</a>"#),
+            "{}",
+            r.html
+        );
+        assert!(r
+            .html
+            .contains(r#"<a href="../tables/orders.html#column-customer_id">its customer</a>"#));
+        assert!(r
+            .html
+            .contains(r#"<a href="../metrics/revenue/total_revenue.html">Revenue</a>"#));
+        assert!(r.html.contains(r##"<a href="#">gone</a>"##));
+        assert_eq!(
+            r.broken,
+            vec![
+                Link {
+                    line: 3,
+                    target: "table:nope".into()
+                },
+                Link {
+                    line: 3,
+                    target: "doc:missing".into()
+                }
+            ]
+        );
+        // Resolved references are not relative links to check again.
+        assert!(r.links.is_empty(), "{:?}", r.links);
+        assert_eq!(reference("table:orders"), Some(("table", "orders")));
+        assert_eq!(reference("javascript:x"), None);
+        assert_eq!(reference("table:"), None);
+    }
 
     #[test]
     fn headings_get_unique_ids() {

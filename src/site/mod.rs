@@ -56,6 +56,8 @@ pub struct SiteInput {
     pub metrics: Vec<MetricResult>,
     /// Folder order and labels of the catalog (`catalog:` in instance.yaml).
     pub catalog: crate::config::CatalogConfig,
+    /// Where analysts copy the tree from, `host:/path` ([`crate::config::Config::rsync_source`]).
+    pub rsync_source: String,
 }
 
 /// Write `bytes` to `out/rel`, creating folders.

@@ -225,7 +225,6 @@ impl<'a> Site<'a> {
 
     // ---------------------------------------------------------------- dashboard
 
-    /// `index.html`: counts, build time, failures.
     /// `meta/freshness.js`: `window.brokerFreshness = {"built_at": …, "tables": {name:
     /// {"last_success", "last_run", "status"}}};` — loaded by every page (a script, not JSON, so
     /// it also works on pages opened from disk) to show "synced 12 minutes ago".
@@ -249,6 +248,9 @@ impl<'a> Site<'a> {
         Ok(format!("window.brokerFreshness = {text};\n"))
     }
 
+    /// `index.html`: counts, failures, stale tables, the latest schema changes. It carries no
+    /// build time (that is in `meta/freshness.js` and `meta/manifest.json`), so a build that
+    /// changed nothing leaves it byte-identical.
     pub fn dashboard(&self) -> (Value, Value) {
         let path = "index.html";
         let input = self.input;
@@ -276,6 +278,25 @@ impl<'a> Site<'a> {
             .collect();
         let failed_metrics: Vec<&MetricResult> =
             input.metrics.iter().filter(|m| m.failed()).collect();
+        // Published data this build did not refresh (the table was left out by --select or
+        // --exclude): stale by as long as since its last successful sync. (Tables whose sync
+        // failed are listed as failures, with the same date.)
+        let stale_tables: Vec<Value> = input
+            .tables
+            .iter()
+            .filter(|t| t.error.is_none() && t.synced.is_some())
+            .filter_map(|t| {
+                let s = t.sync_state.as_ref()?;
+                let last = s.last_success.as_deref()?;
+                (last != input.built_at).then(|| {
+                    json!({
+                        "name": t.spec.name,
+                        "href": href(path, &table_path(&t.spec.name)),
+                        "last_success": last,
+                    })
+                })
+            })
+            .collect();
 
         let folders: Vec<(&str, (u64, u64, u64))> = input
             .catalog
@@ -297,7 +318,6 @@ impl<'a> Site<'a> {
         let ctx = json!({
             "site": self.site(),
             "page": self.page(path, &input.instance_name, "home"),
-            "built_at": input.built_at,
             "broker_version": input.broker_version,
             "counts": [
                 {"label": "tables", "value": format::int(input.tables.len() as u64),
@@ -318,7 +338,9 @@ impl<'a> Site<'a> {
                 "name": t.spec.name,
                 "href": href(path, &table_path(&t.spec.name)),
                 "error": t.error.clone().unwrap_or_else(|| "sync failed".to_string()),
+                "data_from": t.synced.as_ref().and(t.sync_state.as_ref()).and_then(|s| s.last_success.clone()),
             })).collect::<Vec<_>>(),
+            "stale_tables": stale_tables,
             "failed_metrics": failed_metrics.iter().map(|m| json!({
                 "name": m.metric.name,
                 "display_name": m.metric.display_name,
@@ -330,7 +352,6 @@ impl<'a> Site<'a> {
             "version": JSON_VERSION,
             "kind": "dashboard",
             "instance": {"name": input.instance_name, "subtitle": input.instance_subtitle},
-            "built_at": input.built_at,
             "broker_version": input.broker_version,
             "counts": {
                 "tables": input.tables.len(),
@@ -348,7 +369,9 @@ impl<'a> Site<'a> {
                 "name": t.spec.name,
                 "href": href(path, &table_path(&t.spec.name)),
                 "error": t.error,
+                "data_from": t.synced.as_ref().and(t.sync_state.as_ref()).and_then(|s| s.last_success.clone()),
             })).collect::<Vec<_>>(),
+            "stale_tables": stale_tables,
             "failed_metrics": failed_metrics.iter().map(|m| json!({
                 "name": m.metric.name,
                 "category": m.metric.category,
@@ -741,6 +764,10 @@ impl<'a> Site<'a> {
             "duckdb -init analyst/views.sql\nSELECT * FROM {} LIMIT 10;",
             kit::query_name(&spec.name)
         );
+        let copy = r
+            .synced
+            .as_ref()
+            .map(|s| copy_command(&self.input.rsync_source, s));
 
         let ctx = json!({
             "site": self.site(),
@@ -764,6 +791,7 @@ impl<'a> Site<'a> {
                 "fk_in": fk_in,
                 "metrics": metric_links,
                 "snippet": snippet,
+                "copy": copy,
                 "sync": sync_view(r.sync_state.as_ref()),
                 "latest": profile.and_then(|p| p.date_range.as_ref()).map(|d| json!({"date": d.latest, "column": d.column})),
             },
@@ -873,6 +901,7 @@ impl<'a> Site<'a> {
                     "query": q.query,
                     "anchor": format!("query-{}", q.key),
                     "result": result.map(result_view),
+                    "charts": result.map(charts::metric_charts).unwrap_or_default(),
                 })
             })
             .collect();
@@ -929,7 +958,7 @@ impl<'a> Site<'a> {
             .docs
             .iter()
             .find(|d| d.slug == "index")
-            .map(|d| markdown::render(&d.markdown));
+            .map(|d| markdown::render(&d.markdown, &|r| self.reference_href(path, r)));
         let ctx = json!({
             "site": self.site(),
             "page": self.page(path, "Docs", "docs"),
@@ -948,7 +977,7 @@ impl<'a> Site<'a> {
     /// `docs/<slug>.html` with its rendered Markdown.
     pub fn doc(&self, d: &crate::content::Doc) -> (Value, Value, markdown::Rendered) {
         let path = doc_path(&d.slug);
-        let rendered = markdown::render(&d.markdown);
+        let rendered = markdown::render(&d.markdown, &|r| self.reference_href(&path, r));
         let ctx = json!({
             "site": self.site(),
             "page": self.page(&path, &d.title, "docs"),
@@ -964,6 +993,55 @@ impl<'a> Site<'a> {
             "markdown": d.markdown,
         });
         (ctx, twin, rendered)
+    }
+
+    /// The URL, relative to the page at `from`, of a catalog reference in a doc
+    /// ([`markdown::reference`]): `table:<name>`, `table:<name>.<column>` (the column's anchor;
+    /// a table whose name holds a dot is matched whole first), `metric:<name>`, `doc:<slug>`
+    /// (optionally `#fragment`). `None` when the catalog has no such table, column, metric or
+    /// doc.
+    pub fn reference_href(&self, from: &str, reference: &str) -> Option<String> {
+        let (scheme, name) = markdown::reference(reference)?;
+        match scheme {
+            "table" => {
+                if self.tables.contains_key(name) {
+                    return self.table_href(from, name, None);
+                }
+                let (table, column) = name.rsplit_once('.')?;
+                let report = self.tables.get(table)?;
+                let known = report.spec.columns.iter().any(|c| c.name == column)
+                    || report
+                        .synced
+                        .iter()
+                        .flat_map(|s| s.columns.iter())
+                        .any(|c| c.name == column);
+                known.then(|| self.table_href(from, table, Some(column)))?
+            }
+            "metric" => self
+                .input
+                .metrics
+                .iter()
+                .find(|m| m.metric.name == name)
+                .map(|m| href(from, &metric_path(&m.metric))),
+            _ => {
+                let (slug, fragment) = match name.split_once('#') {
+                    Some((s, f)) => (s, Some(f)),
+                    None => (name, None),
+                };
+                self.input.content.docs.iter().find(|d| d.slug == slug)?;
+                let target = if slug == "index" {
+                    "docs/index.html".to_string()
+                } else {
+                    doc_path(slug)
+                };
+                let mut h = href(from, &target);
+                if let Some(f) = fragment {
+                    h.push('#');
+                    h.push_str(f);
+                }
+                Some(h)
+            }
+        }
     }
 
     /// Warnings for links in a doc that point at pages the site does not have.
@@ -986,6 +1064,19 @@ impl<'a> Site<'a> {
                     d.source, link.line, link.target
                 ));
             }
+        }
+        for r in &rendered.broken {
+            out.push(format!(
+                "{}:{}: broken reference {}: the catalog has no such {}",
+                d.source,
+                r.line,
+                r.target,
+                match r.target.split(':').next() {
+                    Some("table") => "table or column",
+                    Some("metric") => "metric",
+                    _ => "doc",
+                }
+            ));
         }
         out
     }
@@ -1330,6 +1421,49 @@ fn result_view(r: &QueryResult) -> Value {
         "shown": format::int(r.rows.len() as u64),
         "truncated": (r.rows.len() as u64) < r.row_count,
     })
+}
+
+/// The shell commands that copy one table's data files from the server: resolve the current
+/// build first (the published path is a symlink swapped by every build; docs/operations.md),
+/// then rsync the table's file or partition folder into the same relative path.
+fn copy_command(rsync_source: &str, s: &crate::sync::SyncedTable) -> String {
+    let (host, root) = rsync_source
+        .split_once(':')
+        .unwrap_or(("server", rsync_source));
+    let rel = s.files.first().map(|f| f.path.as_str()).unwrap_or_default();
+    // A partitioned table: its folder (data/<folder>/<table>/), else its one file.
+    let (what, into) = match rel.split('/').collect::<Vec<_>>().as_slice() {
+        ["data", folder, table, _, ..] => (
+            format!("data/{folder}/{table}/"),
+            format!("data/{folder}/{table}/"),
+        ),
+        _ => (
+            rel.to_string(),
+            rel.rsplit_once('/')
+                .map_or(String::new(), |(d, _)| format!("{d}/")),
+        ),
+    };
+    format!(
+        "build=$(ssh {} readlink -f {})\nrsync -a --checksum --mkpath {}:\"$build\"/{} {}",
+        sh_quote(host),
+        sh_quote(root),
+        sh_quote(host),
+        sh_quote(&what),
+        sh_quote(&into)
+    )
+}
+
+/// `s` as one POSIX shell word: as is when it holds only `A-Z a-z 0-9 _ . / = - + , @ %`,
+/// else in single quotes (a `'` inside written `'\''`).
+fn sh_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_./=-+,@%".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
 }
 
 /// A table's sync state without the times of the last run, which change on every build: table

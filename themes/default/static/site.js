@@ -62,6 +62,14 @@
   });
   // Table pages: the last sync comes from meta/freshness.js, the one file every build rewrites.
   var fresh = window.brokerFreshness;
+  // Dashboard: when the tree was built (pages carry no build time, so that a build that
+  // changed nothing rewrites none of them).
+  document.querySelectorAll("[data-build-time]").forEach(function (el) {
+    var when = fresh && fresh.built_at ? ago(fresh.built_at) : null;
+    if (!when) return;
+    el.textContent = "Built " + when;
+    el.title = fresh.built_at + " (UTC)";
+  });
   document.querySelectorAll("[data-synced-table]").forEach(function (el) {
     var t = fresh && fresh.tables && fresh.tables[el.getAttribute("data-synced-table")];
     if (!t) return;

@@ -1,0 +1,331 @@
+//! The built catalog site as a reader meets it: every internal link of every page resolves (to a
+//! file of the tree and, for `#fragment` links, to an element with that id), and each metric
+//! chart draws exactly the points of its query's result.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// Values of attribute `name` (`href`, `src`, `id`) in an HTML text, unescaped (`&amp;`,
+/// `&quot;`, `&#39;`, `&lt;`, `&gt;`).
+fn attribute_values(html: &str, name: &str) -> Vec<String> {
+    let needle = format!(" {name}=\"");
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(i) = rest.find(&needle) {
+        rest = &rest[i + needle.len()..];
+        let end = rest.find('"').expect("closing quote");
+        out.push(
+            rest[..end]
+                .replace("&quot;", "\"")
+                .replace("&#39;", "'")
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&amp;", "&"),
+        );
+        rest = &rest[end..];
+    }
+    out
+}
+
+/// Percent-decoding of a URL path (`%20` → space), as a browser does before opening a file.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).expect("UTF-8 path")
+}
+
+/// Resolve `link` (relative, `/`-separated) against the folder of `page` within `root`;
+/// `None` when it leaves the tree.
+fn resolve(root: &Path, page: &Path, link: &str) -> Option<PathBuf> {
+    let mut parts: Vec<String> = page
+        .parent()
+        .unwrap()
+        .strip_prefix(root)
+        .unwrap()
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    for seg in link.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            s => parts.push(percent_decode(s)),
+        }
+    }
+    Some(parts.iter().fold(root.to_path_buf(), |p, s| p.join(s)))
+}
+
+#[test]
+fn every_internal_link_of_the_demo_site_resolves() {
+    let inst = common::demo_instance(None);
+    let out = common::build(inst.path());
+    assert!(out.status.success(), "{}", common::text(&out));
+    let root = std::fs::canonicalize(inst.path().join("public")).unwrap();
+
+    let pages: Vec<PathBuf> = walkdir::WalkDir::new(&root)
+        .into_iter()
+        .map(|e| e.unwrap().into_path())
+        .filter(|p| p.extension().is_some_and(|e| e == "html"))
+        .collect();
+    assert!(pages.len() >= 25, "{} pages", pages.len());
+    let mut ids: BTreeMap<PathBuf, BTreeSet<String>> = BTreeMap::new();
+    for p in &pages {
+        let html = std::fs::read_to_string(p).unwrap();
+        ids.insert(
+            p.clone(),
+            attribute_values(&html, "id").into_iter().collect(),
+        );
+    }
+
+    let mut checked = 0;
+    let mut fragments = 0;
+    let mut broken = Vec::new();
+    for page in &pages {
+        let html = std::fs::read_to_string(page).unwrap();
+        let links = attribute_values(&html, "href")
+            .into_iter()
+            .chain(attribute_values(&html, "src"));
+        for link in links {
+            if link.starts_with("http://")
+                || link.starts_with("https://")
+                || link.starts_with("mailto:")
+            {
+                continue;
+            }
+            let rel = page.strip_prefix(&root).unwrap().display().to_string();
+            assert!(
+                !link.starts_with('/'),
+                "{rel}: absolute link {link} breaks under file:// and sub-paths"
+            );
+            checked += 1;
+            let (path, fragment) = match link.split_once('#') {
+                Some((p, f)) => (p, Some(f)),
+                None => (link.as_str(), None),
+            };
+            let target = if path.is_empty() {
+                page.clone()
+            } else {
+                match resolve(&root, page, path) {
+                    Some(t) => t,
+                    None => {
+                        broken.push(format!("{rel}: {link} leaves the tree"));
+                        continue;
+                    }
+                }
+            };
+            if !target.is_file() {
+                broken.push(format!("{rel}: {link} → no file {}", target.display()));
+                continue;
+            }
+            if let Some(f) = fragment.filter(|f| !f.is_empty()) {
+                fragments += 1;
+                let f = percent_decode(f);
+                match ids.get(&target) {
+                    Some(set) if set.contains(&f) => {}
+                    Some(_) => broken.push(format!("{rel}: {link} → no id {f:?} on the page")),
+                    None => broken.push(format!("{rel}: {link} → fragment into a non-page")),
+                }
+            }
+        }
+    }
+    assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
+    // The demo's pages link a lot: a checker that found nothing to check proves nothing.
+    assert!(checked > 500, "{checked} links checked");
+    assert!(fragments > 100, "{fragments} fragment links checked");
+    // Column anchors exist and are linked (foreign keys land on the column).
+    let orders = root.join("tables/orders.html");
+    assert!(ids[&orders].contains("column-customer_id"));
+    eprintln!(
+        "{} pages, {checked} internal links ({fragments} with a fragment), none broken",
+        pages.len()
+    );
+}
+
+/// A chart's dots: (series, x, value) as the SVG holds them, and their `cy` in pixels.
+struct Dot {
+    series: String,
+    x: String,
+    value: String,
+    cy: f64,
+}
+
+/// The `<svg class="chart chart-lines" …>` elements of a page: their data attributes and dots.
+fn line_charts(html: &str) -> Vec<(BTreeMap<String, String>, Vec<Dot>)> {
+    let attr = |tag: &str, name: &str| -> Option<String> {
+        attribute_values(tag, name).into_iter().next()
+    };
+    html.split("<svg class=\"chart chart-lines\"")
+        .skip(1)
+        .map(|chunk| {
+            let chunk = &chunk[..chunk.find("</figure>").unwrap()];
+            let head = format!(" {}", &chunk[..chunk.find('>').unwrap()]);
+            let mut data = BTreeMap::new();
+            for k in [
+                "data-y-min",
+                "data-y-max",
+                "data-plot-top",
+                "data-plot-bottom",
+            ] {
+                data.insert(k.to_string(), attr(&head, k).unwrap());
+            }
+            let dots = chunk
+                .split("<circle ")
+                .skip(1)
+                .map(|c| {
+                    let tag = format!(" {}", &c[..c.find('>').unwrap()]);
+                    Dot {
+                        series: attr(&tag, "data-series").unwrap(),
+                        x: attr(&tag, "data-x").unwrap(),
+                        value: attr(&tag, "data-value").unwrap(),
+                        cy: attr(&tag, "cy").unwrap().parse().unwrap(),
+                    }
+                })
+                .collect();
+            (data, dots)
+        })
+        .collect()
+}
+
+#[test]
+fn a_metric_chart_draws_the_points_of_its_result() {
+    let inst = common::demo_instance(None);
+    let out = common::build(inst.path());
+    assert!(out.status.success(), "{}", common::text(&out));
+    let root = inst.path().join("public");
+
+    // Revenue by channel: month × channel → revenue, share_pct. One chart per measure, one line
+    // per channel.
+    let html =
+        std::fs::read_to_string(root.join("metrics/revenue/revenue_by_channel.html")).unwrap();
+    let twin: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("metrics/revenue/revenue_by_channel.json")).unwrap(),
+    )
+    .unwrap();
+    let result = &twin["results"][0];
+    assert_eq!(result["key"], "sql");
+    let columns: Vec<&str> = result["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert_eq!(columns, ["month", "channel", "revenue", "share_pct"]);
+    let rows = result["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 48);
+
+    let charts = line_charts(&html);
+    // The basic query's two measures, then the regional query's (orders, revenue).
+    assert_eq!(charts.len(), 4, "charts on the page");
+    for (measure, (data, dots)) in [2usize, 3].iter().zip(&charts[..2]) {
+        // Every row is one dot, with its x, series and value as the result holds them.
+        let mut from_result: Vec<(String, String, String)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r[1].as_str().unwrap().to_string(),
+                    r[0].as_str().unwrap().to_string(),
+                    r[*measure].to_string(),
+                )
+            })
+            .collect();
+        let mut from_svg: Vec<(String, String, String)> = dots
+            .iter()
+            .map(|d| (d.series.clone(), d.x.clone(), d.value.clone()))
+            .collect();
+        from_result.sort();
+        from_svg.sort();
+        assert_eq!(from_svg, from_result, "measure {}", columns[*measure]);
+        // And is drawn at its value's height on the chart's axis.
+        let num = |k: &str| data[k].parse::<f64>().unwrap();
+        let (lo, hi) = (num("data-y-min"), num("data-y-max"));
+        let (top, bottom) = (num("data-plot-top"), num("data-plot-bottom"));
+        assert!(lo <= 0.0 && hi > 0.0, "{lo}..{hi}");
+        for d in dots {
+            let v: f64 = d.value.parse().unwrap();
+            assert!(v >= lo && v <= hi, "{v} outside {lo}..{hi}");
+            let expected = bottom - (v - lo) / (hi - lo) * (bottom - top);
+            assert!(
+                (d.cy - expected).abs() < 0.01,
+                "{} {} {}: cy {} expected {expected}",
+                d.series,
+                d.x,
+                d.value,
+                d.cy
+            );
+        }
+        let series: BTreeSet<&str> = dots.iter().map(|d| d.series.as_str()).collect();
+        assert_eq!(
+            series.into_iter().collect::<Vec<_>>(),
+            ["api", "mobile_app", "phone", "web"]
+        );
+    }
+    // The legend names the channels.
+    assert!(html.contains("one line per channel"));
+
+    // A result without a time column (by type of campaign) gets no chart.
+    let roi = std::fs::read_to_string(root.join("metrics/marketing/campaign_roi.html")).unwrap();
+    assert_eq!(
+        line_charts(&roi).len(),
+        0,
+        "campaign ROI: one row per campaign is not a time series"
+    );
+    // An ungrouped monthly result: one line per measure chart, no legend.
+    let total = std::fs::read_to_string(root.join("metrics/revenue/total_revenue.html")).unwrap();
+    let charts = line_charts(&total);
+    assert!(charts.len() >= 2, "{}", charts.len());
+    assert_eq!(charts[0].1.len(), 12, "12 months of orders");
+    assert!(charts[0].1.iter().all(|d| d.series.is_empty()));
+}
+
+#[test]
+fn a_doc_reference_to_an_unknown_table_is_a_warning_naming_file_and_line() {
+    let inst = common::demo_instance(None);
+    std::fs::write(
+        inst.path().join("content/docs/extra.md"),
+        "# Extra\n\nSee [orders](table:orders) and [its key](table:orders.order_id).\n\
+         A typo: [ordres](table:ordres), [a column](table:orders.nope), [m](metric:nope).\n",
+    )
+    .unwrap();
+    let out = common::broker(&[
+        "build",
+        "--instance",
+        inst.path().to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", common::text(&out));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let warnings: Vec<&str> = summary["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .filter(|w| w.contains("extra.md"))
+        .collect();
+    assert_eq!(warnings.len(), 3, "{warnings:?}");
+    assert!(warnings[0].ends_with(
+        "extra.md:4: broken reference table:ordres: the catalog has no such table or column"
+    ));
+    assert!(warnings[1].contains("extra.md:4: broken reference table:orders.nope"));
+    assert!(warnings[2]
+        .contains("extra.md:4: broken reference metric:nope: the catalog has no such metric"));
+    let html = std::fs::read_to_string(inst.path().join("public/docs/extra.html")).unwrap();
+    assert!(html.contains(r#"<a href="../tables/orders.html">orders</a>"#));
+    assert!(html.contains(r#"<a href="../tables/orders.html#column-order_id">its key</a>"#));
+    assert!(html.contains(r##"<a href="#">ordres</a>"##));
+}
