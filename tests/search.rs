@@ -282,6 +282,7 @@ fn generated() -> SiteInput {
         tables,
         metrics,
         catalog: Default::default(),
+        rsync_source: "analytics.example.com:/srv/scale/public".to_string(),
     }
 }
 

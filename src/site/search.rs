@@ -504,7 +504,7 @@ pub fn build(input: &SiteInput) -> anyhow::Result<Vec<SearchFile>> {
         .docs
         .iter()
         .map(|d| {
-            let headings: Vec<Value> = markdown::render(&d.markdown)
+            let headings: Vec<Value> = markdown::render(&d.markdown, &|_| None)
                 .headings
                 .iter()
                 .filter(|h| !(h.level == 1 && h.text == d.title))
