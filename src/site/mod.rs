@@ -7,6 +7,7 @@ pub mod format;
 pub mod kit;
 pub mod markdown;
 pub mod pages;
+pub mod search;
 pub mod theme;
 
 use std::path::Path;
@@ -105,9 +106,9 @@ fn page(
 /// `metrics/index.html`, `metrics/<category>/<name>.html`, `docs/index.html`,
 /// `docs/<slug>.html`, each with a `.json` twin; `assets/` (the theme's static files, and
 /// `brand.css` and `logo.svg` when the instance sets an accent or an SVG logo);
-/// `analyst/views.sql` and `analyst/AGENTS.md`. Every link is relative. Only `index.html` and
-/// `index.json` carry the build time, so other files keep their bytes when their data did not
-/// change.
+/// `search/` (the search index, see [`search`]);
+/// `analyst/views.sql` and `analyst/AGENTS.md`. Every link is relative. Only `meta/freshness.js` carries the
+/// build time, so every other file keeps its bytes when its data did not change.
 ///
 /// The default theme is embedded in the binary; `theme_dir` (a folder with `templates/` and
 /// `static/`) overrides any template or static file by the same name.
@@ -204,6 +205,11 @@ pub fn render(
             ctx,
             &twin,
         )?;
+    }
+
+    // Search index (`search/`, loaded by `assets/search.js`).
+    for f in search::build(input)? {
+        write(out, &f.path, f.text.as_bytes())?;
     }
 
     // Static assets, then the instance's accent colours and logo (which win over a theme's

@@ -1173,8 +1173,8 @@ fn hostile_profile_values_are_escaped_in_html_and_svg() {
     assert!(!page.contains("<svg onload"), "raw hostile SVG element");
     assert!(!page.contains("<script>alert"), "raw script");
     assert!(!page.contains("\"><svg"), "an attribute was closed by data");
-    // Only the three script tags of the layout (theme, freshness, site) close a script.
-    assert_eq!(page.matches("</script>").count(), 3);
+    // Only the four script tags of the layout (theme, freshness, site, search) close a script.
+    assert_eq!(page.matches("</script>").count(), 4);
     // The hostile values are there, escaped: in the SVG's text, titles and aria-labels.
     assert!(page.contains("<text class=\"axis\" x=\"0%\" y=\"116\" text-anchor=\"start\">&lt;/script&gt;&lt;script&gt;alert(2)&lt;/script&gt;</text>"));
     assert!(page.contains("<text class=\"axis\" x=\"100%\" y=\"116\" text-anchor=\"end\">&quot;&gt;&lt;svg onload=alert(1)&gt;</text>"));

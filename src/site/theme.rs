@@ -62,6 +62,10 @@ const STATIC: &[(&str, &str)] = &[
         "theme.js",
         include_str!("../../themes/default/static/theme.js"),
     ),
+    (
+        "search.js",
+        include_str!("../../themes/default/static/search.js"),
+    ),
 ];
 
 /// A loaded theme: the template environment and where overrides come from.
