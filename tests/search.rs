@@ -283,6 +283,7 @@ fn generated() -> SiteInput {
         metrics,
         catalog: Default::default(),
         rsync_source: "analytics.example.com:/srv/scale/public".to_string(),
+        brand: Default::default(),
     }
 }
 
