@@ -357,3 +357,92 @@ fn white_label_logo_accent_and_theme_folder_from_instance_yaml() {
     );
     assert!(b.console_errors().is_empty());
 }
+
+/// Poll `js` (a function body returning a value) until it returns something truthy, for up to
+/// 10 s; returns that value or panics naming `what`.
+fn wait_for(b: &Browser, what: &str, js: &str) -> Value {
+    let started = std::time::Instant::now();
+    loop {
+        let v = b.script(js, &[]);
+        let truthy = match &v {
+            Value::Null | Value::Bool(false) => false,
+            Value::String(s) => !s.is_empty(),
+            Value::Number(n) => n.as_f64() != Some(0.0),
+            _ => true,
+        };
+        if truthy {
+            return v;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "timed out waiting for {what} on {}",
+            b.url()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn search_for_a_column_lands_on_its_table_page_and_anchor() {
+    let root = demo_site("search");
+    let b = Browser::open();
+    b.goto(&url(&root, "index.html"));
+    // `/` opens the search from the keyboard, without a network: the index loads from file://.
+    b.press("/");
+    let input = b.find("#search-q");
+    b.send_keys(&input, "shipping_amount");
+    let first = wait_for(
+        &b,
+        "search results",
+        "var li = document.querySelector('.search-results li'); return li ? li.textContent : null;",
+    );
+    let first = first.as_str().unwrap().to_string();
+    assert!(first.contains("orders"), "first result: {first}");
+    assert!(first.contains("shipping_amount"), "first result: {first}");
+    b.press("\u{E007}");
+    let landed = wait_for(
+        &b,
+        "the table page",
+        "return location.href.indexOf('tables/orders.html') >= 0 && document.readyState === 'complete' ? location.href : null;",
+    );
+    assert!(
+        landed
+            .as_str()
+            .unwrap()
+            .ends_with("tables/orders.html#column-shipping_amount"),
+        "{landed}"
+    );
+    let target = b.script(
+        "var t = document.querySelector(':target'); return t ? t.id : null;",
+        &[],
+    );
+    assert_eq!(target, json!("column-shipping_amount"));
+
+    // Ctrl-K from a table page opens it again (the handler on the page's keydown events).
+    b.script(
+        "document.dispatchEvent(new KeyboardEvent('keydown', {key: 'k', ctrlKey: true, bubbles: true}));",
+        &[],
+    );
+    assert_eq!(
+        b.script(
+            "var d = document.querySelector('dialog.search-dialog'); return !!(d && d.open);",
+            &[]
+        ),
+        json!(true)
+    );
+    // A metric is found by one of its synonyms.
+    let input = b.find("#search-q");
+    b.send_keys(&input, "turnover");
+    let hit = wait_for(
+        &b,
+        "a metric found by its synonym",
+        "var a = document.querySelector('.search-results li a'); return a ? a.getAttribute('href') : null;",
+    );
+    assert!(
+        hit.as_str()
+            .unwrap()
+            .ends_with("metrics/revenue/total_revenue.html"),
+        "{hit}"
+    );
+    assert!(b.console_errors().is_empty(), "{:?}", b.console_errors());
+}

@@ -78,7 +78,7 @@
       return "%" + c.charCodeAt(0).toString(16).toUpperCase();
     });
   }
-  function url(path, anchor) {
+  function hrefTo(path, anchor) {
     var h = root + path.split("/").map(enc).join("/");
     return anchor ? h + "#" + enc(anchor) : h;
   }
@@ -114,19 +114,19 @@
       var label = folder[1] || folder[0];
       entries.push({ kind: 0, order: i, title: t[0], meta: "table · " + label, code: true,
         names: [compact(t[0])], extra: words(folder.join(" ")),
-        href: url(t[2] || "tables/" + t[0] + ".html") });
+        href: hrefTo(t[2] || "tables/" + t[0] + ".html") });
     });
     m.metrics.forEach(function (x, i) {
       entries.push({ kind: 1, order: i, title: x[1] || x[0], meta: "metric · " + x[0] + " · " + x[2],
         names: [x[0], x[1]].concat(x[3]).map(compact), extra: words(x[2]),
-        href: url(x[4] || "metrics/" + x[2] + "/" + x[0] + ".html") });
+        href: hrefTo(x[4] || "metrics/" + x[2] + "/" + x[0] + ".html") });
     });
     m.docs.forEach(function (d, i) {
       entries.push({ kind: 2, order: i * 1000, title: d[0], meta: "doc",
-        names: [compact(d[0])], extra: [], href: url(d[1]) });
+        names: [compact(d[0])], extra: [], href: hrefTo(d[1]) });
       d[2].forEach(function (h, j) {
         entries.push({ kind: 2, order: i * 1000 + j + 1, title: d[0] + " › " + h[0], meta: "doc section",
-          names: [compact(h[0])], extra: [], href: url(d[1], h[1]) });
+          names: [compact(h[0])], extra: [], href: hrefTo(d[1], h[1]) });
       });
     });
   }
