@@ -1089,16 +1089,37 @@ fn write_meta(
             .filter_map(|r| r.profile.clone().map(|p| (r.spec.name.clone(), p)))
             .collect(),
     };
-    let previous = previous_tree
-        .and_then(|t| std::fs::read(t.join("meta/profiles.json")).ok())
-        .and_then(|bytes| serde_json::from_slice::<ProfilesFile>(&bytes).ok())
-        .filter(|p| p.version == PROFILES_VERSION);
-    if let Some(p) = previous {
-        if serde_json::to_value(&p.tables).ok() == serde_json::to_value(&profiles.tables).ok() {
-            profiles.generated_at = p.generated_at;
+    // Compare bytes, not parsed values: the previous file of a large catalog is 100+ MB.
+    let pretty = |p: &ProfilesFile| -> anyhow::Result<Vec<u8>> {
+        let mut bytes = serde_json::to_vec_pretty(p)?;
+        bytes.push(b'\n');
+        Ok(bytes)
+    };
+    let previous_bytes =
+        previous_tree.and_then(|t| std::fs::read(t.join("meta/profiles.json")).ok());
+    let previous_time = previous_bytes.as_deref().and_then(|b| {
+        #[derive(serde::Deserialize)]
+        struct Head {
+            generated_at: String,
+        }
+        serde_json::from_slice::<Head>(b)
+            .ok()
+            .map(|h| h.generated_at)
+    });
+    let mut bytes = Vec::new();
+    if let Some(t) = previous_time {
+        profiles.generated_at = t;
+        bytes = pretty(&profiles)?;
+        if previous_bytes.as_deref() != Some(bytes.as_slice()) {
+            profiles.generated_at = built_at.to_string();
+            bytes.clear();
         }
     }
-    publish::write_json_atomic(&root.join("meta/profiles.json"), &profiles)?;
+    drop(previous_bytes);
+    if bytes.is_empty() {
+        bytes = pretty(&profiles)?;
+    }
+    publish::write_atomic(&root.join("meta/profiles.json"), &bytes)?;
     let tables: BTreeMap<&str, serde_json::Value> = reports
         .iter()
         .map(|r| {
