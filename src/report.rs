@@ -15,6 +15,20 @@ pub enum Verbosity {
     Verbose,
 }
 
+impl Verbosity {
+    /// The verbosity of a command's `-q`/`--quiet` and `-v`/`--verbose` flags (normal when
+    /// neither is set; clap makes them exclusive).
+    pub fn from_flags(quiet: bool, verbose: bool) -> Verbosity {
+        if quiet {
+            Verbosity::Quiet
+        } else if verbose {
+            Verbosity::Verbose
+        } else {
+            Verbosity::Normal
+        }
+    }
+}
+
 /// Writes progress lines to stderr.
 #[derive(Debug, Clone)]
 pub struct Reporter {

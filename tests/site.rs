@@ -31,21 +31,9 @@ fn attribute_values(html: &str, name: &str) -> Vec<String> {
 
 /// Percent-decoding of a URL path (`%20` → space), as a browser does before opening a file.
 fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8(out).expect("UTF-8 path")
+    broker::site::pages::percent_decode(s)
+        .and_then(|b| String::from_utf8(b).ok())
+        .unwrap_or_else(|| panic!("bad escape in {s}"))
 }
 
 /// Resolve `link` (relative, `/`-separated) against the folder of `page` within `root`;

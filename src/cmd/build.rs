@@ -114,13 +114,7 @@ pub struct TableSummary {
 /// `status` (`config_error`, `failed`, `locked`) and `error`; `locked` adds `running`, the
 /// running build's `pid`, `started_at` and `instance` (null when unknown).
 pub fn run(args: Args) -> i32 {
-    let verbosity = if args.quiet {
-        Verbosity::Quiet
-    } else if args.verbose {
-        Verbosity::Verbose
-    } else {
-        Verbosity::Normal
-    };
+    let verbosity = Verbosity::from_flags(args.quiet, args.verbose);
     let log = Reporter::new(verbosity);
     // With --json, stdout always holds one object, also when the build does not run.
     let early = |status: &str, error: Option<String>, code: i32| -> i32 {

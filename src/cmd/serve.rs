@@ -26,6 +26,7 @@ use crate::config::{Config, DataSource};
 use crate::metrics::MetricResult;
 use crate::publish;
 use crate::report::{Reporter, Verbosity};
+use crate::site::pages::percent_decode;
 
 /// Flags of `broker serve`.
 #[derive(Debug, clap::Args)]
@@ -126,13 +127,7 @@ impl Shared {
 /// Run the server until Ctrl-C; returns the exit code (0 after Ctrl-C, 2 when the instance
 /// configuration cannot be read at start or the address cannot be bound).
 pub fn run(args: Args) -> i32 {
-    let verbosity = if args.quiet {
-        Verbosity::Quiet
-    } else if args.verbose {
-        Verbosity::Verbose
-    } else {
-        Verbosity::Normal
-    };
+    let verbosity = Verbosity::from_flags(args.quiet, args.verbose);
     let log = Reporter::new(verbosity);
     // A rebuild's stage lines only with -v: one line per rebuild is the normal log.
     let rebuild_log = Reporter::new(verbosity.min(if args.verbose {
@@ -687,7 +682,7 @@ fn handle(req: Request, shared: &Shared) {
         let since = query
             .split('&')
             .find_map(|kv| kv.strip_prefix("since="))
-            .and_then(|v| percent_decode(v).ok())
+            .and_then(percent_decode)
             .and_then(|v| String::from_utf8(v).ok());
         let mut g = shared.lock();
         match since {
@@ -720,29 +715,10 @@ fn handle(req: Request, shared: &Shared) {
     let _ = req.respond(r);
 }
 
-/// Decode `%XX` escapes. Errors: a `%` not followed by two hex digits.
-fn percent_decode(s: &str) -> Result<Vec<u8>, ()> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            let hex = b.get(i + 1..i + 3).ok_or(())?;
-            let hex = std::str::from_utf8(hex).map_err(|_| ())?;
-            out.push(u8::from_str_radix(hex, 16).map_err(|_| ())?);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    Ok(out)
-}
-
 /// The path segments of a request path, percent-decoded. Errors (400): bad escapes, not UTF-8,
 /// a NUL, a backslash or a `..` segment.
 fn segments(path: &str) -> Result<Vec<String>, ()> {
-    let decoded = String::from_utf8(percent_decode(path)?).map_err(|_| ())?;
+    let decoded = String::from_utf8(percent_decode(path).ok_or(())?).map_err(|_| ())?;
     let mut out = Vec::new();
     for seg in decoded.split('/') {
         match seg {

@@ -241,7 +241,9 @@ fn rewrite_link(url: &str) -> String {
 /// above the root.
 pub fn resolve(base: &str, target: &str) -> Option<String> {
     let path = target.split(['#', '?']).next().unwrap_or("");
-    let path = percent_decode(path);
+    let path = crate::site::pages::percent_decode(path)
+        .and_then(|b| String::from_utf8(b).ok())
+        .unwrap_or_else(|| path.to_string());
     let mut parts: Vec<String> = base
         .split('/')
         .filter(|p| !p.is_empty())
@@ -260,25 +262,6 @@ pub fn resolve(base: &str, target: &str) -> Option<String> {
         parts.push("index.html".to_string());
     }
     Some(parts.join("/"))
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-            if let Some(b) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

@@ -53,6 +53,25 @@ pub fn enc(s: &str) -> String {
     out
 }
 
+/// Decode the `%XX` escapes of a URL (the inverse of [`enc`]); bytes, as an escape may encode
+/// part of a UTF-8 character. `None` when a `%` is not followed by two hex digits.
+pub fn percent_decode(s: &str) -> Option<Vec<u8>> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    Some(out)
+}
+
 /// The anchor id of a column on its table page: `column-<name>` (whitespace as `_`).
 pub fn column_anchor(name: &str) -> String {
     let clean: String = name
