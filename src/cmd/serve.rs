@@ -18,6 +18,7 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::site::theme::html_escape;
 use notify::{RecursiveMode, Watcher};
 use tiny_http::{Header, Method, Request, Response, Server, StatusCode};
 
@@ -973,13 +974,6 @@ fn inject(mut body: Vec<u8>, status: &Status) -> Vec<u8> {
         .unwrap_or(body.len());
     body.splice(at..at, tag.into_bytes());
     body
-}
-
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 fn html_page(code: u16, message: &str, status: &Status) -> Body {

@@ -1,19 +1,26 @@
-//! Inline SVG charts of a column profile, as display models for the templates.
+//! Inline SVG charts: a column profile's histograms and value bars, and a metric's lines.
 //!
-//! Only the geometry is computed here. The SVG elements are written by the theme
-//! (`column_chart` and `bar_chart` in `macros.html`), so every text that comes from the data
-//! (values, periods, column names) passes through minijinja's HTML autoescape like any other
-//! text of the page: nothing here is marked safe.
+//! A column profile's charts ([`numeric_histogram`], [`period_histogram`], [`bar_chart`]) are
+//! written here as SVG markup, at most a few hundred elements per column and tens of thousands
+//! per table page: writing them straight into one string costs a fraction of building a
+//! template value per bar and rendering it with a macro. Every text that comes from the data
+//! (values, periods, column names) is HTML-escaped by [`Escaped`], the escaper of the theme's
+//! autoescape, so the markup is what a template would have produced. Themes style the charts with CSS classes (`bar`, `hit`,
+//! `track`, `axis`, `label`, `num`, `baseline`), which use the theme's variables, so the charts
+//! follow the light and dark schemes. A metric's line chart ([`metric_charts`]) is a display
+//! model drawn by the theme's `line_chart` macro.
 //!
-//! A chart has no `viewBox`: x positions and widths are percentages of the chart's width,
-//! heights and y positions are pixels. The SVG fills the width of its box at any screen size
-//! while its text keeps its size. Colours come from CSS classes (`bar`, `track`, `axis`), which
-//! use the theme's variables, so the charts follow the light and dark schemes.
+//! A column chart has no `viewBox`: x positions and widths are percentages of the chart's
+//! width, heights and y positions are pixels. The SVG fills the width of its box at any screen
+//! size while its text keeps its size.
+
+use std::fmt::Write as _;
 
 use serde_json::{json, Value};
 
 use crate::profile::{Histogram, PeriodHistogram};
 use crate::site::format;
+use crate::site::theme::Escaped;
 
 /// Pixel height of the bars' area of a column chart: the bar of the largest count is this
 /// tall, the others proportionally shorter (a non-zero count at least 1 px, so it shows).
@@ -45,6 +52,59 @@ fn pct_pos(x: f64) -> String {
     format!("{}%", num(x))
 }
 
+/// Append [`num`]`(x)` to `out` without an allocation: `x` rounded to 3 decimals (half away
+/// from zero), trailing zeros cut. Coordinates are far below 2^53 / 1000, where the rounding
+/// is exact; anything else takes [`num`]'s path.
+fn push_num(out: &mut String, x: f64) {
+    let scaled = (x * 1000.0).round();
+    if !scaled.is_finite() || scaled.abs() >= 1e15 {
+        out.push_str(&num(x));
+        return;
+    }
+    let m = scaled as i64;
+    if m < 0 {
+        out.push('-');
+    }
+    let m = m.unsigned_abs();
+    let _ = write!(out, "{}", m / 1000);
+    let frac = m % 1000;
+    if frac != 0 {
+        let digits = [
+            b'0' + (frac / 100) as u8,
+            b'0' + (frac / 10 % 10) as u8,
+            b'0' + (frac % 10) as u8,
+        ];
+        let len = if digits[2] != b'0' {
+            3
+        } else if digits[1] != b'0' {
+            2
+        } else {
+            1
+        };
+        out.push('.');
+        for &d in &digits[..len] {
+            out.push(d as char);
+        }
+    }
+}
+
+/// Append `x%` ([`pct_pos`]) to `out`.
+fn push_pct(out: &mut String, x: f64) {
+    push_num(out, x);
+    out.push('%');
+}
+
+/// A column profile's chart: its caption and its SVG markup (HTML-safe: every text in it is
+/// escaped).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chart {
+    /// One line under the chart's title (`4 bins (equal widths) · largest: 9 values`); empty
+    /// for a bar chart.
+    pub caption: String,
+    /// The `<svg>` element.
+    pub svg: String,
+}
+
 /// "1 value", "1,234 values".
 fn values_text(n: u64) -> String {
     if n == 1 {
@@ -72,13 +132,20 @@ struct Bin {
     label: String,
 }
 
-fn axis_label(text: &str, x: f64, anchor: &str) -> Value {
-    json!({"text": text, "x": pct_pos(x), "anchor": anchor})
+/// One axis label of a column chart: its text, x in percent and `text-anchor`.
+struct AxisLabel<'a> {
+    text: &'a str,
+    x: f64,
+    anchor: &'static str,
+}
+
+fn axis_label<'a>(text: &'a str, x: f64, anchor: &'static str) -> AxisLabel<'a> {
+    AxisLabel { text, x, anchor }
 }
 
 /// Axis labels: under every bar when there are at most `every_up_to` bars (one bar: in the
 /// middle), else the first bar's at the left end and the last one's at the right end.
-fn axis_labels(bins: &[Bin], every_up_to: usize) -> Vec<Value> {
+fn axis_labels(bins: &[Bin], every_up_to: usize) -> Vec<AxisLabel<'_>> {
     let n = bins.len();
     if n == 1 {
         return vec![axis_label(&bins[0].label, 50.0, "middle")];
@@ -103,42 +170,62 @@ fn axis_labels(bins: &[Bin], every_up_to: usize) -> Vec<Value> {
 /// A vertical bar chart: one bar per bin in a slot of equal width, heights proportional to
 /// the counts; each slot also gets a transparent full-height rectangle (`hit`) so that its
 /// title shows on hover even over a short or empty bar.
-fn column_chart(bins: &[Bin], labels: Vec<Value>, aria: String, caption: String) -> Value {
+fn column_chart(bins: &[Bin], labels: &[AxisLabel], aria: &str, caption: String) -> Chart {
     let n = bins.len().max(1);
     let max = bins.iter().map(|b| b.count).max().unwrap_or(0);
     let slot = 100.0 / n as f64;
-    let bars: Vec<Value> = bins
-        .iter()
-        .enumerate()
-        .map(|(i, b)| {
-            let mut h = if max > 0 {
-                b.count as f64 / max as f64 * PLOT_HEIGHT
-            } else {
-                0.0
-            };
-            if b.count > 0 {
-                h = h.max(1.0);
-            }
-            json!({
-                "slot_x": pct_pos(slot * i as f64),
-                "slot_w": pct_pos(slot),
-                "x": pct_pos(slot * i as f64 + slot * (1.0 - BAR_FILL) / 2.0),
-                "w": pct_pos(slot * BAR_FILL),
-                "y": num(PLOT_HEIGHT - h),
-                "h": num(h),
-                "title": b.title,
-            })
-        })
-        .collect();
-    json!({
-        "height": num(COLUMN_CHART_HEIGHT),
-        "plot_height": num(PLOT_HEIGHT),
-        "label_y": num(COLUMN_CHART_HEIGHT - 4.0),
-        "bars": bars,
-        "labels": labels,
-        "aria": aria,
-        "caption": caption,
-    })
+    let mut svg = String::with_capacity(300 + bins.len() * 200);
+    svg.push_str("<svg class=\"chart chart-columns\" width=\"100%\" height=\"");
+    push_num(&mut svg, COLUMN_CHART_HEIGHT);
+    let _ = write!(svg, "\" role=\"img\" aria-label=\"{}\">", Escaped(aria));
+    svg.push_str("\n  <line class=\"baseline\" x1=\"0\" x2=\"100%\" y1=\"");
+    push_num(&mut svg, PLOT_HEIGHT);
+    svg.push_str("\" y2=\"");
+    push_num(&mut svg, PLOT_HEIGHT);
+    svg.push_str("\"/>");
+    for (i, b) in bins.iter().enumerate() {
+        let mut h = if max > 0 {
+            b.count as f64 / max as f64 * PLOT_HEIGHT
+        } else {
+            0.0
+        };
+        if b.count > 0 {
+            h = h.max(1.0);
+        }
+        let _ = write!(
+            svg,
+            "\n  <g class=\"bin\"><title>{}</title><rect class=\"hit\" x=\"",
+            Escaped(&b.title)
+        );
+        push_pct(&mut svg, slot * i as f64);
+        svg.push_str("\" y=\"0\" width=\"");
+        push_pct(&mut svg, slot);
+        svg.push_str("\" height=\"");
+        push_num(&mut svg, PLOT_HEIGHT);
+        svg.push_str("\"/><rect class=\"bar\" x=\"");
+        push_pct(&mut svg, slot * i as f64 + slot * (1.0 - BAR_FILL) / 2.0);
+        svg.push_str("\" y=\"");
+        push_num(&mut svg, PLOT_HEIGHT - h);
+        svg.push_str("\" width=\"");
+        push_pct(&mut svg, slot * BAR_FILL);
+        svg.push_str("\" height=\"");
+        push_num(&mut svg, h);
+        svg.push_str("\"/></g>");
+    }
+    for l in labels {
+        svg.push_str("\n  <text class=\"axis\" x=\"");
+        push_pct(&mut svg, l.x);
+        svg.push_str("\" y=\"");
+        push_num(&mut svg, COLUMN_CHART_HEIGHT - 4.0);
+        let _ = write!(
+            svg,
+            "\" text-anchor=\"{}\">{}</text>",
+            l.anchor,
+            Escaped(l.text)
+        );
+    }
+    svg.push_str("\n</svg>");
+    Chart { caption, svg }
 }
 
 /// The distinct values of a `distinct`-rule histogram, one per count (`None` when they do not
@@ -172,7 +259,7 @@ fn bins_text(n: usize) -> String {
 /// Bins of the `distinct` and `single` rules are labelled by their value (every bar when there
 /// are a few, else the first and last); other bins by their range `[from, to)` (the last one
 /// closed) in their titles, and the axis by the first and last edge.
-pub fn numeric_histogram(column: &str, h: &Histogram) -> Option<Value> {
+pub fn numeric_histogram(column: &str, h: &Histogram) -> Option<Chart> {
     if h.counts.is_empty() {
         return None;
     }
@@ -209,7 +296,7 @@ pub fn numeric_histogram(column: &str, h: &Histogram) -> Option<Value> {
             if max == 1 { "time" } else { "times" }
         );
         let labels = axis_labels(&bins, LABEL_EVERY_BAR_UP_TO);
-        return Some(column_chart(&bins, labels, aria, caption));
+        return Some(column_chart(&bins, &labels, &aria, caption));
     }
     if h.edges.len() != h.counts.len() + 1 {
         return None;
@@ -251,7 +338,7 @@ pub fn numeric_histogram(column: &str, h: &Histogram) -> Option<Value> {
         axis_label(&first, 0.0, "start"),
         axis_label(&last, 100.0, "end"),
     ];
-    Some(column_chart(&bins, labels, aria, caption))
+    Some(column_chart(&bins, &labels, &aria, caption))
 }
 
 fn plural(granularity: &str) -> String {
@@ -264,7 +351,7 @@ fn plural(granularity: &str) -> String {
 /// The chart of a date or timestamp column's values per period; `None` without periods.
 /// Bars are the periods in order; the axis is labelled by the first and last period (every
 /// period when there are at most 4).
-pub fn period_histogram(column: &str, p: &PeriodHistogram) -> Option<Value> {
+pub fn period_histogram(column: &str, p: &PeriodHistogram) -> Option<Chart> {
     let first = p.bins.first()?;
     let last = p.bins.last()?;
     let bins: Vec<Bin> = p
@@ -306,7 +393,7 @@ pub fn period_histogram(column: &str, p: &PeriodHistogram) -> Option<Value> {
         values_text(busiest.count)
     );
     let labels = axis_labels(&bins, 4);
-    Some(column_chart(&bins, labels, aria, caption))
+    Some(column_chart(&bins, &labels, &aria, caption))
 }
 
 /// One row of a bar chart.
@@ -322,7 +409,7 @@ pub struct BarRow {
 /// A horizontal bar chart: per row the value (cut to [`LABEL_CHARS`] characters) and its
 /// count and share on one line, and under them a bar whose length is the share relative to
 /// the largest share. `None` without rows.
-pub fn bar_chart(what: &str, rows: &[BarRow]) -> Option<Value> {
+pub fn bar_chart(what: &str, rows: &[BarRow]) -> Option<Chart> {
     if rows.is_empty() {
         return None;
     }
@@ -330,31 +417,6 @@ pub fn bar_chart(what: &str, rows: &[BarRow]) -> Option<Value> {
         .iter()
         .filter_map(|r| r.pct.filter(|p| p.is_finite()))
         .fold(0.0_f64, f64::max);
-    let items: Vec<Value> = rows
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let top = i as f64 * ROW_HEIGHT;
-            let width = match r.pct.filter(|p| p.is_finite()) {
-                Some(p) if max > 0.0 => (p / max * 100.0).clamp(0.0, 100.0),
-                _ => 0.0,
-            };
-            json!({
-                "label": shorten(&r.value),
-                "empty": r.value.is_empty(),
-                "numbers": format!("{} · {}", format::int(r.count), format::pct(r.pct)),
-                "text_y": num(top + 13.0),
-                "bar_y": num(top + 18.0),
-                "w": pct_pos(width),
-                "title": format!(
-                    "{}: {} ({})",
-                    if r.value.is_empty() { "(empty)" } else { r.value.as_str() },
-                    values_text(r.count),
-                    format::pct(r.pct)
-                ),
-            })
-        })
-        .collect();
     let listed: Vec<String> = rows
         .iter()
         .map(|r| {
@@ -370,12 +432,63 @@ pub fn bar_chart(what: &str, rows: &[BarRow]) -> Option<Value> {
             )
         })
         .collect();
-    Some(json!({
-        "height": num(rows.len() as f64 * ROW_HEIGHT),
-        "bar_h": 8,
-        "rows": items,
-        "aria": format!("{what}: {}", listed.join(", ")),
-    }))
+    let mut svg = String::with_capacity(200 + rows.len() * 400);
+    svg.push_str("<svg class=\"chart chart-bars\" width=\"100%\" height=\"");
+    push_num(&mut svg, rows.len() as f64 * ROW_HEIGHT);
+    let _ = write!(
+        svg,
+        "\" role=\"img\" aria-label=\"{}: {}\">",
+        Escaped(what),
+        Escaped(&listed.join(", "))
+    );
+    for (i, r) in rows.iter().enumerate() {
+        let top = i as f64 * ROW_HEIGHT;
+        let width = match r.pct.filter(|p| p.is_finite()) {
+            Some(p) if max > 0.0 => (p / max * 100.0).clamp(0.0, 100.0),
+            _ => 0.0,
+        };
+        let empty = r.value.is_empty();
+        let title = format!(
+            "{}: {} ({})",
+            if empty { "(empty)" } else { r.value.as_str() },
+            values_text(r.count),
+            format::pct(r.pct)
+        );
+        let _ = write!(
+            svg,
+            "\n  <g class=\"row\"><title>{}</title>\n    <text class=\"label{}\" x=\"0\" y=\"",
+            Escaped(&title),
+            if empty { " empty" } else { "" }
+        );
+        push_num(&mut svg, top + 13.0);
+        svg.push_str("\">");
+        if empty {
+            svg.push_str("(empty)");
+        } else {
+            let _ = write!(svg, "{}", Escaped(&shorten(&r.value)));
+        }
+        svg.push_str("</text>\n    <text class=\"num\" x=\"100%\" y=\"");
+        push_num(&mut svg, top + 13.0);
+        let _ = write!(
+            svg,
+            "\" text-anchor=\"end\">{} · {}</text>\n    <rect class=\"track\" x=\"0\" y=\"",
+            format::int(r.count),
+            format::pct(r.pct)
+        );
+        push_num(&mut svg, top + 18.0);
+        svg.push_str(
+            "\" width=\"100%\" height=\"8\" rx=\"2\"/>\n    <rect class=\"bar\" x=\"0\" y=\"",
+        );
+        push_num(&mut svg, top + 18.0);
+        svg.push_str("\" width=\"");
+        push_pct(&mut svg, width);
+        svg.push_str("\" height=\"8\" rx=\"2\"/>\n  </g>");
+    }
+    svg.push_str("\n</svg>");
+    Some(Chart {
+        caption: String::new(),
+        svg,
+    })
 }
 
 /// Pixel height of a metric chart's plot (the lines' area).
@@ -715,5 +828,38 @@ mod tests {
         assert!(shorten(&long).ends_with('…'));
         assert_eq!(values_text(1), "1 value");
         assert_eq!(values_text(1234), "1,234 values");
+    }
+
+    #[test]
+    fn push_num_writes_what_num_formats() {
+        for x in [
+            0.0,
+            -0.0,
+            1.0,
+            100.0,
+            2.0,
+            27.0,
+            21.0,
+            33.333_333,
+            66.666_667,
+            0.5,
+            -0.5,
+            0.000_4,
+            -0.000_4,
+            12.345_6,
+            99.999_9,
+            1e9 + 0.25,
+            -17.125,
+            0.1,
+            0.2,
+            0.3,
+        ] {
+            let mut s = String::from("x=");
+            push_num(&mut s, x);
+            assert_eq!(&s[2..], num(x), "{x}");
+        }
+        let mut s = String::new();
+        push_pct(&mut s, 100.0 / 3.0);
+        assert_eq!(s, "33.333%");
     }
 }

@@ -75,28 +75,66 @@ fn write(out: &Path, rel: &str, bytes: &[u8]) -> anyhow::Result<()> {
 }
 
 /// Pretty JSON with a trailing newline (deterministic: map keys sorted by serde_json).
-fn to_json(v: &serde_json::Value) -> anyhow::Result<Vec<u8>> {
+fn to_json(v: &impl Serialize) -> anyhow::Result<Vec<u8>> {
     let mut bytes = serde_json::to_vec_pretty(v).context("cannot serialise a JSON twin")?;
     bytes.push(b'\n');
     Ok(bytes)
 }
 
-/// Render one page and its JSON twin.
+/// A page's JSON twin as the template variable `data`, parsed from the twin's bytes on first
+/// use: the default theme never reads it, so most pages never pay for it.
+#[derive(Debug)]
+struct LazyTwin {
+    bytes: Vec<u8>,
+    parsed: std::sync::OnceLock<minijinja::Value>,
+}
+
+impl LazyTwin {
+    fn value(&self) -> &minijinja::Value {
+        self.parsed.get_or_init(|| {
+            serde_json::from_slice::<serde_json::Value>(&self.bytes)
+                .map(|v| minijinja::Value::from_serialize(&v))
+                .unwrap_or_default()
+        })
+    }
+}
+
+impl minijinja::value::Object for LazyTwin {
+    fn get_value(self: &std::sync::Arc<Self>, key: &minijinja::Value) -> Option<minijinja::Value> {
+        self.value()
+            .get_item(key)
+            .ok()
+            .filter(|v| !v.is_undefined())
+    }
+
+    fn enumerate(self: &std::sync::Arc<Self>) -> minijinja::value::Enumerator {
+        match self.value().try_iter() {
+            Ok(keys) => minijinja::value::Enumerator::Values(keys.collect()),
+            Err(_) => minijinja::value::Enumerator::Empty,
+        }
+    }
+}
+
+/// Render one page and write it with its JSON twin (`twin`: the twin's bytes, see [`to_json`]).
 fn page(
     theme: &theme::Theme,
     out: &Path,
     template: &str,
     path: &str,
     ctx: minijinja::Value,
-    twin: &serde_json::Value,
+    twin: Vec<u8>,
 ) -> anyhow::Result<()> {
+    write(out, &pages::json_path(path), &twin)?;
     // `data`: the twin, for themes that want the raw input.
-    let ctx = minijinja::context! { data => minijinja::Value::from_serialize(twin), ..ctx };
+    let data = minijinja::Value::from_object(LazyTwin {
+        bytes: twin,
+        parsed: std::sync::OnceLock::new(),
+    });
+    let ctx = minijinja::context! { data => data, ..ctx };
     let html = theme
         .render(template, ctx)
         .with_context(|| format!("rendering {path}"))?;
-    write(out, path, html.as_bytes())?;
-    write(out, &pages::json_path(path), &to_json(twin)?)
+    write(out, path, html.as_bytes())
 }
 
 /// Render every page, its JSON twin, static assets and the analyst kit into `out` (the staging
@@ -132,7 +170,14 @@ pub fn render(
     // Dashboard.
     let (ctx, twin) = site.dashboard();
     let ctx = minijinja::Value::from_serialize(&ctx);
-    page(&theme, out, "index.html", "index.html", ctx, &twin)?;
+    page(
+        &theme,
+        out,
+        "index.html",
+        "index.html",
+        ctx,
+        to_json(&twin)?,
+    )?;
 
     // Tables.
     let (ctx, twin) = site.table_catalog();
@@ -142,17 +187,17 @@ pub fn render(
         "tables.html",
         "tables/index.html",
         minijinja::Value::from_serialize(&ctx),
-        &twin,
+        to_json(&twin)?,
     )?;
     input.tables.par_iter().try_for_each(|t| {
-        let (ctx, twin) = site.table(t);
+        let (ctx, twin) = site.table(t)?;
         page(
             &theme,
             out,
             "table.html",
             &pages::table_path(&t.spec.name),
-            minijinja::Value::from_serialize(&ctx),
-            &twin,
+            ctx,
+            twin,
         )
     })?;
 
@@ -164,7 +209,7 @@ pub fn render(
         "metrics.html",
         "metrics/index.html",
         minijinja::Value::from_serialize(&ctx),
-        &twin,
+        to_json(&twin)?,
     )?;
     input.metrics.par_iter().try_for_each(|m| {
         let (ctx, twin) = site.metric(m);
@@ -174,7 +219,7 @@ pub fn render(
             "metric.html",
             &pages::metric_path(&m.metric),
             minijinja::Value::from_serialize(&ctx),
-            &twin,
+            to_json(&twin)?,
         )
     })?;
 
@@ -187,7 +232,14 @@ pub fn render(
         }
         ctx = minijinja::context! { content => minijinja::Value::from_safe_string(r.html.clone()), ..ctx };
     }
-    page(&theme, out, "docs.html", "docs/index.html", ctx, &twin)?;
+    page(
+        &theme,
+        out,
+        "docs.html",
+        "docs/index.html",
+        ctx,
+        to_json(&twin)?,
+    )?;
     for d in input.content.docs.iter().filter(|d| d.slug != "index") {
         let (ctx, twin, rendered) = site.doc(d);
         warnings.extend(site.check_links(d, &rendered));
@@ -203,7 +255,7 @@ pub fn render(
             "doc.html",
             &pages::doc_path(&d.slug),
             ctx,
-            &twin,
+            to_json(&twin)?,
         )?;
     }
 

@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::content::{ForeignKey, Metric};
@@ -496,14 +497,20 @@ impl<'a> Site<'a> {
     }
 
     /// `tables/<name>.html`.
-    pub fn table(&self, r: &TableReport) -> (Value, Value) {
+    ///
+    /// Returns the page's template context and its JSON twin's bytes (both built from typed
+    /// views, without an intermediate `serde_json::Value` of the profile: a table page carries
+    /// every column's statistics and charts, and this is the site's hot path).
+    ///
+    /// Errors: the twin cannot be serialised.
+    pub fn table(&self, r: &TableReport) -> anyhow::Result<(minijinja::Value, Vec<u8>)> {
         let spec = &r.spec;
         let path = table_path(&spec.name);
         let path = path.as_str();
         let profile = r.profile.as_ref();
 
         // Schema: the synced columns, else the declared ones.
-        let schema: Vec<Value> = match &r.synced {
+        let schema: Vec<SchemaColumn> = match &r.synced {
             Some(s) => s
                 .columns
                 .iter()
@@ -511,44 +518,54 @@ impl<'a> Site<'a> {
                     let desc = spec
                         .column(&c.source_name)
                         .or_else(|| spec.column(&c.name))
-                        .and_then(|d| d.description.clone());
+                        .and_then(|d| d.description.as_deref());
                     let p = profile.and_then(|p| p.columns.iter().find(|x| x.name == c.name));
-                    json!({
-                        "name": c.name,
-                        "anchor": column_anchor(&c.name),
-                        "href": format!("#{}", enc(&column_anchor(&c.name))),
-                        "source_name": if c.source_name != c.name { Some(c.source_name.clone()) } else { None },
-                        "type": c.column_type.as_str(),
-                        "meaning": c.column_type.meaning(),
-                        "note": c.note,
-                        "type_source": c.type_source,
-                        "description": desc,
-                        "primary_key": spec.primary_key.contains(&c.name),
-                        "nulls": p.map(|p| format::pct(p.null_pct)).unwrap_or_else(|| NA.to_string()),
-                        "distinct": p.map(|p| approx(p.distinct_exact, format::int(p.distinct_count))).unwrap_or_else(|| NA.to_string()),
-                        "profiled": p.is_some(),
-                    })
+                    let anchor = column_anchor(&c.name);
+                    SchemaColumn {
+                        name: &c.name,
+                        href: format!("#{}", enc(&anchor)),
+                        anchor,
+                        source_name: (c.source_name != c.name).then_some(c.source_name.as_str()),
+                        r#type: c.column_type.as_str(),
+                        meaning: c.column_type.meaning(),
+                        note: c.note.as_deref(),
+                        type_source: c.type_source,
+                        description: desc,
+                        primary_key: spec.primary_key.contains(&c.name),
+                        nulls: p
+                            .map(|p| format::pct(p.null_pct))
+                            .unwrap_or_else(|| NA.to_string()),
+                        distinct: p
+                            .map(|p| approx(p.distinct_exact, format::int(p.distinct_count)))
+                            .unwrap_or_else(|| NA.to_string()),
+                        profiled: p.is_some(),
+                    }
                 })
                 .collect(),
             None => spec
                 .columns
                 .iter()
                 .map(|c| {
-                    json!({
-                        "name": c.name,
-                        "anchor": column_anchor(&c.name),
-                        "href": format!("#{}", enc(&column_anchor(&c.name))),
-                        "source_name": Value::Null,
-                        "type": c.column_type.map(|t| t.as_str()).unwrap_or(NA),
-                        "meaning": c.column_type.and_then(|t| t.meaning()),
-                        "note": Value::Null,
-                        "type_source": if c.column_type.is_some() { "declared" } else { NA },
-                        "description": c.description,
-                        "primary_key": spec.primary_key.contains(&c.name),
-                        "nulls": NA,
-                        "distinct": NA,
-                        "profiled": false,
-                    })
+                    let anchor = column_anchor(&c.name);
+                    SchemaColumn {
+                        name: &c.name,
+                        href: format!("#{}", enc(&anchor)),
+                        anchor,
+                        source_name: None,
+                        r#type: c.column_type.map(|t| t.as_str()).unwrap_or(NA),
+                        meaning: c.column_type.and_then(|t| t.meaning()),
+                        note: None,
+                        type_source: if c.column_type.is_some() {
+                            "declared"
+                        } else {
+                            NA
+                        },
+                        description: c.description.as_deref(),
+                        primary_key: spec.primary_key.contains(&c.name),
+                        nulls: NA.to_string(),
+                        distinct: NA.to_string(),
+                        profiled: false,
+                    }
                 })
                 .collect(),
         };
@@ -657,12 +674,12 @@ impl<'a> Site<'a> {
             })
             .unwrap_or_default();
 
-        let columns: Vec<Value> = profile
+        let columns: Vec<ColumnView> = profile
             .map(|p| {
                 p.columns
                     .iter()
                     .map(|c| {
-                        let desc = spec.column(&c.name).and_then(|d| d.description.clone());
+                        let desc = spec.column(&c.name).and_then(|d| d.description.as_deref());
                         column_view(c, desc)
                     })
                     .collect()
@@ -799,50 +816,65 @@ impl<'a> Site<'a> {
             .as_ref()
             .map(|s| copy_command(&self.input.rsync_source, s));
 
-        let ctx = json!({
-            "site": self.site(),
-            "page": self.page(path, &spec.name, "tables"),
-            "table": {
-                "name": spec.name,
-                "description": spec.description,
-                "folder": spec.folder,
-                "error": r.error,
-                "failed": r.synced.is_none(),
-                "profile_missing": r.synced.is_some() && profile.is_none(),
-                "facts": facts,
-                "details": details,
-                "files": files,
-                "alerts": alerts,
-                "profile": summary,
-                "schema": schema,
-                "columns": columns,
-                "sample": sample,
-                "fk_out": fk_out,
-                "fk_in": fk_in,
-                "metrics": metric_links,
-                "snippet": snippet,
-                "copy": copy,
-                "sync": sync_view(r.sync_state.as_ref()),
-                "latest": profile.and_then(|p| p.date_range.as_ref()).map(|d| json!({"date": d.latest, "column": d.column})),
+        let ctx = TablePage {
+            site: self.site(),
+            page: self.page(path, &spec.name, "tables"),
+            table: TableView {
+                name: &spec.name,
+                description: &spec.description,
+                folder: &spec.folder,
+                error: r.error.as_deref(),
+                failed: r.synced.is_none(),
+                profile_missing: r.synced.is_some() && profile.is_none(),
+                facts,
+                details,
+                files,
+                alerts,
+                profile: summary,
+                schema,
+                columns,
+                sample,
+                fk_out,
+                fk_in,
+                metrics: metric_links,
+                snippet,
+                copy,
+                sync: sync_view(r.sync_state.as_ref()),
+                latest: profile
+                    .and_then(|p| p.date_range.as_ref())
+                    .map(|d| json!({"date": d.latest, "column": d.column})),
             },
-        });
-        let twin = json!({
-            "version": JSON_VERSION,
-            "kind": "table",
-            "name": spec.name,
-            "spec": spec,
-            "synced": r.synced,
-            "profile": r.profile,
-            "error": r.error,
-            "sync_state": r.sync_state.as_ref().map(stable_state),
-            "foreign_keys_in": fk_in_list.iter().map(|(from, fk)| json!({
-                "table": from, "column": fk.column, "references": fk.references, "description": fk.description,
-            })).collect::<Vec<_>>(),
-            "metrics": metrics.iter().map(|m| json!({
-                "name": m.name, "category": m.category, "href": href(path, &metric_path(m)),
-            })).collect::<Vec<_>>(),
-        });
-        (ctx, twin)
+        };
+        let twin = TableTwin {
+            version: JSON_VERSION,
+            kind: "table",
+            name: &spec.name,
+            spec,
+            synced: r.synced.as_ref(),
+            profile: r.profile.as_ref(),
+            error: r.error.as_deref(),
+            sync_state: r.sync_state.as_ref().map(stable_state),
+            foreign_keys_in: fk_in_list
+                .iter()
+                .map(|(from, fk)| {
+                    json!({
+                        "table": from, "column": fk.column, "references": fk.references, "description": fk.description,
+                    })
+                })
+                .collect(),
+            metrics: metrics
+                .iter()
+                .map(|m| {
+                    json!({
+                        "name": m.name, "category": m.category, "href": href(path, &metric_path(m)),
+                    })
+                })
+                .collect(),
+        };
+        Ok((
+            minijinja::Value::from_serialize(&ctx),
+            crate::site::to_json(&twin)?,
+        ))
     }
 
     // ---------------------------------------------------------------- metrics
@@ -1148,9 +1180,9 @@ fn toc(headings: &[markdown::Heading]) -> Vec<Value> {
 }
 
 /// One statistic of a column card; a long value (a timestamp) takes a whole row of the grid.
-fn stat(label: &str, value: String) -> Value {
+fn stat(label: &'static str, value: String) -> StatView {
     let wide = value.chars().count() > 19;
-    json!({"label": label, "value": value, "wide": wide})
+    StatView { label, value, wide }
 }
 
 /// `text` marked as an estimate (`≈ text`) unless `exact` or undefined.
@@ -1188,13 +1220,13 @@ fn count_share(n: u64, pct: Option<f64>) -> String {
 
 /// The display model of one column profile: its statistics (every undefined one as "n/a"),
 /// notes on the estimated ones, and its charts (see [`charts`]).
-fn column_view(c: &ColumnProfile, description: Option<String>) -> Value {
+fn column_view<'a>(c: &'a ColumnProfile, description: Option<&'a str>) -> ColumnView<'a> {
     let mut stats = vec![
         stat("nulls", count_share(c.null_count, c.null_pct)),
         stat("distinct", distinct_text(c)),
     ];
     let mut notes: Vec<String> = Vec::new();
-    let mut charts_: Vec<Value> = Vec::new();
+    let mut charts_: Vec<ChartView> = Vec::new();
     if !c.distinct_exact {
         notes.push(match plus_minus(c.distinct_error_pct) {
             Some(e) => format!(
@@ -1241,7 +1273,7 @@ fn column_view(c: &ColumnProfile, description: Option<String>) -> Value {
         }
         if let Some(h) = &n.histogram {
             if let Some(chart) = charts::numeric_histogram(&c.name, h) {
-                charts_.push(json!({"title": "Distribution", "kind": "columns", "chart": chart}));
+                charts_.push(ChartView::new("Distribution", chart));
             }
         }
     }
@@ -1283,8 +1315,7 @@ fn column_view(c: &ColumnProfile, description: Option<String>) -> Value {
         ));
         if let Some(p) = &t.histogram {
             if let Some(chart) = charts::period_histogram(&c.name, p) {
-                charts_
-                    .push(json!({"title": "Values over time", "kind": "columns", "chart": chart}));
+                charts_.push(ChartView::new("Values over time", chart));
             }
         }
     }
@@ -1311,7 +1342,7 @@ fn column_view(c: &ColumnProfile, description: Option<String>) -> Value {
             },
         ];
         if let Some(chart) = charts::bar_chart(&format!("Values of {}", c.name), &rows) {
-            charts_.push(json!({"title": "Values", "kind": "bars", "chart": chart}));
+            charts_.push(ChartView::new("Values", chart));
         }
     } else {
         // Values that each occur once say nothing a sample does not: no bars then.
@@ -1328,22 +1359,29 @@ fn column_view(c: &ColumnProfile, description: Option<String>) -> Value {
             if let Some(chart) =
                 charts::bar_chart(&format!("Most frequent values of {}", c.name), &rows)
             {
-                charts_.push(json!({"title": "Top values", "kind": "bars", "chart": chart}));
+                charts_.push(ChartView::new("Top values", chart));
             }
         }
     }
-    json!({
-        "name": c.name,
-        "anchor": column_anchor(&c.name),
-        "type": c.column_type,
-        "primary_key": c.is_primary_key,
-        "description": description,
-        "alerts": c.alerts.iter().map(|a| json!({"kind": a.kind, "message": a.message})).collect::<Vec<_>>(),
-        "stats": stats,
-        "notes": notes,
-        "charts": charts_,
-        "samples": c.sample_values,
-    })
+    ColumnView {
+        name: &c.name,
+        anchor: column_anchor(&c.name),
+        r#type: &c.column_type,
+        primary_key: c.is_primary_key,
+        description,
+        alerts: c
+            .alerts
+            .iter()
+            .map(|a| AlertView {
+                kind: &a.kind,
+                message: &a.message,
+            })
+            .collect(),
+        stats,
+        notes,
+        charts: charts_,
+        samples: &c.sample_values,
+    }
 }
 
 /// The table-level part of a profile: the sampling notice and the facts about all rows.
@@ -1412,14 +1450,28 @@ fn profile_summary(p: &TableProfile, has_key: bool) -> Value {
     })
 }
 
-fn sample_view(p: &TableProfile) -> Value {
-    json!({
-        "headers": p.columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>(),
-        "rows": p.sample_rows.iter().map(|row| row.iter().map(|v| match v {
-            Some(s) => json!({"text": s, "null": false}),
-            None => json!({"text": "NULL", "null": true}),
-        }).collect::<Vec<_>>()).collect::<Vec<_>>(),
-    })
+fn sample_view(p: &TableProfile) -> SampleView<'_> {
+    SampleView {
+        headers: p.columns.iter().map(|c| c.name.as_str()).collect(),
+        rows: p
+            .sample_rows
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|v| match v {
+                        Some(s) => SampleCell {
+                            text: s,
+                            null: false,
+                        },
+                        None => SampleCell {
+                            text: "NULL",
+                            null: true,
+                        },
+                    })
+                    .collect()
+            })
+            .collect(),
+    }
 }
 
 fn result_view(r: &QueryResult) -> Value {
@@ -1548,6 +1600,138 @@ fn recent_schema_changes(input: &SiteInput, path: &str) -> Vec<Value> {
             v
         })
         .collect()
+}
+
+// ---------------------------------------------------------------- table page views
+
+/// The template context of a table page (`site`, `page`, `table`).
+#[derive(Serialize)]
+struct TablePage<'a> {
+    site: Value,
+    page: Value,
+    table: TableView<'a>,
+}
+
+/// `table` in `table.html`.
+#[derive(Serialize)]
+struct TableView<'a> {
+    name: &'a str,
+    description: &'a str,
+    folder: &'a str,
+    error: Option<&'a str>,
+    failed: bool,
+    profile_missing: bool,
+    facts: Vec<Value>,
+    details: Vec<Value>,
+    files: Vec<Value>,
+    alerts: Vec<Value>,
+    profile: Option<Value>,
+    schema: Vec<SchemaColumn<'a>>,
+    columns: Vec<ColumnView<'a>>,
+    sample: Option<SampleView<'a>>,
+    fk_out: Vec<Value>,
+    fk_in: Vec<Value>,
+    metrics: Vec<Value>,
+    snippet: String,
+    copy: Option<String>,
+    sync: Value,
+    latest: Option<Value>,
+}
+
+/// One row of a table page's schema.
+#[derive(Serialize)]
+struct SchemaColumn<'a> {
+    name: &'a str,
+    anchor: String,
+    href: String,
+    source_name: Option<&'a str>,
+    r#type: &'a str,
+    meaning: Option<&'static str>,
+    note: Option<&'a str>,
+    type_source: &'a str,
+    description: Option<&'a str>,
+    primary_key: bool,
+    nulls: String,
+    distinct: String,
+    profiled: bool,
+}
+
+/// One column profile card.
+#[derive(Serialize)]
+struct ColumnView<'a> {
+    name: &'a str,
+    anchor: String,
+    r#type: &'a str,
+    primary_key: bool,
+    description: Option<&'a str>,
+    alerts: Vec<AlertView<'a>>,
+    stats: Vec<StatView>,
+    notes: Vec<String>,
+    charts: Vec<ChartView>,
+    samples: &'a [String],
+}
+
+#[derive(Serialize)]
+struct AlertView<'a> {
+    kind: &'a str,
+    message: &'a str,
+}
+
+/// One statistic of a column card (see [`stat`]).
+#[derive(Serialize)]
+struct StatView {
+    label: &'static str,
+    value: String,
+    wide: bool,
+}
+
+/// One chart of a column card: its title, caption and SVG (a safe string: the markup of
+/// [`charts`], whose texts are escaped there).
+#[derive(Serialize)]
+struct ChartView {
+    title: &'static str,
+    caption: String,
+    svg: minijinja::Value,
+}
+
+impl ChartView {
+    fn new(title: &'static str, chart: charts::Chart) -> ChartView {
+        ChartView {
+            title,
+            caption: chart.caption,
+            svg: minijinja::Value::from_safe_string(chart.svg),
+        }
+    }
+}
+
+/// A table page's sample rows: column names and, per row, each cell's text or NULL.
+#[derive(Serialize)]
+struct SampleView<'a> {
+    headers: Vec<&'a str>,
+    rows: Vec<Vec<SampleCell<'a>>>,
+}
+
+#[derive(Serialize)]
+struct SampleCell<'a> {
+    text: &'a str,
+    null: bool,
+}
+
+/// A table's JSON twin (`tables/<name>.json`): the declaration, the sync's result, the
+/// profile, the error, the stable part of its sync state, the declared foreign keys that
+/// point at it and the metrics that read it.
+#[derive(Serialize)]
+struct TableTwin<'a> {
+    version: u32,
+    kind: &'static str,
+    name: &'a str,
+    spec: &'a crate::content::TableSpec,
+    synced: Option<&'a crate::sync::SyncedTable>,
+    profile: Option<&'a TableProfile>,
+    error: Option<&'a str>,
+    sync_state: Option<Value>,
+    foreign_keys_in: Vec<Value>,
+    metrics: Vec<Value>,
 }
 
 #[cfg(test)]

@@ -50,6 +50,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::OnceLock;
 
+use rayon::prelude::*;
 use serde_json::{json, Value};
 
 use crate::site::markdown;
@@ -409,6 +410,31 @@ pub fn build(input: &SiteInput) -> anyhow::Result<Vec<SearchFile>> {
     let mut types: Vec<String> = Vec::new();
     let mut type_ids: HashMap<String, usize> = HashMap::new();
     let mut postings: BTreeMap<String, BTreeSet<Item>> = BTreeMap::new();
+    // Each table's words (its description, its columns' names and descriptions), folded in
+    // parallel: the costly part of the index on a large catalog.
+    let table_tokens: Vec<Vec<(String, Item)>> = input
+        .tables
+        .par_iter()
+        .enumerate()
+        .map(|(ti, t)| {
+            let mut out: Vec<(String, Item)> = tokens(&t.spec.description, true)
+                .into_iter()
+                .map(|w| (w, Item::Table(ti)))
+                .collect();
+            for (ci, (cname, _, desc)) in table_columns(t).into_iter().enumerate() {
+                let item = Item::Column(ti, ci);
+                out.extend(tokens(&cname, false).into_iter().map(|w| (w, item)));
+                if let Some(d) = &desc {
+                    out.extend(tokens(d, true).into_iter().map(|w| (w, item)));
+                }
+            }
+            out
+        })
+        .collect();
+    for (w, item) in table_tokens.into_iter().flatten() {
+        postings.entry(w).or_default().insert(item);
+    }
+
     let mut add = |text: &str, stop: bool, item: Item| {
         for t in tokens(text, stop) {
             postings.entry(t).or_default().insert(item);
@@ -440,7 +466,7 @@ pub fn build(input: &SiteInput) -> anyhow::Result<Vec<SearchFile>> {
     let mut columns = Vec::new();
     let mut column_names = Vec::new();
     let mut anchors: Vec<Vec<Option<String>>> = Vec::new();
-    for (ti, t) in input.tables.iter().enumerate() {
+    for t in &input.tables {
         let name = &t.spec.name;
         let mut entry = json!([
             name,
@@ -453,16 +479,10 @@ pub fn build(input: &SiteInput) -> anyhow::Result<Vec<SearchFile>> {
             }
         }
         tables_json.push(entry);
-        add(&t.spec.description, true, Item::Table(ti));
         let mut cols = Vec::new();
         let mut names = Vec::new();
         let mut anchor_row = Vec::new();
-        for (ci, (cname, ctype, desc)) in table_columns(t).into_iter().enumerate() {
-            let item = Item::Column(ti, ci);
-            add(&cname, false, item);
-            if let Some(d) = &desc {
-                add(d, true, item);
-            }
+        for (cname, ctype, desc) in table_columns(t) {
             let type_index = *type_ids.entry(ctype.clone()).or_insert_with(|| {
                 types.push(ctype.clone());
                 types.len() - 1
@@ -522,15 +542,20 @@ pub fn build(input: &SiteInput) -> anyhow::Result<Vec<SearchFile>> {
         postings,
     };
 
-    let mut shards: Vec<(String, String)> = Vec::new();
     let all: Vec<Posting> = index
         .postings
         .iter()
         .map(|(k, v)| (k.as_str(), v))
         .collect();
-    for (key, group) in group_by_prefix(&all, 1) {
-        emit(&index, &anchors, key, group, &mut shards);
-    }
+    // One group per first character, rendered in parallel.
+    let mut shards: Vec<(String, String)> = group_by_prefix(&all, 1)
+        .into_par_iter()
+        .flat_map_iter(|(key, group)| {
+            let mut out = Vec::new();
+            emit(&index, &anchors, key, group, &mut out);
+            out
+        })
+        .collect();
     shards.sort();
 
     let manifest = json!({

@@ -76,18 +76,34 @@ pub struct Theme {
 
 /// Escape text for HTML content and quoted attributes (`& < > " '`).
 pub fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + s.len() / 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
+    Escaped(s).to_string()
+}
+
+/// `s` escaped for HTML content and quoted attributes (`&` `<` `>` `"` `'` as `&amp;` `&lt;`
+/// `&gt;` `&quot;` `&#39;`), written by `Display` in runs between those characters: no
+/// allocation. The theme's autoescape and the SVG of [`crate::site::charts`] both use it, so
+/// text escapes the same wherever it lands.
+pub struct Escaped<'a>(pub &'a str);
+
+impl std::fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = self.0;
+        let mut last = 0;
+        for (i, b) in s.bytes().enumerate() {
+            let entity = match b {
+                b'&' => "&amp;",
+                b'<' => "&lt;",
+                b'>' => "&gt;",
+                b'"' => "&quot;",
+                b'\'' => "&#39;",
+                _ => continue,
+            };
+            f.write_str(&s[last..i])?;
+            f.write_str(entity)?;
+            last = i + 1;
         }
+        f.write_str(&s[last..])
     }
-    out
 }
 
 fn safe_name(name: &str) -> bool {
@@ -117,7 +133,7 @@ impl Theme {
         env.set_formatter(|out, state, value| {
             if let (AutoEscape::Html, Some(s)) = (state.auto_escape(), value.as_str()) {
                 if !value.is_safe() {
-                    return out.write_str(&html_escape(s)).map_err(Error::from);
+                    return write!(out, "{}", Escaped(s)).map_err(Error::from);
                 }
             }
             minijinja::escape_formatter(out, state, value)
