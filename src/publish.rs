@@ -490,7 +490,10 @@ impl Staging {
     }
 
     /// Make the staged tree the published one and drop builds beyond the `keep` newest previous
-    /// ones. Returns the number of files hard-linked unchanged from the previous build.
+    /// ones; or, when the staged tree holds the published tree's files with the same bytes but
+    /// for the [`PER_BUILD_FILES`] (which only say when the build ran), publish nothing: the
+    /// staging folder is removed and no file of the published tree is rewritten, so an analyst's
+    /// `rsync` finds nothing to copy.
     ///
     /// In order: files equal to the previous build's are replaced by hard links to them (same
     /// inode and mtime), the others fsynced; folders whose entries are all unchanged get the
@@ -499,10 +502,26 @@ impl Staging {
     /// and its folder fsynced. Only then are old builds pruned.
     ///
     /// Errors: I/O errors; `output` appeared during the build and is not a symlink (not replaced).
-    pub fn publish(self, keep: usize) -> anyhow::Result<usize> {
+    pub fn publish(self, keep: usize) -> anyhow::Result<Published> {
         let previous = current_tree(&self.output);
-        let linked = link_unchanged(&self.root, previous.as_deref())?;
+        let (linked, rewritten) = link_unchanged(&self.root, previous.as_deref())?;
         if let Some(prev) = &previous {
+            let unchanged = rewritten
+                .iter()
+                .all(|r| PER_BUILD_FILES.contains(&r.as_str()) && prev.join(r).is_file())
+                && count_files(prev) == linked + rewritten.len();
+            if unchanged {
+                fs::remove_dir_all(&self.root)
+                    .with_context(|| format!("{}: cannot remove", self.root.display()))?;
+                return Ok(Published {
+                    linked,
+                    build_id: prev
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                    changed: false,
+                });
+            }
             keep_folder_mtimes(&self.root, prev);
         }
         sync_folders(&self.root)?;
@@ -544,8 +563,39 @@ impl Staging {
             .with_context(|| format!("{}: cannot replace", self.output.display()))?;
         sync_dir(&parent_dir(&self.output))?;
         prune(&self.builds, &self.id, keep)?;
-        Ok(linked)
+        Ok(Published {
+            linked,
+            build_id: self.id,
+            changed: true,
+        })
     }
+}
+
+/// Files of a tree that only say when its build ran (`meta/freshness.js`: the build's and each
+/// table's sync times; `meta/manifest.json`: the build id and time). A build whose tree differs
+/// from the published one in these alone is not published ([`Staging::publish`]).
+pub const PER_BUILD_FILES: [&str; 2] = ["meta/freshness.js", "meta/manifest.json"];
+
+/// What [`Staging::publish`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    /// Files hard-linked unchanged from the previous build (all of them but the
+    /// [`PER_BUILD_FILES`] when nothing changed).
+    pub linked: usize,
+    /// The build now published: the new one, or the previous one when nothing changed.
+    pub build_id: String,
+    /// Whether a new tree was published; `false` when it would have differed from the
+    /// published one only in its [`PER_BUILD_FILES`].
+    pub changed: bool,
+}
+
+/// Regular files under `root` (0 when it cannot be read).
+fn count_files(root: &Path) -> usize {
+    walkdir::WalkDir::new(root)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .count()
 }
 
 fn sync_dir(dir: &Path) -> anyhow::Result<()> {
@@ -595,9 +645,14 @@ fn same_bytes(a: &Path, b: &Path) -> std::io::Result<bool> {
 }
 
 /// Replace every file of `new_root` whose bytes equal the same path in `prev_root` by a hard link
-/// to the previous file (keeping its mtime); fsync the others. Returns the number linked.
-fn link_unchanged(new_root: &Path, prev_root: Option<&Path>) -> anyhow::Result<usize> {
+/// to the previous file (keeping its mtime); fsync the others. Returns the number linked and the
+/// paths (relative, `/`-separated) of the others.
+fn link_unchanged(
+    new_root: &Path,
+    prev_root: Option<&Path>,
+) -> anyhow::Result<(usize, Vec<String>)> {
     let mut linked = 0;
+    let mut rewritten = Vec::new();
     for entry in walkdir::WalkDir::new(new_root) {
         let entry = entry?;
         if !entry.file_type().is_file() {
@@ -628,8 +683,15 @@ fn link_unchanged(new_root: &Path, prev_root: Option<&Path>) -> anyhow::Result<u
         File::open(entry.path())
             .and_then(|f| f.sync_all())
             .with_context(|| format!("{}: cannot fsync", entry.path().display()))?;
+        let rel = entry.path().strip_prefix(new_root)?;
+        rewritten.push(
+            rel.components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/"),
+        );
     }
-    Ok(linked)
+    Ok((linked, rewritten))
 }
 
 /// Give every folder of `new` whose entries are exactly those of the same folder in `old` (same
@@ -703,8 +765,10 @@ mod tests {
             let s = Staging::create(&out, id).unwrap();
             fs::write(s.root().join("same.txt"), "same").unwrap();
             fs::write(s.root().join("changing.txt"), format!("v{i}")).unwrap();
-            let linked = s.publish(2).unwrap();
-            assert_eq!(linked, usize::from(i > 0));
+            let published = s.publish(2).unwrap();
+            assert_eq!(published.linked, usize::from(i > 0));
+            assert!(published.changed);
+            assert_eq!(published.build_id, *id);
             assert_eq!(
                 fs::read_to_string(out.join("changing.txt")).unwrap(),
                 format!("v{i}")
@@ -721,6 +785,55 @@ mod tests {
         let ino_now = fs::metadata(out.join("same.txt")).unwrap().ino();
         let ino_b2 = fs::metadata(builds.join("b2/same.txt")).unwrap().ino();
         assert_eq!(ino_now, ino_b2);
+    }
+
+    #[test]
+    fn a_build_that_changes_only_its_times_is_not_published() {
+        let dir = crate::testkit::tempdir().unwrap();
+        let out = dir.path().join("public");
+        let stage = |id: &str, page: &str| {
+            let s = Staging::create(&out, id).unwrap();
+            fs::create_dir_all(s.root().join("meta")).unwrap();
+            fs::write(s.root().join("index.html"), page).unwrap();
+            fs::write(s.root().join("meta/freshness.js"), id).unwrap();
+            fs::write(s.root().join("meta/manifest.json"), id).unwrap();
+            s
+        };
+        assert!(stage("b1", "one").publish(2).unwrap().changed);
+        let again = stage("b2", "one").publish(2).unwrap();
+        assert_eq!(
+            again,
+            Published {
+                linked: 1,
+                build_id: "b1".into(),
+                changed: false
+            }
+        );
+        assert_eq!(resolve_link(&out), "b1");
+        assert_eq!(
+            fs::read_to_string(out.join("meta/freshness.js")).unwrap(),
+            "b1"
+        );
+        assert!(!builds_dir(&out).join("b2").exists());
+        assert!(!builds_dir(&out).join("b2.partial").exists());
+        // A page that changed, or a file gone, is published.
+        assert!(stage("b3", "two").publish(2).unwrap().changed);
+        assert_eq!(resolve_link(&out), "b3");
+        let s = Staging::create(&out, "b4").unwrap();
+        fs::create_dir_all(s.root().join("meta")).unwrap();
+        fs::write(s.root().join("meta/freshness.js"), "b4").unwrap();
+        fs::write(s.root().join("meta/manifest.json"), "b4").unwrap();
+        assert!(s.publish(2).unwrap().changed);
+        assert!(!out.join("index.html").exists());
+    }
+
+    fn resolve_link(out: &Path) -> String {
+        fs::read_link(out)
+            .unwrap()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned()
     }
 
     #[test]

@@ -61,8 +61,12 @@ pub struct Args {
 pub struct Summary {
     /// `ok` or `failed` (some table or metric failed; the rest was published).
     pub status: &'static str,
-    /// Build id (folder name of the published build).
+    /// Build id (folder name of the published build: this build's, or the previous one's when
+    /// this build changed nothing, see `published`).
     pub build_id: String,
+    /// Whether this build published a new tree; `false` when its tree would have differed
+    /// from the published one only in when it ran ([`crate::publish::PER_BUILD_FILES`]).
+    pub published: bool,
     /// The published output path.
     pub output: String,
     /// Per table: rows, bytes, error.
@@ -454,20 +458,28 @@ fn build(
     timings.insert("site", t.elapsed().as_secs_f64());
 
     let t = Instant::now();
-    let linked = staging.publish(config.keep_builds)?;
+    let published = staging.publish(config.keep_builds)?;
     // The state follows the published tree: a build killed before this line re-reads from the
     // old cursors, and the merge by primary key makes that harmless.
     if !run.separate_output {
         new_state.save(&config.state)?;
     }
     timings.insert("publish", t.elapsed().as_secs_f64());
-    log.detail(&format!(
-        "{linked} unchanged files kept from the previous build"
-    ));
+    if published.changed {
+        log.detail(&format!(
+            "{} unchanged files kept from the previous build",
+            published.linked
+        ));
+    } else {
+        log.info(&format!(
+            "nothing changed since build {}: it stays published, no file rewritten",
+            published.build_id
+        ));
+    }
 
     let summary = summarize(
         config,
-        &build_id,
+        (&published.build_id, published.changed),
         content,
         (&synced, &new_state),
         &input.metrics,
@@ -1156,7 +1168,7 @@ fn write_meta(
 
 fn summarize(
     config: &Config,
-    build_id: &str,
+    (build_id, published): (&str, bool),
     content: &Content,
     (synced, state): (&[Synced], &SyncState),
     metrics: &[MetricResult],
@@ -1206,6 +1218,7 @@ fn summarize(
     Summary {
         status: if failed { "failed" } else { "ok" },
         build_id: build_id.to_string(),
+        published,
         output: config.output.display().to_string(),
         metrics_ok: metrics.len() - metrics_failed.len(),
         tables,
