@@ -227,7 +227,7 @@ fn a_rebuild_without_input_change_publishes_nothing_and_gives_rsync_nothing_to_t
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
         .collect();
-    assert_eq!(builds, [first_id.clone()]);
+    assert_eq!(builds, std::slice::from_ref(&first_id));
     // The run is recorded in the state (each table's last run), which is not published.
     let state_after = fs::read_to_string(dir.join("state/sync_state.json")).unwrap();
     assert_ne!(state_after, state_before);
