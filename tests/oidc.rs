@@ -179,6 +179,9 @@ fn verified_address_in_an_allowed_domain_signs_in() {
     let who = client
         .complete(&back, &state, &code, &allowed(), SystemTime::now())
         .unwrap();
+    // Same clock on both sides (`now` was read just before the code exchange): near zero.
+    let skew = who.clock_skew_secs.unwrap();
+    assert!((-10..=10).contains(&skew), "{skew}");
     assert_eq!(
         who,
         VerifiedIdentity {
@@ -186,6 +189,7 @@ fn verified_address_in_an_allowed_domain_signs_in() {
             hosted_domain: None,
             subject: "1100042".into(),
             issuer: p.base.clone(),
+            clock_skew_secs: Some(skew),
         }
     );
     assert_eq!(client.jwks_fetches(), 1);
@@ -287,7 +291,13 @@ fn expired_and_future_tokens_are_refused_within_the_leeway() {
     }
     // 30 s of skew either way is tolerated (pitfall G5) …
     p.control(serde_json::json!({"claims": {"exp": now - 30, "iat": now + 30, "nbf": now + 30}}));
-    assert_eq!(sign_in(&p).unwrap().email, "alice@allowed.com");
+    let who = sign_in(&p).unwrap();
+    assert_eq!(who.email, "alice@allowed.com");
+    let skew = who.clock_skew_secs.unwrap();
+    assert!(
+        (20..=30).contains(&skew),
+        "the provider is 30 s ahead: {skew}"
+    );
     // … five minutes are not.
     p.control(serde_json::json!({"claims": {"iat": now + 300}}));
     match sign_in(&p) {

@@ -270,6 +270,9 @@ pub struct VerifiedIdentity {
     pub subject: String,
     /// The issuer (`iss`) that vouched for this identity.
     pub issuer: String,
+    /// The token's `iat` minus the gate's clock, in seconds (positive: the provider's clock is
+    /// ahead), for the audit log (pitfall G5); `None` without `iat`.
+    pub clock_skew_secs: Option<i64>,
 }
 
 /// A sign-in in progress, kept in the browser's signed cookie between
@@ -930,6 +933,9 @@ impl OidcClient {
         if exp.saturating_add(CLOCK_SKEW_SECS) <= now_s {
             return Err(OidcError::Expired { exp, now: now_s });
         }
+        let clock_skew_secs = numeric_date("iat", &c.iat)?.map(|iat| {
+            (iat as i128 - now_s as i128).clamp(i64::MIN as i128, i64::MAX as i128) as i64
+        });
         for (claim, v) in [("iat", &c.iat), ("nbf", &c.nbf)] {
             if let Some(value) = numeric_date(claim, v)? {
                 if value > now_s.saturating_add(CLOCK_SKEW_SECS) {
@@ -976,6 +982,7 @@ impl OidcClient {
             hosted_domain,
             subject,
             issuer: self.discovery.issuer.clone(),
+            clock_skew_secs,
         })
     }
 }
