@@ -29,12 +29,18 @@ impl Drop for Provider {
 
 impl Provider {
     fn start() -> Provider {
+        Provider::start_with(&[])
+    }
+
+    /// Start with extra arguments for the script (an issuer to name instead of its own URL).
+    fn start_with(extra: &[&str]) -> Provider {
         let script = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/fixtures/oidc_provider.py"
         );
         let mut child = Command::new("python3")
             .args([script, CLIENT_ID, CLIENT_SECRET])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -550,4 +556,17 @@ fn discovery_errors_name_the_problem() {
     ));
     // The secret never shows in Debug output.
     assert!(!format!("{:?}", p.client()).contains(CLIENT_SECRET));
+}
+
+#[test]
+fn a_discovery_document_naming_another_issuer_is_refused() {
+    // A document at our provider's URL claiming to be Google's (Discovery §4.3).
+    let p = Provider::start_with(&["https://accounts.google.com"]);
+    assert_eq!(
+        OidcClient::discover(&p.config()).unwrap_err(),
+        OidcError::DiscoveryIssuerMismatch {
+            url: p.config().discovery_url,
+            issuer: "https://accounts.google.com".into()
+        }
+    );
 }

@@ -568,6 +568,13 @@ fn domain_allowed(domain: &str, allowed: &[String]) -> bool {
     })
 }
 
+/// Whether `hd` is required: as configured, else for Google's issuer only (pitfall G1).
+fn hosted_domain_required(config: &OidcConfig, issuer: &str) -> bool {
+    config
+        .require_hosted_domain
+        .unwrap_or(issuer.trim_end_matches('/') == "https://accounts.google.com")
+}
+
 impl OidcClient {
     /// Fetch the discovery document of `config.discovery_url` and check it: the endpoints used
     /// are present, and `issuer` is the discovery URL without `/.well-known/openid-configuration`
@@ -633,9 +640,7 @@ impl OidcClient {
             }
             _ => ClientAuth::Basic,
         };
-        let require_hd = config
-            .require_hosted_domain
-            .unwrap_or(discovery.issuer.trim_end_matches('/') == "https://accounts.google.com");
+        let require_hd = hosted_domain_required(config, &discovery.issuer);
         Ok(OidcClient {
             config: config.clone(),
             discovery,
@@ -1240,6 +1245,26 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn hosted_domain_is_required_for_google_by_default() {
+        let mut c: OidcConfig = serde_yaml::from_str(
+            "client_id: a\nclient_secret: b\nredirect_url: https://d.example.com/auth/callback\n",
+        )
+        .unwrap();
+        assert!(hosted_domain_required(&c, "https://accounts.google.com"));
+        assert!(!hosted_domain_required(
+            &c,
+            "https://login.example.com/realms/x"
+        ));
+        c.require_hosted_domain = Some(false);
+        assert!(!hosted_domain_required(&c, "https://accounts.google.com"));
+        c.require_hosted_domain = Some(true);
+        assert!(hosted_domain_required(
+            &c,
+            "https://login.example.com/realms/x"
+        ));
     }
 
     #[test]
