@@ -7,6 +7,7 @@
 pub mod cmd;
 pub mod config;
 pub mod content;
+pub mod gate;
 pub mod metrics;
 pub mod profile;
 pub mod publish;
