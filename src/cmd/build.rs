@@ -516,6 +516,7 @@ fn prepare_source(config: &Config, log: &Reporter) -> anyhow::Result<Box<dyn Con
                 }
             }
         }
+        DataSource::Keboola(_) => {}
     }
     Ok(source_connector(config))
 }
@@ -524,6 +525,9 @@ fn prepare_source(config: &Config, log: &Reporter) -> anyhow::Result<Box<dyn Con
 fn source_connector(config: &Config) -> Box<dyn Connector> {
     match &config.data_source {
         DataSource::Csv { folder, .. } => Box::new(CsvConnector::new(folder.clone())),
+        DataSource::Keboola(settings) => Box::new(crate::sync::keboola::KeboolaConnector::new(
+            settings.clone(),
+        )),
     }
 }
 
