@@ -62,7 +62,7 @@ MD
 "$broker" build --instance "$inst" --quiet > /dev/null   # warm-up: the fake makes the export
 best_b=""; best_d=""
 for run in 1 2 3; do
-    /usr/bin/time -f "%M" -o "$work/rss_b" "$broker" build --instance "$inst" --json > "$work/build.json"
+    /usr/bin/time -f "%M" -o "$work/rss_b" "$broker" build --instance "$inst" --json --quiet > "$work/build.json"
     secs_b=$(python3 -c "import json,sys; t=[t for t in json.load(open(sys.argv[1]))['tables'] if t['name']=='orders'][0]; print(t['seconds'])" "$work/build.json")
     rss_b=$(cat "$work/rss_b")
     rm -f "$work/duck.parquet"

@@ -280,6 +280,31 @@ fn a_503_is_retried_after_its_retry_after_and_a_401_names_code_exception_and_tab
         .count();
     assert_eq!(posts, 2);
 
+    // A slice download that fails with a 500 is retried; one refused with 403 is not.
+    fake.state().failures.push_back(Failure {
+        path: "/kbc-files/".into(),
+        status: 500,
+        retry_after: None,
+        body: "<Error><Code>InternalError</Code></Error>".into(),
+    });
+    let out = build(dir.path());
+    assert!(out.status.success(), "{}", text(&out));
+    fake.state().failures.push_back(Failure {
+        path: "/kbc-files/".into(),
+        status: 403,
+        retry_after: None,
+        body: "<Error><Code>ExpiredToken</Code></Error>".into(),
+    });
+    let out = build(dir.path());
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("table in.c-shop.orders: slice s3://kbc-files/")
+            && err.contains("HTTP 403")
+            && err.contains("ExpiredToken"),
+        "{err}"
+    );
+
     // A wrong token: not retried, and the message says what Keboola said.
     let dir = instance(&fake, "8631-1-wrong", one, "");
     let before = fake.state().requests.len();

@@ -264,3 +264,35 @@ pub fn send_with_retry(
 pub fn context(what: &str, e: ApiError) -> anyhow::Error {
     anyhow!("{what}: {e}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_bodies_give_message_code_and_exception_id_whatever_their_shape() {
+        let e = ApiError::from_body(
+            401,
+            r#"{"error":"Invalid access token","code":"storage.tokenInvalid","exceptionId":"keboola-connection-1"}"#,
+        );
+        assert_eq!(
+            e.to_string(),
+            "HTTP 401: Invalid access token (code storage.tokenInvalid, exception id keboola-connection-1); check the Storage API token (KEBOOLA_STORAGE_TOKEN) and the stack URL"
+        );
+        assert!(!e.is_transient());
+        let e = ApiError::from_body(404, r#"{"error":"Not found","code":404}"#);
+        assert_eq!(e.code.as_deref(), Some("404"));
+        let e = ApiError::from_body(
+            503,
+            r#"{"status":"maintenance","reason":"Project is being migrated"}"#,
+        );
+        assert_eq!(e.message, "maintenance: Project is being migrated");
+        assert!(e.is_transient());
+        assert!(!ApiError::from_body(501, "").is_transient());
+        assert!(ApiError::from_body(429, "slow down").is_transient());
+        assert_eq!(
+            ApiError::from_body(502, "").message,
+            "no error message in the answer"
+        );
+    }
+}
