@@ -14,6 +14,9 @@ struct Cli {
 enum Command {
     /// Sync every table, profile it, run the metrics and publish the catalog site.
     Build(broker::cmd::build::Args),
+    /// Check the data source: the configuration, the Keboola token and project, and that every
+    /// declared table exists. Reads no table data.
+    Doctor(broker::cmd::doctor::Args),
     /// Set up an instance: config, .env and data_description.md from a Keboola project or a
     /// folder of CSV files (prompts on a terminal; flags for scripts). Run again to add new tables.
     Init(broker::cmd::init::Args),
@@ -32,6 +35,7 @@ fn main() {
     let code = match cli.command {
         Command::Build(args) => broker::cmd::build::run(args),
         Command::Init(args) => broker::cmd::init::run(args),
+        Command::Doctor(args) => broker::cmd::doctor::run(args),
         Command::SampleData(args) => broker::cmd::sample_data::run(args),
         Command::Profile(args) => broker::cmd::profile::run(args),
         Command::Serve(args) => broker::cmd::serve::run(args),

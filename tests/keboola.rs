@@ -538,3 +538,43 @@ fn gcs_slices_use_the_bearer_token_and_azure_is_refused_by_name() {
         "{err}"
     );
 }
+
+#[test]
+fn doctor_names_the_project_and_the_declared_tables_the_token_cannot_read() {
+    let fake = FakeKeboola::start(TOKEN, 8631, vec![orders()]).unwrap();
+    let dir = instance(&fake, TOKEN, TABLES, "");
+    let out = broker(&["doctor", "--instance", dir.path().to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        stdout.contains(
+            "ok    keboola: token `broker (read only)` of project 8631 (Acme Analytics (test))"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("ok    table orders: in.c-shop.orders"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("error table customers: `in.c-crm.customers` (data_description.md line 10) is not a table this token can read"),
+        "{stdout}"
+    );
+    assert!(
+        !fake
+            .state()
+            .requests
+            .iter()
+            .any(|r| r.contains("export-async")),
+        "no data read"
+    );
+
+    let dir = instance(&fake, "8631-0-expired", TABLES, "");
+    let out = broker(&["doctor", "--instance", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("storage.tokenInvalid"),
+        "{}",
+        text(&out)
+    );
+}

@@ -3,6 +3,7 @@
 //! error.
 
 pub mod build;
+pub mod doctor;
 pub mod init;
 pub mod profile;
 pub mod sample_data;
