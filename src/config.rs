@@ -20,6 +20,8 @@ pub struct Config {
     pub name: String,
     /// Subtitle under the name (may be empty).
     pub subtitle: String,
+    /// The company's e-mail domains (`instance.domains`, lowercase), for sign-in; may be empty.
+    pub domains: Vec<String>,
     /// White-label: the logo and accent colours (`instance.logo`, `instance.accent`,
     /// `instance.accent_dark`), checked.
     pub brand: crate::site::brand::Brand,
@@ -56,6 +58,8 @@ pub enum DataSource {
         /// missing or was generated with other settings (demo instances only).
         sample: Option<(SampleSize, u64)>,
     },
+    /// A Keboola project through its Storage API (see [`crate::sync::keboola`]).
+    Keboola(crate::sync::keboola::KeboolaSettings),
 }
 
 /// How the catalog groups tables.
@@ -103,6 +107,8 @@ struct RawInstance {
     accent: Option<String>,
     #[serde(default)]
     accent_dark: Option<String>,
+    #[serde(default)]
+    domains: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -112,6 +118,30 @@ struct RawDataSource {
     kind: String,
     #[serde(default)]
     csv: Option<RawCsv>,
+    #[serde(default)]
+    keboola: Option<RawKeboola>,
+}
+
+/// `data_source.keboola` as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawKeboola {
+    url: String,
+    #[serde(default)]
+    project_id: Option<u64>,
+    token: String,
+    #[serde(default)]
+    s3_endpoint: Option<String>,
+    #[serde(default)]
+    gcs_endpoint: Option<String>,
+    #[serde(default)]
+    retry_attempts: Option<u32>,
+    #[serde(default)]
+    retry_base_ms: Option<u64>,
+    #[serde(default)]
+    job_timeout_s: Option<u64>,
+    #[serde(default)]
+    poll_max_ms: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -245,8 +275,45 @@ impl Config {
                     sample: csv.sample.map(|s| (s.size, s.seed)),
                 }
             }
+            "keboola" => {
+                let Some(k) = raw.data_source.keboola else {
+                    bail!(
+                        "{}:{}: key `data_source.keboola`: missing; a keboola data source needs `keboola: {{url: https://connection.keboola.com, project_id: 1234, token: ${{KEBOOLA_STORAGE_TOKEN}}}}`",
+                        file.display(),
+                        line_of("type")
+                    );
+                };
+                let url = k.url.trim().trim_end_matches('/').to_string();
+                if !(url.starts_with("https://") || url.starts_with("http://")) {
+                    bail!(
+                        "{}:{}: key `data_source.keboola.url`: `{url}` is not an http(s) URL (e.g. https://connection.keboola.com)",
+                        file.display(),
+                        line_of("url")
+                    );
+                }
+                if k.token.trim().is_empty() {
+                    bail!(
+                        "{}:{}: key `data_source.keboola.token`: empty; set KEBOOLA_STORAGE_TOKEN in .env",
+                        file.display(),
+                        line_of("token")
+                    );
+                }
+                DataSource::Keboola(crate::sync::keboola::KeboolaSettings {
+                    url,
+                    project_id: k.project_id,
+                    token: k.token.trim().to_string(),
+                    s3_endpoint: k.s3_endpoint,
+                    gcs_endpoint: k.gcs_endpoint,
+                    retry: crate::sync::keboola::client::RetryPolicy {
+                        attempts: k.retry_attempts.unwrap_or(6).max(1),
+                        base: std::time::Duration::from_millis(k.retry_base_ms.unwrap_or(1000)),
+                    },
+                    job_timeout: std::time::Duration::from_secs(k.job_timeout_s.unwrap_or(3600)),
+                    poll_max: std::time::Duration::from_millis(k.poll_max_ms.unwrap_or(5000)),
+                })
+            }
             other => bail!(
-                "{}:{}: key `data_source.type`: `{other}` is not supported yet (supported: csv)",
+                "{}:{}: key `data_source.type`: `{other}` is not supported yet (supported: csv, keboola)",
                 file.display(),
                 line_of("type")
             ),
@@ -263,6 +330,13 @@ impl Config {
             name: raw.instance.name.trim().to_string(),
             brand,
             subtitle: raw.instance.subtitle.unwrap_or_default().trim().to_string(),
+            domains: raw
+                .instance
+                .domains
+                .iter()
+                .map(|d| d.trim().to_ascii_lowercase())
+                .filter(|d| !d.is_empty())
+                .collect(),
             data_source,
             state: instance_dir.join(raw.state.as_deref().unwrap_or("state")),
             theme: raw.theme.map(|t| instance_dir.join(t)),

@@ -40,6 +40,8 @@ fn cast(t: ColumnType) -> &'static str {
         // ICU here).
         ColumnType::Timestamp | ColumnType::Timestamptz => "TIMESTAMP",
         ColumnType::String => "VARCHAR",
+        // The demo shop has no decimal column.
+        ColumnType::Decimal { .. } => "DECIMAL(38,9)",
     }
 }
 

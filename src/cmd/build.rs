@@ -528,14 +528,18 @@ fn prepare_source(config: &Config, log: &Reporter) -> anyhow::Result<Box<dyn Con
                 }
             }
         }
+        DataSource::Keboola(_) => {}
     }
     Ok(source_connector(config))
 }
 
 /// The connector of the configured data source.
-fn source_connector(config: &Config) -> Box<dyn Connector> {
+pub fn source_connector(config: &Config) -> Box<dyn Connector> {
     match &config.data_source {
         DataSource::Csv { folder, .. } => Box::new(CsvConnector::new(folder.clone())),
+        DataSource::Keboola(settings) => Box::new(crate::sync::keboola::KeboolaConnector::new(
+            settings.clone(),
+        )),
     }
 }
 

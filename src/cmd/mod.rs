@@ -3,6 +3,8 @@
 //! error.
 
 pub mod build;
+pub mod doctor;
+pub mod init;
 pub mod profile;
 pub mod sample_data;
 pub mod serve;

@@ -424,6 +424,7 @@ impl Inputs {
                 sample: Some(_), ..
             } => None,
             DataSource::Csv { folder, .. } => Some(folder.clone()),
+            DataSource::Keboola(_) => None,
         };
         let builds = config.output.with_file_name(format!(
             ".{}.builds",

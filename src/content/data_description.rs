@@ -38,11 +38,13 @@ impl fmt::Display for SyncStrategy {
 /// A column's logical type, as declared in `columns:` or inferred from the data.
 ///
 /// Maps to Arrow: Int64, Float64, Boolean, Date32, Timestamp(microsecond, no zone),
-/// Timestamp(microsecond, "UTC"), Utf8. The two timestamp types carry DuckDB's names:
-/// `timestamp` is a wall-clock time (a local date and time as written, no zone applied) and
-/// `timestamptz` is an instant (stored in UTC).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// Timestamp(microsecond, "UTC"), Utf8, Decimal128(precision, scale). The two timestamp types
+/// carry DuckDB's names: `timestamp` is a wall-clock time (a local date and time as written, no
+/// zone applied) and `timestamptz` is an instant (stored in UTC). `decimal(p,s)` is an exact
+/// decimal number of at most 38 digits, `s` of them after the point (DuckDB `DECIMAL(p,s)`).
+///
+/// Written (YAML, JSON) as its name: `int64`, …, `string`, `decimal(38,9)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ColumnType {
     /// 64-bit signed integer.
     Int64,
@@ -59,11 +61,24 @@ pub enum ColumnType {
     Timestamptz,
     /// UTF-8 text.
     String,
+    /// Exact decimal: `precision` digits in all (1..=38), `scale` of them after the point
+    /// (0..=precision).
+    Decimal {
+        /// Total digits, 1..=38.
+        precision: u8,
+        /// Digits after the point, 0..=precision.
+        scale: i8,
+    },
 }
 
+/// The largest precision of a [`ColumnType::Decimal`] (Arrow Decimal128, DuckDB's widest
+/// exact DECIMAL).
+pub const MAX_DECIMAL_PRECISION: u8 = 38;
+
 impl ColumnType {
-    /// The name used in pages, JSON and `AGENTS.md` (`int64`, `float64`, `boolean`, `date`,
-    /// `timestamp`, `timestamptz`, `string`).
+    /// The type's family name used in pages, JSON and `AGENTS.md` (`int64`, `float64`,
+    /// `boolean`, `date`, `timestamp`, `timestamptz`, `string`, `decimal`); [`ColumnType::name`]
+    /// adds a decimal's precision and scale.
     pub fn as_str(self) -> &'static str {
         match self {
             ColumnType::Int64 => "int64",
@@ -73,7 +88,52 @@ impl ColumnType {
             ColumnType::Timestamp => "timestamp",
             ColumnType::Timestamptz => "timestamptz",
             ColumnType::String => "string",
+            ColumnType::Decimal { .. } => "decimal",
         }
+    }
+
+    /// The full name: [`ColumnType::as_str`], and `decimal(p,s)` for a decimal.
+    pub fn name(self) -> std::borrow::Cow<'static, str> {
+        match self {
+            ColumnType::Decimal { precision, scale } => {
+                format!("decimal({precision},{scale})").into()
+            }
+            t => t.as_str().into(),
+        }
+    }
+
+    /// Parse a name written by [`ColumnType::name`] (`int64`, `decimal(12,2)`; `decimal`
+    /// alone is `decimal(38,9)`, Snowflake's default NUMBER). `None` for anything else or a
+    /// precision outside 1..=38 or a scale above the precision.
+    pub fn parse(text: &str) -> Option<ColumnType> {
+        let t = text.trim();
+        Some(match t {
+            "int64" => ColumnType::Int64,
+            "float64" => ColumnType::Float64,
+            "boolean" => ColumnType::Boolean,
+            "date" => ColumnType::Date,
+            "timestamp" => ColumnType::Timestamp,
+            "timestamptz" => ColumnType::Timestamptz,
+            "string" => ColumnType::String,
+            "decimal" => ColumnType::Decimal {
+                precision: 38,
+                scale: 9,
+            },
+            _ => {
+                let inner = t.strip_prefix("decimal(")?.strip_suffix(')')?;
+                let (p, s) = inner.split_once(',')?;
+                let precision: u8 = p.trim().parse().ok()?;
+                let scale: i8 = s.trim().parse().ok()?;
+                if precision == 0
+                    || precision > MAX_DECIMAL_PRECISION
+                    || scale < 0
+                    || scale as u8 > precision
+                {
+                    return None;
+                }
+                ColumnType::Decimal { precision, scale }
+            }
+        })
     }
 
     /// Whether values are dates with a time of day (`timestamp` or `timestamptz`).
@@ -82,16 +142,36 @@ impl ColumnType {
     }
 
     /// The DuckDB SQL type a view exposes for this column.
-    pub fn duckdb_type(self) -> &'static str {
+    pub fn duckdb_type(self) -> std::borrow::Cow<'static, str> {
         match self {
-            ColumnType::Int64 => "BIGINT",
-            ColumnType::Float64 => "DOUBLE",
-            ColumnType::Boolean => "BOOLEAN",
-            ColumnType::Date => "DATE",
-            ColumnType::Timestamp => "TIMESTAMP",
-            ColumnType::Timestamptz => "TIMESTAMP WITH TIME ZONE",
-            ColumnType::String => "VARCHAR",
+            ColumnType::Int64 => "BIGINT".into(),
+            ColumnType::Float64 => "DOUBLE".into(),
+            ColumnType::Boolean => "BOOLEAN".into(),
+            ColumnType::Date => "DATE".into(),
+            ColumnType::Timestamp => "TIMESTAMP".into(),
+            ColumnType::Timestamptz => "TIMESTAMP WITH TIME ZONE".into(),
+            ColumnType::String => "VARCHAR".into(),
+            ColumnType::Decimal { precision, scale } => {
+                format!("DECIMAL({precision},{scale})").into()
+            }
         }
+    }
+}
+
+impl Serialize for ColumnType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for ColumnType {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<ColumnType, D::Error> {
+        let text = std::string::String::deserialize(d)?;
+        ColumnType::parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "unknown type `{text}`, expected one of int64, float64, boolean, date, timestamp, timestamptz, string, decimal(p,s) with p at most 38"
+            ))
+        })
     }
 }
 
@@ -109,7 +189,7 @@ impl ColumnType {
 
 impl fmt::Display for ColumnType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.write_str(&self.name())
     }
 }
 

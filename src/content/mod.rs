@@ -14,7 +14,8 @@ pub mod metrics;
 use std::path::Path;
 
 pub use data_description::{
-    ColumnSpec, ColumnType, CsvOptions, ForeignKey, SyncStrategy, TableSpec,
+    ColumnSpec, ColumnType, CsvOptions, ForeignKey, SyncStrategy, TableSpec, WhereFilter,
+    MAX_DECIMAL_PRECISION,
 };
 pub use docs::Doc;
 pub use metrics::Metric;

@@ -89,6 +89,7 @@ impl Kind {
             T::Timestamp => Kind::Timestamp,
             T::Timestamptz => Kind::TimestampTz,
             T::String => Kind::Str,
+            T::Decimal { .. } => Kind::Other,
         }
     }
 

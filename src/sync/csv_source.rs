@@ -14,8 +14,8 @@ use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context};
 use arrow::array::{
-    ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, StringBuilder,
-    TimestampMicrosecondBuilder,
+    ArrayRef, BooleanBuilder, Date32Builder, Decimal128Builder, Float64Builder, Int64Builder,
+    StringBuilder, TimestampMicrosecondBuilder,
 };
 use arrow::datatypes::{Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
@@ -27,8 +27,9 @@ use super::decode::{DecodeError, Decoding};
 use super::sliced_export::{self, SlicedExport};
 use super::sniff::{detect_delimiter, SAMPLE_BYTES};
 use super::values::{
-    date_format_of, decimal_comma_of, int_shape, parse_bool, parse_date_as, parse_float,
-    parse_timestamp, DateFormat, DecimalPolicy, IntShape, Reading, TypeGuess, ValueRules,
+    date_format_of, decimal_comma_of, int_shape, parse_bool, parse_date_as, parse_decimal,
+    parse_float, parse_timestamp, DateFormat, DecimalPolicy, IntShape, Reading, TypeGuess,
+    ValueRules,
 };
 use super::{arrow_type, Connector, SyncedColumn, TableStream};
 use crate::content::{ColumnType, TableSpec};
@@ -785,6 +786,8 @@ enum Builder {
     /// Timestamps; `true` for instants (`timestamptz`), `false` for wall-clock times.
     Ts(TimestampMicrosecondBuilder, bool),
     Str(StringBuilder),
+    /// Exact decimals of this precision and scale.
+    Dec(Decimal128Builder, u8, i8),
 }
 
 /// Why a text does not fit its column.
@@ -819,6 +822,13 @@ impl Builder {
             ColumnType::String => {
                 Builder::Str(StringBuilder::with_capacity(BATCH_ROWS, BATCH_ROWS * 16))
             }
+            ColumnType::Decimal { precision, scale } => Builder::Dec(
+                Decimal128Builder::with_capacity(BATCH_ROWS)
+                    .with_precision_and_scale(precision, scale)
+                    .expect("ColumnType::parse keeps precision and scale valid"),
+                precision,
+                scale,
+            ),
         }
     }
 
@@ -830,6 +840,7 @@ impl Builder {
             Builder::Date(b, _) => Arc::new(b.finish()),
             Builder::Ts(b, _) => Arc::new(b.finish()),
             Builder::Str(b) => Arc::new(b.finish()),
+            Builder::Dec(b, ..) => Arc::new(b.finish()),
         }
     }
 
@@ -846,6 +857,7 @@ impl Builder {
                 Builder::Date(b, _) => b.append_null(),
                 Builder::Ts(b, _) => b.append_null(),
                 Builder::Str(b) => b.append_null(),
+                Builder::Dec(b, ..) => b.append_null(),
             }
             return Ok(false);
         };
@@ -890,6 +902,10 @@ impl Builder {
             }
             Builder::Str(b) => {
                 b.append_value(s);
+                false
+            }
+            Builder::Dec(b, precision, scale) => {
+                b.append_value(parse_decimal(s, *precision, *scale).ok_or(Misfit::NotOfType)?);
                 false
             }
         })

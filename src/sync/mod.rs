@@ -5,6 +5,7 @@ mod csv_parallel;
 pub mod csv_reader;
 pub mod csv_source;
 pub mod decode;
+pub mod keboola;
 pub mod merge;
 pub mod partition;
 pub mod sliced_export;
@@ -40,7 +41,8 @@ pub const ROW_GROUP_ROWS: usize = 122_880;
 pub const ROW_GROUP_BYTES: usize = 128 << 20;
 
 /// The Arrow type of a column type: Int64, Float64, Boolean, Date32, Timestamp(µs) without a
-/// zone for `timestamp` (wall clock), Timestamp(µs, "UTC") for `timestamptz` (instant), Utf8.
+/// zone for `timestamp` (wall clock), Timestamp(µs, "UTC") for `timestamptz` (instant), Utf8,
+/// Decimal128(p, s) for `decimal(p,s)`.
 pub fn arrow_type(t: ColumnType) -> DataType {
     match t {
         ColumnType::Int64 => DataType::Int64,
@@ -50,6 +52,7 @@ pub fn arrow_type(t: ColumnType) -> DataType {
         ColumnType::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, None),
         ColumnType::Timestamptz => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
         ColumnType::String => DataType::Utf8,
+        ColumnType::Decimal { precision, scale } => DataType::Decimal128(precision, scale),
     }
 }
 
@@ -70,6 +73,19 @@ pub trait Connector: Sync {
     /// Open `spec` for reading. Errors name the source file or request, line, column and value
     /// where known.
     fn read_table(&self, spec: &TableSpec) -> anyhow::Result<TableStream>;
+
+    /// Open `spec` for an incremental run whose stored cursor is `cursor` (`None`: first run or
+    /// full refresh). A source that can filter changed rows itself (Keboola's `changedSince`)
+    /// reads only those; the default reads every row ([`Connector::read_table`]) and leaves
+    /// the filtering to the merge.
+    fn read_changed(
+        &self,
+        spec: &TableSpec,
+        cursor: Option<&Cursor>,
+    ) -> anyhow::Result<TableStream> {
+        let _ = cursor;
+        self.read_table(spec)
+    }
 
     /// What [`Connector::read_table`] would read for `spec`, for `broker build --dry-run`
     /// (`csv: orders.csv (1.2 MB)`), without reading any data. Errors: the source cannot be
@@ -722,7 +738,11 @@ fn sync_table_once(
     started: Instant,
 ) -> anyhow::Result<SyncedTable> {
     let spec = run.spec;
-    let stream = prefetch(connector.read_table(spec)?);
+    let stream = match spec.sync_strategy {
+        SyncStrategy::Incremental => connector.read_changed(spec, run.cursor.as_ref())?,
+        _ => connector.read_table(spec)?,
+    };
+    let stream = prefetch(stream);
     let source = stream.source.clone();
     if spec.sync_strategy == SyncStrategy::FullRefresh {
         let columns = stream.columns.clone();

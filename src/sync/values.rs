@@ -398,6 +398,77 @@ pub fn parse_timestamp(s: &str) -> Option<Stamp> {
     })
 }
 
+/// An exact decimal text (`149.90`, `-0.5`, `+12`, `.5`, `1.25e3`) as the integer of its value
+/// times 10^`scale` (Arrow Decimal128's representation), for a column of `precision` digits.
+/// `None` when the text is not a decimal number, has non-zero digits beyond `scale` (never
+/// rounded), or needs more than `precision` digits.
+pub fn parse_decimal(s: &str, precision: u8, scale: i8) -> Option<i128> {
+    let b = s.as_bytes();
+    let (negative, mut i) = match b.first()? {
+        b'-' => (true, 1),
+        b'+' => (false, 1),
+        _ => (false, 0),
+    };
+    let mut digits: Vec<u8> = Vec::with_capacity(b.len());
+    let mut point: Option<usize> = None;
+    let mut any = false;
+    while i < b.len() {
+        match b[i] {
+            c @ b'0'..=b'9' => {
+                digits.push(c - b'0');
+                any = true;
+            }
+            b'.' if point.is_none() => point = Some(digits.len()),
+            b'e' | b'E' => break,
+            _ => return None,
+        }
+        i += 1;
+    }
+    if !any {
+        return None;
+    }
+    let mut exponent: i64 = 0;
+    if i < b.len() {
+        let e = std::str::from_utf8(&b[i + 1..]).ok()?;
+        if e.is_empty() || e.starts_with('+') && e.len() == 1 {
+            return None;
+        }
+        exponent = e.parse().ok()?;
+        if exponent.abs() > 100 {
+            return None;
+        }
+    }
+    // Value = digits × 10^(exponent − fraction digits); wanted: value × 10^scale.
+    let fraction = (digits.len() - point.unwrap_or(digits.len())) as i64;
+    let shift = i64::from(scale) + exponent - fraction;
+    if shift < 0 {
+        let cut = (-shift) as usize;
+        if cut > digits.len() {
+            if digits.iter().any(|&d| d != 0) {
+                return None;
+            }
+            digits.clear();
+        } else {
+            let keep = digits.len() - cut;
+            if digits[keep..].iter().any(|&d| d != 0) {
+                return None;
+            }
+            digits.truncate(keep);
+        }
+    } else {
+        digits.extend(std::iter::repeat_n(0, shift as usize));
+    }
+    let first = digits.iter().position(|&d| d != 0).unwrap_or(digits.len());
+    if digits.len() - first > usize::from(precision) {
+        return None;
+    }
+    let mut v: i128 = 0;
+    for &d in &digits[first..] {
+        v = v * 10 + i128::from(d);
+    }
+    Some(if negative { -v } else { v })
+}
+
 /// How decimal fractions are written in a table's files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DecimalPolicy {
@@ -747,6 +818,28 @@ impl TypeGuess {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimals_are_read_exactly_or_not_at_all() {
+        assert_eq!(parse_decimal("149.90", 12, 2), Some(14990));
+        assert_eq!(parse_decimal("-0.5", 12, 2), Some(-50));
+        assert_eq!(parse_decimal(".5", 3, 1), Some(5));
+        assert_eq!(parse_decimal("1.25e3", 10, 2), Some(125000));
+        assert_eq!(parse_decimal("1.250", 10, 2), Some(125));
+        assert_eq!(parse_decimal("1.255", 10, 2), None, "never rounded");
+        assert_eq!(parse_decimal("12345", 4, 0), None, "too many digits");
+        assert_eq!(
+            parse_decimal("12345678901234567890123456789.123456789", 38, 9),
+            Some(12345678901234567890123456789123456789)
+        );
+        assert_eq!(
+            parse_decimal("-99999999999999999999999999999.999999999", 38, 9),
+            Some(-99999999999999999999999999999999999999)
+        );
+        for bad in ["", "-", ".", "1.2.3", "1e", "abc", "1,5", " 1"] {
+            assert_eq!(parse_decimal(bad, 38, 9), None, "{bad:?}");
+        }
+    }
 
     fn rules(decimal: DecimalPolicy, date_format: Option<&str>) -> ValueRules {
         ValueRules {

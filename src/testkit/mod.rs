@@ -1,4 +1,5 @@
-//! Temporary folders for tests (unit and integration), removed when dropped.
+//! Test support (unit tests, integration tests, benches): temporary folders removed when
+//! dropped, and [`keboola`], a fake Keboola Storage API on loopback.
 //!
 //! broker keeps no `tempfile` dependency on purpose: a dev-dependency changes cargo's feature
 //! resolution for test builds, which made `cargo test` recompile the bundled DuckDB (about 30
@@ -43,3 +44,5 @@ pub fn tempdir() -> std::io::Result<TempDir> {
     std::fs::create_dir(&path)?;
     Ok(TempDir { path })
 }
+
+pub mod keboola;
