@@ -62,7 +62,7 @@ pub fn run(config_path: &Path, args: Args) -> i32 {
         Ok(g) => Arc::new(g),
         Err(e) => return fail(format!("{e:#}")),
     };
-    let server = match tiny_http::Server::http(&addrs[..]) {
+    let server = match listen(&addrs) {
         Ok(s) => Arc::new(s),
         Err(e) => return fail(format!("--bind {}: cannot listen: {e}", args.bind)),
     };
@@ -95,4 +95,16 @@ pub fn run(config_path: &Path, args: Args) -> i32 {
         let _ = w.join();
     }
     0
+}
+
+/// A tiny_http server on the first address of `addrs` that can be bound, with `TCP_NODELAY` on
+/// the listening socket (Linux copies it to every accepted connection). tiny_http writes the
+/// head and the body of a response separately; with Nagle's algorithm on, the body's last
+/// segment waits for the client's delayed ACK (40 ms) on every keep-alive request.
+fn listen(
+    addrs: &[SocketAddr],
+) -> Result<tiny_http::Server, Box<dyn std::error::Error + Send + Sync>> {
+    let listener = std::net::TcpListener::bind(addrs)?;
+    socket2::SockRef::from(&listener).set_tcp_nodelay(true)?;
+    tiny_http::Server::from_listener(listener, None)
 }
