@@ -156,6 +156,85 @@ pub fn request_header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
         .map(|h| h.value.as_str())
 }
 
+/// Bodies of at least this many bytes are written by [`LargeFile::send`].
+pub const LARGE_BODY: u64 = 256 * 1024;
+
+/// A file answer whose body is written in 256 KiB writes by [`LargeFile::send`]: tiny_http
+/// copies a response body through an 8 KiB buffer, which halves the throughput of large files.
+pub struct LargeFile {
+    /// 200 or 206.
+    pub status: u16,
+    /// Headers but `Content-Length`, `Date` and `Connection`.
+    pub headers: Vec<Header>,
+    /// The file, positioned at the first byte to send.
+    pub file: std::fs::File,
+    /// Bytes to send.
+    pub len: u64,
+}
+
+/// What [`file_reply`] answers.
+pub enum Reply {
+    /// A response for `Request::respond`.
+    Small(Body),
+    /// A large body to stream with [`LargeFile::send`].
+    Large(LargeFile),
+}
+
+impl LargeFile {
+    /// The same answer as an ordinary tiny_http response.
+    pub fn into_body(self) -> Body {
+        response(
+            self.status,
+            self.headers,
+            Box::new(self.file.take(self.len)),
+            self.len,
+        )
+    }
+
+    /// Write the status line, the headers and the body to the client. HTTP/1.0 requests get
+    /// [`LargeFile::into_body`] through tiny_http (which handles their connection rules).
+    ///
+    /// Errors: reading the file or writing to the client failed (the connection is then cut
+    /// short, which the client sees as a truncated body).
+    pub fn send(self, req: Request) -> std::io::Result<()> {
+        use std::io::Write;
+        let v = req.http_version();
+        if (v.0, v.1) != (1, 1) {
+            return req.respond(self.into_body());
+        }
+        let close =
+            request_header(&req, "Connection").is_some_and(|c| c.eq_ignore_ascii_case("close"));
+        let mut head = format!(
+            "HTTP/1.1 {} {}\r\n",
+            self.status,
+            StatusCode(self.status).default_reason_phrase()
+        );
+        for h in &self.headers {
+            head.push_str(&format!("{}: {}\r\n", h.field, h.value));
+        }
+        head.push_str(&format!(
+            "Date: {}\r\nContent-Length: {}\r\n{}\r\n",
+            httpdate::fmt_http_date(std::time::SystemTime::now()),
+            self.len,
+            if close { "Connection: close\r\n" } else { "" }
+        ));
+        let mut w = req.into_writer();
+        w.write_all(head.as_bytes())?;
+        let mut buf = vec![0u8; LARGE_BODY as usize];
+        let (mut f, mut left) = (self.file, self.len);
+        while left > 0 {
+            let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+            let n = f.read(&mut buf[..want])?;
+            if n == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            w.write_all(&buf[..n])?;
+            left -= n as u64;
+        }
+        w.flush()
+    }
+}
+
 /// Answer `req` with the file `file` (metadata `meta`), honouring conditional and range headers
 /// (see the module doc). `cache_control` is sent as is; `head` sends the headers only.
 pub fn file_response(
@@ -165,8 +244,22 @@ pub fn file_response(
     head: bool,
     cache_control: &str,
 ) -> Body {
+    match file_reply(req, file, meta, head, cache_control) {
+        Reply::Small(b) => b,
+        Reply::Large(l) => l.into_body(),
+    }
+}
+
+/// [`file_response`], with bodies of [`LARGE_BODY`] bytes or more as [`Reply::Large`].
+pub fn file_reply(
+    req: &Request,
+    file: &Path,
+    meta: &std::fs::Metadata,
+    head: bool,
+    cache_control: &str,
+) -> Reply {
     let Ok(f) = std::fs::File::open(file) else {
-        return text_response(404, "404 not found\n");
+        return Reply::Small(text_response(404, "404 not found\n"));
     };
     let ext = file
         .extension()
@@ -195,37 +288,49 @@ pub fn file_response(
     match range {
         ByteRange::Full => {
             if not_modified(req, &etag, modified_at) {
-                return response(304, headers, Box::new(std::io::empty()), 0);
+                return Reply::Small(response(304, headers, Box::new(std::io::empty()), 0));
             }
-            let body: Box<dyn Read + Send> = if head {
-                Box::new(std::io::empty())
-            } else {
-                Box::new(f)
-            };
-            response(200, headers, body, size)
+            if head {
+                return Reply::Small(response(200, headers, Box::new(std::io::empty()), size));
+            }
+            if size >= LARGE_BODY {
+                return Reply::Large(LargeFile {
+                    status: 200,
+                    headers,
+                    file: f,
+                    len: size,
+                });
+            }
+            Reply::Small(response(200, headers, Box::new(f), size))
         }
         ByteRange::Part(start, end) => {
             use std::io::{Seek, SeekFrom};
             let mut f = f;
             if f.seek(SeekFrom::Start(start)).is_err() {
-                return text_response(500, "500 cannot read the file\n");
+                return Reply::Small(text_response(500, "500 cannot read the file\n"));
             }
             let len = end - start + 1;
             headers.extend(header(
                 "Content-Range",
                 &format!("bytes {start}-{end}/{size}"),
             ));
-            let body: Box<dyn Read + Send> = if head {
-                Box::new(std::io::empty())
-            } else {
-                Box::new(f.take(len))
-            };
-            response(206, headers, body, len)
+            if head {
+                return Reply::Small(response(206, headers, Box::new(std::io::empty()), len));
+            }
+            if len >= LARGE_BODY {
+                return Reply::Large(LargeFile {
+                    status: 206,
+                    headers,
+                    file: f,
+                    len,
+                });
+            }
+            Reply::Small(response(206, headers, Box::new(f.take(len)), len))
         }
         ByteRange::Unsatisfiable => {
             headers.retain(|h| !h.field.equiv("Content-Type"));
             headers.extend(header("Content-Range", &format!("bytes */{size}")));
-            response(416, headers, Box::new(std::io::empty()), 0)
+            Reply::Small(response(416, headers, Box::new(std::io::empty()), 0))
         }
     }
 }

@@ -1582,3 +1582,79 @@ fn nginx_forward_auth_serves_signed_in_users_only() {
     );
     assert_ne!(r.status, 200);
 }
+
+/// Read one response (head and a `Content-Length` body) from a kept-alive connection.
+fn read_response(r: &mut BufReader<TcpStream>) -> Resp {
+    let mut status_line = String::new();
+    r.read_line(&mut status_line).unwrap();
+    let status = status_line.split(' ').nth(1).unwrap().parse().unwrap();
+    let mut headers = Vec::new();
+    loop {
+        let mut l = String::new();
+        r.read_line(&mut l).unwrap();
+        let l = l.trim_end();
+        if l.is_empty() {
+            break;
+        }
+        let (k, v) = l.split_once(':').unwrap();
+        headers.push((k.trim().to_string(), v.trim().to_string()));
+    }
+    let len: usize = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("Content-Length"))
+        .unwrap()
+        .1
+        .parse()
+        .unwrap();
+    let mut body = vec![0; len];
+    r.read_exact(&mut body).unwrap();
+    Resp {
+        status,
+        headers,
+        body,
+    }
+}
+
+#[test]
+fn large_files_stream_whole_and_by_ranges_on_a_kept_alive_connection() {
+    let inst = Instance::new(AUTH);
+    let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 253) as u8).collect();
+    std::fs::write(inst.path().join(".public.builds/b1/data/large.bin"), &data).unwrap();
+    let token = issue_token(&inst, "ana@example.com", "a");
+    let gate = Gate::start(&inst, &[]);
+    let s = TcpStream::connect(&gate.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut w = s.try_clone().unwrap();
+    let mut r = BufReader::new(s);
+    let ask = |w: &mut TcpStream, path: &str, extra: &str| {
+        write!(
+            w,
+            "GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n{extra}\r\n"
+        )
+        .unwrap();
+    };
+    ask(&mut w, "/data/large.bin", "");
+    let full = read_response(&mut r);
+    assert_eq!(full.status, 200);
+    assert_eq!(
+        full.header("Content-Type"),
+        Some("application/octet-stream")
+    );
+    assert!(full.header("ETag").is_some() && full.header("Date").is_some());
+    assert!(full.body == data, "the whole file, byte for byte");
+    ask(&mut w, "/data/large.bin", "Range: bytes=1000-2000999\r\n");
+    let part = read_response(&mut r);
+    assert_eq!(part.status, 206);
+    assert_eq!(
+        part.header("Content-Range"),
+        Some("bytes 1000-2000999/3000000")
+    );
+    assert!(part.body == data[1000..2_001_000]);
+    // The same connection still answers ordinary requests.
+    ask(&mut w, "/tables/orders.json", "");
+    let small = read_response(&mut r);
+    assert_eq!(
+        (small.status, small.text()),
+        (200, "{\"table\":\"orders\"}".to_string())
+    );
+}

@@ -32,7 +32,8 @@ use crate::gate::store::{now_s, rfc3339, JsonFile};
 use crate::gate::tokens::{self, TokensFile};
 use crate::gate::users::{normalize_email, UsersFile};
 use crate::static_files::{
-    ascii_url, bytes_response, json_response, request_header, text_response, with, Body,
+    ascii_url, bytes_response, header, json_response, request_header, text_response, with, Body,
+    LargeFile, Reply,
 };
 
 /// Lifetime of an email sign-in link (seconds).
@@ -193,7 +194,14 @@ impl Gate {
         };
         let url = req.url().to_string();
         let (path, query) = url.split_once('?').unwrap_or((&url, ""));
-        let mut r = self.route(&mut req, &ctx, path, query, peer);
+        let mut large = None;
+        let mut r = self.route(&mut req, &ctx, path, query, peer, &mut large);
+        if let Some(mut l) = large {
+            l.headers
+                .extend(header("X-Content-Type-Options", "nosniff"));
+            let _ = l.send(req);
+            return;
+        }
         if ctx.csrf_new && path.starts_with("/auth/") {
             r = with(
                 r,
@@ -328,7 +336,17 @@ impl Gate {
         }))
     }
 
-    fn route(&self, req: &mut Request, ctx: &Ctx, path: &str, query: &str, peer: IpAddr) -> Body {
+    /// Answer a request; a large file body is left in `large` (the returned response is then
+    /// not sent).
+    fn route(
+        &self,
+        req: &mut Request,
+        ctx: &Ctx,
+        path: &str,
+        query: &str,
+        peer: IpAddr,
+        large: &mut Option<LargeFile>,
+    ) -> Body {
         let method = req.method().clone();
         let is_get = matches!(method, Method::Get | Method::Head);
         let is_post = method == Method::Post;
@@ -393,7 +411,17 @@ impl Gate {
             ("/auth/tokens/revoke", _, true) => self.token_revoke(req, ctx, &who),
             ("/auth/signout", _, true) => self.sign_out(req, ctx, &who),
             (p, true, _) if !p.starts_with("/auth/") => {
-                crate::gate::tree::serve(self, req, &who, path, query, method == Method::Head)
+                match crate::gate::tree::serve(self, req, &who, path, query, method == Method::Head)
+                {
+                    Reply::Small(b) => b,
+                    Reply::Large(mut l) => {
+                        if let Some(c) = &who.renew {
+                            l.headers.extend(header("Set-Cookie", c));
+                        }
+                        *large = Some(l);
+                        return text_response(500, "500 (sent as a stream)\n");
+                    }
+                }
             }
             (p, _, _) if p.starts_with("/auth/") => text_response(404, "404 not found\n"),
             _ => with(

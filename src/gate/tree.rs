@@ -10,7 +10,7 @@ use tiny_http::Request;
 use crate::gate::access;
 use crate::gate::server::{Gate, Identity};
 use crate::static_files::{
-    ascii_url, file_response, resolve, segments, text_response, with, Body, Resolved,
+    ascii_url, file_reply, resolve, segments, text_response, with, Body, Reply, Resolved,
 };
 
 /// Answer a `GET`/`HEAD` for `path` of the tree for `who`.
@@ -21,16 +21,34 @@ pub fn serve(
     path: &str,
     query: &str,
     head: bool,
-) -> Body {
+) -> Reply {
+    match serve_file(gate, req, who, path, query, head) {
+        Ok(r) => r,
+        Err(b) => Reply::Small(b),
+    }
+}
+
+/// [`serve`]; `Err` holds the answers that are not a file.
+fn serve_file(
+    gate: &Gate,
+    req: &Request,
+    who: &Identity,
+    path: &str,
+    query: &str,
+    head: bool,
+) -> Result<Reply, Body> {
     let Some(segs) = segments(path) else {
-        return text_response(400, "400 bad request: not a path inside the catalog\n");
+        return Err(text_response(
+            400,
+            "400 bad request: not a path inside the catalog\n",
+        ));
     };
     let config = &gate.config;
     if access::is_overlay_path(config, &segs) {
-        return not_found();
+        return Err(not_found());
     }
     let Some(root) = crate::publish::current_tree(&config.output) else {
-        return text_response(503, "503 no build has been published yet\n");
+        return Err(text_response(503, "503 no build has been published yet\n"));
     };
     let overlay = root.join(&config.private_overlay);
     let dir_slash = path.ends_with('/');
@@ -49,20 +67,20 @@ pub fn serve(
         };
     }
     match found {
-        Resolved::File(f, meta) => file_response(req, &f, &meta, head, "private, no-cache"),
+        Resolved::File(f, meta) => Ok(file_reply(req, &f, &meta, head, "private, no-cache")),
         Resolved::AddSlash => {
             let location = if query.is_empty() {
                 format!("{path}/")
             } else {
                 format!("{path}/?{query}")
             };
-            with(
+            Err(with(
                 text_response(301, "moved\n"),
                 "Location",
                 &ascii_url(&location),
-            )
+            ))
         }
-        Resolved::NotFound => not_found(),
+        Resolved::NotFound => Err(not_found()),
     }
 }
 
