@@ -84,8 +84,12 @@ fn serve_file(
     }
 }
 
+/// Whether `file` (a real path) lies in the overlay folder; the overlay's own real path is looked
+/// up only when the overlay is a symlink (one `lstat` per request otherwise).
 fn in_overlay(file: &Path, overlay: &Path) -> bool {
-    file.starts_with(overlay) || std::fs::canonicalize(overlay).is_ok_and(|o| file.starts_with(o))
+    file.starts_with(overlay)
+        || (std::fs::symlink_metadata(overlay).is_ok_and(|m| m.file_type().is_symlink())
+            && std::fs::canonicalize(overlay).is_ok_and(|o| file.starts_with(o)))
 }
 
 fn not_found() -> Body {
