@@ -180,11 +180,15 @@ impl Gate {
             .map_or(IpAddr::from([127, 0, 0, 1]), |a| a.ip());
         let ip = self.client_ip(&req, peer);
         let cookies = request_header(&req, "Cookie").map(str::to_string);
+        let url = req.url().to_string();
+        let (path, query) = url.split_once('?').unwrap_or((&url, ""));
+        // Only the gate's own pages have forms: no random cookie for file requests.
         let (csrf_cookie, csrf_new) = match session::cookie(cookies.as_deref(), CSRF_COOKIE) {
             Some(c) if c.len() >= 32 && c.bytes().all(|b| b.is_ascii_hexdigit()) => {
                 (c.to_string(), false)
             }
-            _ => (session::new_csrf_cookie(), true),
+            _ if path.starts_with("/auth/") => (session::new_csrf_cookie(), true),
+            _ => (String::new(), true),
         };
         let ctx = Ctx {
             ip,
@@ -192,8 +196,6 @@ impl Gate {
             csrf_cookie,
             csrf_new,
         };
-        let url = req.url().to_string();
-        let (path, query) = url.split_once('?').unwrap_or((&url, ""));
         let mut large = None;
         let mut r = self.route(&mut req, &ctx, path, query, peer, &mut large);
         if let Some(mut l) = large {
