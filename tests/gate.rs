@@ -1457,7 +1457,8 @@ fn forward_auth_check_answers_200_401_403() {
     assert_eq!(r.status, 401);
 }
 
-/// nginx (Debian package) started with `conf`, killed when dropped.
+/// nginx (Debian package) started with `conf`, killed when dropped (the test configuration runs
+/// it as one process, `master_process off`, so killing it leaves no workers behind).
 struct Nginx {
     child: Child,
 }
@@ -1523,7 +1524,7 @@ fn nginx_conf(dir: &Path, port: u16, gate: &str, tree: &Path) -> String {
         .collect();
     let d = dir.display();
     format!(
-        "worker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{ worker_connections 64; }}\nhttp {{\n  access_log off;\n  client_body_temp_path {d}/tmp;\n  proxy_temp_path {d}/tmp;\n  fastcgi_temp_path {d}/tmp;\n  uwsgi_temp_path {d}/tmp;\n  scgi_temp_path {d}/tmp;\n  types {{ text/html html; application/json json; application/vnd.apache.parquet parquet; }}\n{server}}}\n"
+        "master_process off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{ worker_connections 64; }}\nhttp {{\n  access_log off;\n  client_body_temp_path {d}/tmp;\n  proxy_temp_path {d}/tmp;\n  fastcgi_temp_path {d}/tmp;\n  uwsgi_temp_path {d}/tmp;\n  scgi_temp_path {d}/tmp;\n  types {{ text/html html; application/json json; application/vnd.apache.parquet parquet; }}\n{server}}}\n"
     )
 }
 
