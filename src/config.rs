@@ -93,6 +93,10 @@ struct RawConfig {
     profile: crate::profile::ProfileSettings,
     #[serde(default)]
     rsync_source: Option<String>,
+    /// Sign-in settings of `gate` (read by `crate::gate::config`; `broker build` ignores them).
+    #[serde(default)]
+    #[allow(dead_code)]
+    auth: Option<serde_yaml::Value>,
 }
 
 #[derive(Deserialize)]
@@ -427,7 +431,10 @@ fn load_brand(
     Ok(Brand { logo, accent })
 }
 
-fn read_dotenv(path: &Path) -> anyhow::Result<BTreeMap<String, String>> {
+/// The variables of a `.env` file (none when it does not exist).
+///
+/// Errors: the file cannot be read or is not valid `.env` syntax (message names the file).
+pub fn read_dotenv(path: &Path) -> anyhow::Result<BTreeMap<String, String>> {
     let mut vars = BTreeMap::new();
     if !path.exists() {
         return Ok(vars);

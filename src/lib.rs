@@ -3,6 +3,8 @@
 //! `broker build` runs the pipeline stages in order, each a module with one job:
 //! [`config`] → [`content`] → [`sync`] → [`profile`] → [`metrics`] → [`site`] → [`publish`].
 //! Data flows forward only; no stage reaches back.
+//!
+//! [`gate`] is the second binary's library: sign-in in front of the published tree.
 
 pub mod cmd;
 pub mod config;
@@ -15,5 +17,6 @@ pub mod report;
 pub mod sample_data;
 pub mod site;
 pub mod state;
+pub mod static_files;
 pub mod sync;
 pub mod testkit;

@@ -10,9 +10,8 @@
 //! `/__broker/`: `reload.js` and `events` (a long poll answering within 25 s).
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Condvar, Mutex};
@@ -20,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use crate::site::theme::html_escape;
 use notify::{RecursiveMode, Watcher};
-use tiny_http::{Header, Method, Request, Response, Server, StatusCode};
+use tiny_http::{Method, Request, Server};
 
 use crate::cmd::build::{self, Failure, Scope};
 use crate::config::{Config, DataSource};
@@ -28,6 +27,10 @@ use crate::metrics::MetricResult;
 use crate::publish;
 use crate::report::{Reporter, Verbosity};
 use crate::site::pages::percent_decode;
+use crate::static_files::{
+    ascii_url, bytes_response, file_response, html_escape, json_response, resolve, segments,
+    text_response, with, Body, Resolved,
+};
 
 /// Flags of `broker serve`.
 #[derive(Debug, clap::Args)]
@@ -583,74 +586,6 @@ fn status_json(s: &Status) -> String {
         .to_string()
 }
 
-/// A header; `None` when the value is not ASCII (values are built by this module, escaped).
-fn header(name: &str, value: &str) -> Option<Header> {
-    Header::from_bytes(name.as_bytes(), value.as_bytes()).ok()
-}
-
-/// `r` with the header added when it is valid.
-fn with(r: Body, name: &str, value: &str) -> Body {
-    match header(name, value) {
-        Some(h) => r.with_header(h),
-        None => r,
-    }
-}
-
-/// `s` with every byte outside printable ASCII percent-encoded (for `Location`).
-fn ascii_url(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_graphic() {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
-type Body = Response<Box<dyn Read + Send>>;
-
-/// A response of `len` bytes from `reader`, never chunked (exact `Content-Length`, also on HEAD).
-fn response(status: u16, headers: Vec<Header>, reader: Box<dyn Read + Send>, len: u64) -> Body {
-    Response::new(
-        StatusCode(status),
-        headers,
-        reader,
-        Some(usize::try_from(len).unwrap_or(usize::MAX)),
-        None,
-    )
-    .with_chunked_threshold(usize::MAX)
-}
-
-fn bytes_response(status: u16, content_type: &str, body: Vec<u8>) -> Body {
-    let len = body.len() as u64;
-    response(
-        status,
-        [
-            header("Content-Type", content_type),
-            header("Cache-Control", "no-cache"),
-        ]
-        .into_iter()
-        .flatten()
-        .collect(),
-        Box::new(std::io::Cursor::new(body)),
-        len,
-    )
-}
-
-fn json_response(body: &str, status: u16) -> Body {
-    bytes_response(status, "application/json", body.as_bytes().to_vec())
-}
-
-fn text_response(status: u16, text: &str) -> Body {
-    bytes_response(
-        status,
-        "text/plain; charset=utf-8",
-        text.as_bytes().to_vec(),
-    )
-}
-
 /// Answer one request.
 fn handle(req: Request, shared: &Shared) {
     let head = match req.method() {
@@ -717,22 +652,6 @@ fn handle(req: Request, shared: &Shared) {
     let _ = req.respond(r);
 }
 
-/// The path segments of a request path, percent-decoded. Errors (400): bad escapes, not UTF-8,
-/// a NUL, a backslash or a `..` segment.
-fn segments(path: &str) -> Result<Vec<String>, ()> {
-    let decoded = String::from_utf8(percent_decode(path).ok_or(())?).map_err(|_| ())?;
-    let mut out = Vec::new();
-    for seg in decoded.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => return Err(()),
-            s if s.contains(['\0', '\\']) => return Err(()),
-            s => out.push(s.to_string()),
-        }
-    }
-    Ok(out)
-}
-
 /// Serve a file of the published tree.
 fn serve_path(
     req: &Request,
@@ -742,7 +661,7 @@ fn serve_path(
     status: &Status,
     head: bool,
 ) -> Body {
-    let Ok(segs) = segments(path) else {
+    let Some(segs) = segments(path) else {
         return text_response(400, "400 bad request: not a path inside the catalog\n");
     };
     // Follow the `public` symlink now: a rebuild swaps it between two requests.
@@ -750,15 +669,10 @@ fn serve_path(
         let msg = "No build has been published yet.";
         return html_page(503, msg, status);
     };
-    let mut file = root.clone();
-    file.extend(&segs);
-    // Symlinks inside the tree may not lead out of it.
-    let file = match std::fs::canonicalize(&file) {
-        Ok(f) if f.starts_with(&root) => f,
-        _ => return not_found(status),
-    };
-    let file = if file.is_dir() {
-        if !path.ends_with('/') {
+    let (file, meta) = match resolve(&root, &segs, path.ends_with('/')) {
+        Resolved::File(f, m) => (f, m),
+        Resolved::NotFound => return not_found(status),
+        Resolved::AddSlash => {
             // Relative links of the folder's index.html need the slash.
             let location = if query.is_empty() {
                 format!("{path}/")
@@ -771,15 +685,6 @@ fn serve_path(
                 &ascii_url(&location),
             );
         }
-        file.join("index.html")
-    } else {
-        file
-    };
-    if file.components().any(|c| matches!(c, Component::ParentDir)) {
-        return not_found(status);
-    }
-    let Some(meta) = std::fs::metadata(&file).ok().filter(|m| m.is_file()) else {
-        return not_found(status);
     };
     let ext = file
         .extension()
@@ -792,163 +697,7 @@ fn serve_path(
         };
         return bytes_response(200, "text/html; charset=utf-8", inject(body, status));
     }
-    let Ok(f) = std::fs::File::open(&file) else {
-        return not_found(status);
-    };
-    let size = meta.len();
-    let etag = etag(&meta);
-    let modified = meta
-        .modified()
-        .map(|m| {
-            chrono::DateTime::<chrono::Utc>::from(m)
-                .format("%a, %d %b %Y %H:%M:%S GMT")
-                .to_string()
-        })
-        .unwrap_or_default();
-    let mut headers: Vec<Header> = [
-        header("Content-Type", content_type(&ext)),
-        header("Cache-Control", "no-cache"),
-        header("Accept-Ranges", "bytes"),
-        header("ETag", &etag),
-        header("Last-Modified", &modified).filter(|_| !modified.is_empty()),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    let range = req
-        .headers()
-        .iter()
-        .find(|h| h.field.equiv("Range"))
-        .map(|h| h.value.as_str().to_string());
-    let if_range_ok = req
-        .headers()
-        .iter()
-        .find(|h| h.field.equiv("If-Range"))
-        .is_none_or(|h| h.value.as_str() == etag || h.value.as_str() == modified);
-    let range = match range.filter(|_| if_range_ok) {
-        Some(r) => parse_range(&r, size),
-        None => ByteRange::Full,
-    };
-    match range {
-        ByteRange::Full => {
-            if !head
-                && req.headers().iter().any(|h| {
-                    h.field.equiv("If-None-Match")
-                        && h.value.as_str().split(',').any(|t| t.trim() == etag)
-                })
-            {
-                return response(304, headers, Box::new(std::io::empty()), 0);
-            }
-            response(200, headers, Box::new(f), size)
-        }
-        ByteRange::Part(start, end) => {
-            use std::io::{Seek, SeekFrom};
-            let mut f = f;
-            if f.seek(SeekFrom::Start(start)).is_err() {
-                return text_response(500, "500 cannot read the file\n");
-            }
-            let len = end - start + 1;
-            headers.extend(header(
-                "Content-Range",
-                &format!("bytes {start}-{end}/{size}"),
-            ));
-            response(206, headers, Box::new(f.take(len)), len)
-        }
-        ByteRange::Unsatisfiable => {
-            headers.retain(|h| !h.field.equiv("Content-Type"));
-            headers.extend(header("Content-Range", &format!("bytes */{size}")));
-            response(416, headers, Box::new(std::io::empty()), 0)
-        }
-    }
-}
-
-/// A strong validator of a file of a published build: builds never rewrite a file in place, so
-/// inode, size and modification time identify its bytes.
-fn etag(meta: &std::fs::Metadata) -> String {
-    use std::os::unix::fs::MetadataExt;
-    format!(
-        "\"{:x}-{:x}-{:x}.{:x}\"",
-        meta.ino(),
-        meta.size(),
-        meta.mtime(),
-        meta.mtime_nsec()
-    )
-}
-
-/// What a `Range` header asks of a file of `size` bytes.
-#[derive(Debug, PartialEq, Eq)]
-enum ByteRange {
-    /// The whole file (no range, another unit, a syntax error or several ranges).
-    Full,
-    /// Bytes `start..=end`.
-    Part(u64, u64),
-    /// Nothing of the file: answer 416.
-    Unsatisfiable,
-}
-
-/// RFC 9110 §14.1.2 for a single range; invalid or multi-range headers are ignored (whole file).
-fn parse_range(header: &str, size: u64) -> ByteRange {
-    let Some((unit, spec)) = header.trim().split_once('=') else {
-        return ByteRange::Full;
-    };
-    if !unit.trim().eq_ignore_ascii_case("bytes") || spec.contains(',') {
-        return ByteRange::Full;
-    }
-    let Some((a, b)) = spec.trim().split_once('-') else {
-        return ByteRange::Full;
-    };
-    let (a, b) = (a.trim(), b.trim());
-    let num = |s: &str| -> Option<u64> {
-        (!s.is_empty() && s.bytes().all(|c| c.is_ascii_digit()))
-            .then(|| s.parse().ok())
-            .flatten()
-    };
-    match (a.is_empty(), num(a), num(b)) {
-        // -n: the last n bytes.
-        (true, _, Some(n)) => {
-            if n == 0 || size == 0 {
-                ByteRange::Unsatisfiable
-            } else {
-                ByteRange::Part(size.saturating_sub(n), size - 1)
-            }
-        }
-        (false, Some(start), None) if b.is_empty() => {
-            if start >= size {
-                ByteRange::Unsatisfiable
-            } else {
-                ByteRange::Part(start, size - 1)
-            }
-        }
-        (false, Some(start), Some(end)) if start <= end => {
-            if start >= size {
-                ByteRange::Unsatisfiable
-            } else {
-                ByteRange::Part(start, end.min(size - 1))
-            }
-        }
-        _ => ByteRange::Full,
-    }
-}
-
-fn content_type(ext: &str) -> &'static str {
-    match ext {
-        "html" | "htm" => "text/html; charset=utf-8",
-        "css" => "text/css; charset=utf-8",
-        "js" | "mjs" => "text/javascript; charset=utf-8",
-        "json" => "application/json",
-        "svg" => "image/svg+xml",
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "ico" => "image/x-icon",
-        "woff2" => "font/woff2",
-        "parquet" => "application/vnd.apache.parquet",
-        "sql" => "application/sql; charset=utf-8",
-        "md" => "text/markdown; charset=utf-8",
-        "csv" => "text/csv; charset=utf-8",
-        "txt" => "text/plain; charset=utf-8",
-        "yaml" | "yml" => "application/yaml; charset=utf-8",
-        _ => "application/octet-stream",
-    }
+    file_response(req, &file, &meta, head, "no-cache")
 }
 
 /// The live-reload script tag and, after a failed build, the error overlay.
@@ -996,48 +745,6 @@ fn not_found(status: &Status) -> Body {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ranges_follow_rfc_9110() {
-        use ByteRange::*;
-        let cases: &[(&str, u64, ByteRange)] = &[
-            ("bytes=0-9", 100, Part(0, 9)),
-            ("bytes=90-200", 100, Part(90, 99)),
-            ("bytes=5-", 100, Part(5, 99)),
-            ("bytes=-8", 100, Part(92, 99)),
-            ("bytes=-500", 100, Part(0, 99)),
-            ("bytes=100-", 100, Unsatisfiable),
-            ("bytes=100-200", 100, Unsatisfiable),
-            ("bytes=-0", 100, Unsatisfiable),
-            ("bytes=0-0", 0, Unsatisfiable),
-            ("bytes=9-3", 100, Full),
-            ("bytes=0-1,5-6", 100, Full),
-            ("items=0-1", 100, Full),
-            ("bytes=a-b", 100, Full),
-            ("bytes=-", 100, Full),
-            ("BYTES = 1-2", 100, Part(1, 2)),
-        ];
-        for (h, size, want) in cases {
-            assert_eq!(&parse_range(h, *size), want, "{h} of {size}");
-        }
-    }
-
-    #[test]
-    fn traversal_and_bad_escapes_are_refused() {
-        assert_eq!(segments("/a/./b/").unwrap(), vec!["a", "b"]);
-        assert_eq!(segments("/a%20b").unwrap(), vec!["a b"]);
-        for bad in [
-            "/../x",
-            "/a/%2e%2e/x",
-            "/%2E%2E/x",
-            "/a%2f..%2fb",
-            "/%zz",
-            "/%ff",
-            "/a%00",
-        ] {
-            assert!(segments(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn snippet_goes_before_the_last_body_end_tag() {
