@@ -20,8 +20,6 @@ pub struct Config {
     pub name: String,
     /// Subtitle under the name (may be empty).
     pub subtitle: String,
-    /// The company's e-mail domains (`instance.domains`, lowercase), for sign-in; may be empty.
-    pub domains: Vec<String>,
     /// White-label: the logo and accent colours (`instance.logo`, `instance.accent`,
     /// `instance.accent_dark`), checked.
     pub brand: crate::site::brand::Brand,
@@ -111,8 +109,6 @@ struct RawInstance {
     accent: Option<String>,
     #[serde(default)]
     accent_dark: Option<String>,
-    #[serde(default)]
-    domains: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -334,13 +330,6 @@ impl Config {
             name: raw.instance.name.trim().to_string(),
             brand,
             subtitle: raw.instance.subtitle.unwrap_or_default().trim().to_string(),
-            domains: raw
-                .instance
-                .domains
-                .iter()
-                .map(|d| d.trim().to_ascii_lowercase())
-                .filter(|d| !d.is_empty())
-                .collect(),
             data_source,
             state: instance_dir.join(raw.state.as_deref().unwrap_or("state")),
             theme: raw.theme.map(|t| instance_dir.join(t)),

@@ -464,14 +464,9 @@ pub fn content_type(ext: &str) -> &'static str {
     }
 }
 
-/// HTML-escape text for element content and double-quoted attributes.
-pub fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
+/// HTML-escape text for element content and quoted attributes (the site's escaper,
+/// [`crate::site::theme::html_escape`]).
+pub use crate::site::theme::html_escape;
 
 #[cfg(test)]
 mod tests {

@@ -74,7 +74,10 @@ fn init_by_flags_writes_a_keboola_instance_that_builds_and_a_rerun_adds_only_new
         "{config}"
     );
     assert!(!config.contains(TOKEN), "the token is only in .env");
-    assert!(config.contains("domains: [acme.com, acme.de]"), "{config}");
+    assert!(
+        config.contains("\nauth:\n  allowed_domains: [acme.com, acme.de]\n"),
+        "{config}"
+    );
     let env = d.join(".env");
     assert_eq!(
         std::fs::read_to_string(&env).unwrap(),

@@ -17,7 +17,6 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::site::theme::html_escape;
 use notify::{RecursiveMode, Watcher};
 use tiny_http::{Method, Request, Server};
 
