@@ -3,6 +3,8 @@
 //! the server exactly as written, `..` and `%2e` included) standing in for browsers, curl and
 //! DuckDB. Real parts where the issue asks: an SMTP server (Python's aiosmtpd) and nginx.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -11,6 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use common::oidc_provider::{Provider, CLIENT_ID, CLIENT_SECRET};
 
 const SECRET: &str = "test-secret-0123456789abcdef0123456789abcdef";
 const PASSWORD: &str = "correct horse battery";
@@ -1658,4 +1662,114 @@ fn large_files_stream_whole_and_by_ranges_on_a_kept_alive_connection() {
         (small.status, small.text()),
         (200, "{\"table\":\"orders\"}".to_string())
     );
+}
+
+/// Google / OpenID Connect through the gate, against the local provider of tests/oidc.rs: the
+/// start sets a signed pending-login cookie and sends the browser to the provider; its callback
+/// signs in an allowed, verified address; the same callback replayed, a callback without this
+/// browser's cookie, and an address outside the allowed domains are refused, each audited.
+#[test]
+fn openid_connect_sign_in_through_the_gate() {
+    let p = Provider::start();
+    let auth = format!(
+        "  allowed_domains: [allowed.com]\n  oidc:\n    discovery_url: {}/.well-known/openid-configuration\n    client_id: {CLIENT_ID}\n    client_secret: ${{GATE_TEST_OIDC_SECRET}}\n    redirect_url: https://data.example.com/auth/oidc/callback\n",
+        p.base
+    );
+    let inst = Instance::new(&auth);
+    let gate = Gate::start_env(
+        &inst,
+        &[],
+        &[
+            ("GATE_SESSION_SECRET", SECRET),
+            ("GATE_TEST_OIDC_SECRET", CLIENT_SECRET),
+        ],
+    );
+    let mut b = Browser::new(&gate);
+    let page = b.get("/auth/signin?next=%2Ftables%2Forders.html");
+    assert!(
+        page.text().contains("/auth/oidc/start?next="),
+        "{}",
+        page.text()
+    );
+
+    // One whole sign-in: start → provider → callback.
+    let sign_in = |b: &mut Browser| -> (Resp, String) {
+        let start = b.get("/auth/oidc/start?next=%2Ftables%2Forders.html");
+        assert_eq!(start.status, 303, "{}", start.text());
+        assert!(b.jar.contains_key("gate_oidc"), "{:?}", start.headers);
+        let (code, state) = p.authorize(start.header("Location").unwrap());
+        let callback = format!(
+            "/auth/oidc/callback?code={}&state={}",
+            form_urlencoded::byte_serialize(code.as_bytes()).collect::<String>(),
+            form_urlencoded::byte_serialize(state.as_bytes()).collect::<String>()
+        );
+        (b.get(&callback), callback)
+    };
+    let (done, callback) = sign_in(&mut b);
+    assert_eq!(done.status, 303, "{}", done.text());
+    assert_eq!(done.header("Location"), Some("/tables/orders.html"));
+    assert!(b.jar.contains_key("gate_session"));
+    assert!(
+        !b.jar.contains_key("gate_oidc"),
+        "pending cookie not cleared"
+    );
+    let page = b.get("/tables/orders.html");
+    assert_eq!(page.status, 200);
+    assert_eq!(page.text(), "<p>orders page</p>");
+
+    // Replayed callback: the pending cookie is gone (and the code spent).
+    let replay = b.get(&callback);
+    assert_eq!(replay.status, 403, "{}", replay.text());
+
+    // Another browser presenting the callback without the pending cookie.
+    let mut other = Browser::new(&gate);
+    let (_, callback) = {
+        let mut starter = Browser::new(&gate);
+        sign_in_start_only(&mut starter, &p)
+    };
+    let stolen = other.get(&callback);
+    assert_eq!(stolen.status, 403, "{}", stolen.text());
+    assert!(!other.jar.contains_key("gate_session"));
+
+    // A verified address outside the allowed domains.
+    p.control(serde_json::json!({"email": "mallory@allowed.com.evil.org"}));
+    let mut m = Browser::new(&gate);
+    let (refused, _) = sign_in(&mut m);
+    assert_eq!(refused.status, 403, "{}", refused.text());
+    assert!(!m.jar.contains_key("gate_session"));
+
+    let audit = inst.audit();
+    let events: Vec<(&str, &str)> = audit
+        .iter()
+        .filter(|e| e["provider"] == "oidc")
+        .map(|e| {
+            (
+                e["event"].as_str().unwrap_or(""),
+                e["email"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert!(
+        events.contains(&("sign_in", "alice@allowed.com")),
+        "{audit:?}"
+    );
+    let refusals = audit
+        .iter()
+        .filter(|e| e["provider"] == "oidc" && e["event"] == "sign_in_refused")
+        .count();
+    assert_eq!(refusals, 3, "{audit:?}");
+}
+
+/// Start a sign-in in `b` and follow the provider, without calling the gate's callback:
+/// returns the provider's answer and the callback path.
+fn sign_in_start_only(b: &mut Browser, p: &Provider) -> (String, String) {
+    let start = b.get("/auth/oidc/start?next=%2F");
+    assert_eq!(start.status, 303, "{}", start.text());
+    let (code, state) = p.authorize(start.header("Location").unwrap());
+    let callback = format!(
+        "/auth/oidc/callback?code={}&state={}",
+        form_urlencoded::byte_serialize(code.as_bytes()).collect::<String>(),
+        form_urlencoded::byte_serialize(state.as_bytes()).collect::<String>()
+    );
+    (code, callback)
 }

@@ -82,7 +82,7 @@ fn default_discovery_url() -> String {
 ///     discovery_url: https://accounts.google.com/.well-known/openid-configuration  # the default
 ///     client_id: 1234-abc.apps.googleusercontent.com
 ///     client_secret: ${GOOGLE_CLIENT_SECRET}   # from the environment or .env, never the file
-///     redirect_url: https://data.example.com/auth/callback
+///     redirect_url: https://data.example.com/auth/oidc/callback
 ///     # require_hosted_domain: true   # default: true for Google, false for other issuers
 /// ```
 #[derive(Clone, Deserialize, PartialEq, Eq)]

@@ -7,7 +7,8 @@
 //! - `GET|POST /auth/password/set` (set-up/reset link), `GET|POST /auth/password/reset`.
 //! - `GET /auth/account`, `POST /auth/tokens`, `POST /auth/tokens/revoke`, `POST /auth/signout`.
 //! - `GET /auth/check` forward-auth ([`crate::gate::forward_auth`]).
-//! - `GET /auth/oidc/start`, `/auth/oidc/callback`: 404 unless `auth.oidc` is configured.
+//! - `GET /auth/oidc/start`, `/auth/oidc/callback`: Google / OpenID Connect sign-in
+//!   ([`crate::gate::oidc`]); 404 unless `auth.oidc` is configured.
 //!
 //! Unauthenticated requests for the tree: a browser navigation is redirected (303) to the
 //! sign-in page; anything else (fetch, DuckDB, curl) gets 401 with a JSON body.
@@ -24,6 +25,7 @@ use crate::gate::audit::AuditLog;
 use crate::gate::config::GateConfig;
 use crate::gate::links::{self, LinksFile, Purpose};
 use crate::gate::mail::Mailer;
+use crate::gate::oidc::{OidcClient, OidcConfig, OidcError, PendingLogin, PENDING_MAX_AGE_SECS};
 use crate::gate::pages;
 use crate::gate::password;
 use crate::gate::ratelimit::Window;
@@ -69,6 +71,8 @@ pub struct Gate {
     pub mailer: Option<Arc<Mailer>>,
     /// `--dev`: links are shown in the page (the server is bound to loopback).
     pub dev: bool,
+    /// Google / OpenID Connect sign-in (`auth.oidc`); `None` when not configured.
+    oidc: Option<OidcSignIn>,
     fail_addr: Window,
     fail_ip: Window,
     mail_addr: Window,
@@ -87,6 +91,17 @@ pub struct Identity {
     /// A renewed session cookie to send back.
     pub renew: Option<String>,
 }
+
+/// The OpenID Connect provider of `auth.oidc`: its settings, and its client once its discovery
+/// document was read (on the first sign-in, and again after a failure, so a provider that was
+/// down when the gate started does not need a restart).
+struct OidcSignIn {
+    config: OidcConfig,
+    client: std::sync::Mutex<Option<Arc<OidcClient>>>,
+}
+
+/// The cookie holding a signed [`PendingLogin`] between `/auth/oidc/start` and the callback.
+const OIDC_COOKIE: &str = "gate_oidc";
 
 /// Per-request facts.
 struct Ctx {
@@ -107,6 +122,14 @@ impl Gate {
             Some(s) => Some(Arc::new(Mailer::new(s)?)),
             None => None,
         };
+        let oidc = match &config.oidc {
+            Some(v) => Some(OidcSignIn {
+                config: serde_yaml::from_value(v.clone())
+                    .map_err(|e| anyhow::anyhow!("auth.oidc: {e}"))?,
+                client: std::sync::Mutex::new(None),
+            }),
+            None => None,
+        };
         Ok(Gate {
             users: JsonFile::new(config.users_file.clone()),
             tokens: JsonFile::new(config.state_dir.join("tokens.json")),
@@ -118,6 +141,7 @@ impl Gate {
             audit,
             mailer,
             dev,
+            oidc,
             keys,
             config,
         })
@@ -387,13 +411,14 @@ impl Gate {
                 )
             }
             ("/auth/password/reset", _, true) => return self.reset_request(req, ctx),
-            ("/auth/oidc/start" | "/auth/oidc/callback", _, _) => {
-                return if self.config.oidc.is_none() {
-                    text_response(404, "404 not found: Google / OpenID Connect sign-in is not configured (auth.oidc)\n")
-                } else {
-                    text_response(501, "501 not implemented: this gate was built without the OpenID Connect module\n")
-                };
+            ("/auth/oidc/start" | "/auth/oidc/callback", _, _) if self.oidc.is_none() => {
+                return text_response(
+                    404,
+                    "404 not found: Google / OpenID Connect sign-in is not configured (auth.oidc)\n",
+                );
             }
+            ("/auth/oidc/start", true, _) => return self.oidc_start(ctx, &q),
+            ("/auth/oidc/callback", true, _) => return self.oidc_callback(ctx, &q),
             _ => {}
         }
         // Everything else needs an identity.
@@ -523,6 +548,128 @@ impl Gate {
             &ascii_url(next),
         );
         with(r, "Set-Cookie", set_cookie)
+    }
+
+    /// The provider's client, reading its discovery document the first time.
+    fn oidc_client(&self) -> Result<Arc<OidcClient>, OidcError> {
+        let Some(o) = &self.oidc else {
+            return Err(OidcError::Discovery {
+                url: String::new(),
+                reason: "auth.oidc is not configured".into(),
+            });
+        };
+        let mut slot = o.client.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = slot.as_ref() {
+            return Ok(c.clone());
+        }
+        let client = Arc::new(OidcClient::discover(&o.config)?);
+        *slot = Some(client.clone());
+        Ok(client)
+    }
+
+    /// `GET /auth/oidc/start?next=`: a signed pending sign-in in a 10-minute cookie bound to this
+    /// browser, then 303 to the provider's authorization endpoint.
+    fn oidc_start(&self, ctx: &Ctx, q: &HashMap<String, String>) -> Body {
+        let next = local_next(q.get("next").map(String::as_str));
+        match self.oidc_client() {
+            Ok(client) => {
+                let (url, pending) = client.authorization_url(&next);
+                let value = self.keys.sign(OIDC_COOKIE, &pending.to_cookie_value());
+                let cookie = self
+                    .keys
+                    .set_cookie(OIDC_COOKIE, &value, PENDING_MAX_AGE_SECS);
+                let r = with(
+                    text_response(303, "to the identity provider\n"),
+                    "Location",
+                    &ascii_url(&url),
+                );
+                with(r, "Set-Cookie", &cookie)
+            }
+            Err(e) => {
+                self.audit.log(
+                    "sign_in_refused",
+                    serde_json::json!({"ip": ctx.ip.to_string(), "provider": "oidc", "reason": e.to_string()}),
+                );
+                self.sign_in_page(
+                    ctx,
+                    &next,
+                    Some("Sign-in with the identity provider is not available right now."),
+                    502,
+                )
+            }
+        }
+    }
+
+    /// `GET /auth/oidc/callback?state=&code=`: the pending sign-in of this browser's cookie,
+    /// the code exchanged and the ID token checked ([`OidcClient::complete`]), then the same
+    /// allow-list and session as every other way in ([`Gate::start_session`]).
+    fn oidc_callback(&self, ctx: &Ctx, q: &HashMap<String, String>) -> Body {
+        let clear = self.keys.set_cookie(OIDC_COOKIE, "", 0);
+        let refuse = |why: String| {
+            self.audit.log(
+                "sign_in_refused",
+                serde_json::json!({"ip": ctx.ip.to_string(), "provider": "oidc", "reason": why}),
+            );
+            with(
+                self.sign_in_page(
+                    ctx,
+                    "/",
+                    Some("Sign-in with the identity provider failed. Try again."),
+                    403,
+                ),
+                "Set-Cookie",
+                &clear,
+            )
+        };
+        if let Some(err) = q.get("error") {
+            return refuse(format!("the provider answered error={err}"));
+        }
+        let Some(raw) = session::cookie(ctx.cookies.as_deref(), OIDC_COOKIE)
+            .and_then(|c| self.keys.unsign(OIDC_COOKIE, c))
+        else {
+            return refuse("no signed pending sign-in in this browser".into());
+        };
+        let now = std::time::SystemTime::now();
+        let pending = match PendingLogin::from_cookie_value(raw, now) {
+            Ok(p) => p,
+            Err(e) => return refuse(e.to_string()),
+        };
+        let client = match self.oidc_client() {
+            Ok(c) => c,
+            Err(e) => return refuse(e.to_string()),
+        };
+        // The provider checks the address's domain against every domain that can be allowed:
+        // the allow-list's, and those of allowed and known addresses; start_session then
+        // decides on the exact address.
+        let users = self.users_now();
+        let domains: Vec<String> = self
+            .config
+            .allowed_domains
+            .iter()
+            .cloned()
+            .chain(
+                self.config
+                    .allowed_emails
+                    .iter()
+                    .chain(users.users.keys())
+                    .filter_map(|e| e.rsplit_once('@').map(|(_, d)| d.to_string())),
+            )
+            .collect::<std::collections::BTreeSet<String>>()
+            .into_iter()
+            .collect();
+        let state = q.get("state").map(String::as_str).unwrap_or("");
+        let code = q.get("code").map(String::as_str).unwrap_or("");
+        match client.complete(&pending, state, code, &domains, now) {
+            Ok(id) => match self.start_session(&id.email, "oidc", ctx.ip) {
+                Ok(set_cookie) => with(
+                    self.signed_in(&set_cookie, &pending.next),
+                    "Set-Cookie",
+                    &clear,
+                ),
+                Err(message) => refuse(message),
+            },
+            Err(e) => refuse(e.to_string()),
+        }
     }
 
     fn limited(&self, email: &str, ip: IpAddr) -> bool {
