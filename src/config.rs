@@ -164,6 +164,26 @@ fn default_seed() -> u64 {
     42
 }
 
+/// Parse a configuration file's `text` (after `${VAR}` interpolation) as `T`.
+///
+/// Errors: not YAML or not of `T`'s shape, as `<file>:<line>: <what>`.
+pub fn parse_yaml<T: serde::de::DeserializeOwned>(text: &str, file: &Path) -> anyhow::Result<T> {
+    serde_yaml::from_str(text).map_err(|e| {
+        let line = e.location().map(|l| l.line()).unwrap_or(1);
+        let msg = e.to_string();
+        let msg = msg.rfind(" at line ").map(|i| &msg[..i]).unwrap_or(&msg);
+        anyhow::anyhow!("{}:{line}: {msg}", file.display())
+    })
+}
+
+/// The 1-based line of the first `key:` in `text` (1 when absent), for error messages.
+pub fn line_of(text: &str, key: &str) -> usize {
+    text.lines()
+        .position(|l| l.trim_start().starts_with(&format!("{key}:")))
+        .map(|i| i + 1)
+        .unwrap_or(1)
+}
+
 /// Replace every `${NAME}` in `text` with `vars[NAME]`. Lines starting with `#` are left alone.
 /// Errors name `file`, the line and the key on that line, for a variable that is not set.
 pub fn interpolate(
@@ -242,18 +262,8 @@ impl Config {
         let dotenv = read_dotenv(&instance_dir.join(".env"))?;
         let lookup = |k: &str| std::env::var(k).ok().or_else(|| dotenv.get(k).cloned());
         let text = interpolate(&text, &lookup, &file)?;
-        let raw: RawConfig = serde_yaml::from_str(&text).map_err(|e| {
-            let line = e.location().map(|l| l.line()).unwrap_or(1);
-            let msg = e.to_string();
-            let msg = msg.rfind(" at line ").map(|i| &msg[..i]).unwrap_or(&msg);
-            anyhow::anyhow!("{}:{line}: {msg}", file.display())
-        })?;
-        let line_of = |key: &str| {
-            text.lines()
-                .position(|l| l.trim_start().starts_with(&format!("{key}:")))
-                .map(|i| i + 1)
-                .unwrap_or(1)
-        };
+        let raw: RawConfig = parse_yaml(&text, &file)?;
+        let line_of = |key: &str| line_of(&text, key);
         if raw.instance.name.trim().is_empty() {
             bail!(
                 "{}:{}: key `instance.name`: must not be empty",

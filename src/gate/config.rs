@@ -266,18 +266,8 @@ impl GateConfig {
         let text = std::fs::read_to_string(&file)
             .with_context(|| format!("{}: cannot read", file.display()))?;
         let text = crate::config::interpolate(&text, &|k| env.get(k), &file)?;
-        let raw: RawFile = serde_yaml::from_str(&text).map_err(|e| {
-            let line = e.location().map(|l| l.line()).unwrap_or(1);
-            let msg = e.to_string();
-            let msg = msg.rfind(" at line ").map(|i| &msg[..i]).unwrap_or(&msg);
-            anyhow::anyhow!("{}:{line}: {msg}", file.display())
-        })?;
-        let line_of = |key: &str| {
-            text.lines()
-                .position(|l| l.trim_start().starts_with(&format!("{key}:")))
-                .map(|i| i + 1)
-                .unwrap_or(1)
-        };
+        let raw: RawFile = crate::config::parse_yaml(&text, &file)?;
+        let line_of = |key: &str| crate::config::line_of(&text, key);
         let where_ = |key: &str| format!("{}:{}: key `{key}`", file.display(), line_of(key));
         // Only `output` and the name are needed from the rest of the file.
         let output: Option<String> = serde_yaml::from_str::<serde_yaml::Value>(&text)
