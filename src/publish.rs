@@ -153,11 +153,21 @@ impl Manifest {
         })
     }
 
-    /// Read `<root>/meta/manifest.json`; `None` when absent or of an unknown version. A
+    /// This manifest without the tables named in `tables` and their files (the public view's
+    /// manifest when those tables are private).
+    pub fn without(&self, tables: &std::collections::BTreeSet<String>) -> Manifest {
+        let mut m = self.clone();
+        m.tables.retain(|t| !tables.contains(&t.name));
+        m.files.retain(|f| !tables.contains(&f.table));
+        m
+    }
+
+    /// Read `<root>/meta/manifest.json` of the full view (the private overlay's copy when there
+    /// is one, see [`full_view_file`]); `None` when absent or of an unknown version. A
     /// version 1 manifest is brought to the current one (its `timestamp` columns hold UTC
     /// instants: `timestamptz`).
     pub fn read(root: &Path) -> Option<Manifest> {
-        let text = fs::read_to_string(root.join("meta/manifest.json")).ok()?;
+        let text = fs::read_to_string(full_view_file(root, "meta/manifest.json")).ok()?;
         let mut m: Manifest = serde_json::from_str(&text).ok()?;
         if m.version == 1 {
             for c in m.tables.iter_mut().flat_map(|t| t.columns.iter_mut()) {
@@ -574,7 +584,32 @@ impl Staging {
 /// Files of a tree that only say when its build ran (`meta/freshness.js`: the build's and each
 /// table's sync times; `meta/manifest.json`: the build id and time). A build whose tree differs
 /// from the published one in these alone is not published ([`Staging::publish`]).
-pub const PER_BUILD_FILES: [&str; 2] = ["meta/freshness.js", "meta/manifest.json"];
+/// The private overlay's copies count the same.
+pub const PER_BUILD_FILES: [&str; 4] = [
+    "meta/freshness.js",
+    "meta/manifest.json",
+    "_private/meta/freshness.js",
+    "_private/meta/manifest.json",
+];
+
+/// The folder at the root of a published tree that holds what only the gate's private group
+/// sees: the data files of the tables marked `private: true`, and the catalog files (pages,
+/// twins, search index, analyst kit, `meta/`) of the full view wherever they differ from the
+/// public ones at the root. It is laid over the root: the gate answers a member's `/x` with
+/// `_private/x` when that exists, and `/_private/…` is 404 for everyone.
+pub const PRIVATE_OVERLAY: &str = "_private";
+
+/// The file `rel` of the full view of the published tree `root`: the private overlay's copy
+/// when there is one, else the root's. The build reads the previous build's manifest and
+/// profiles through it, so private tables are found again.
+pub fn full_view_file(root: &Path, rel: &str) -> PathBuf {
+    let overlay = root.join(PRIVATE_OVERLAY).join(rel);
+    if overlay.is_file() {
+        overlay
+    } else {
+        root.join(rel)
+    }
+}
 
 /// What [`Staging::publish`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]

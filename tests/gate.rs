@@ -1135,10 +1135,8 @@ fn private_overlay_is_served_only_to_the_private_group() {
 }
 
 #[test]
-fn overlay_name_and_group_are_configurable() {
-    let inst = Instance::new(
-        "  allowed_domains: [example.com]\n  private: {group: admin, overlay: _private}\n",
-    );
+fn private_group_is_configurable() {
+    let inst = Instance::new("  allowed_domains: [example.com]\n  private: {group: admin}\n");
     inst.add_user("root@example.com", "admin");
     let admin = issue_token(&inst, "root@example.com", "a");
     inst.add_user("pia@example.com", "analyst,private");
@@ -1772,4 +1770,217 @@ fn sign_in_start_only(b: &mut Browser, p: &Provider) -> (String, String) {
         form_urlencoded::byte_serialize(state.as_bytes()).collect::<String>()
     );
     (code, callback)
+}
+
+/// Files of a published tree, relative paths with `/`, the private overlay left out.
+fn public_files(root: &Path) -> Vec<String> {
+    walkdir::WalkDir::new(root)
+        .min_depth(1)
+        .into_iter()
+        .filter_entry(|e| e.depth() > 1 || e.file_name() != "_private")
+        .map(Result::unwrap)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            e.path()
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/")
+        })
+        .collect()
+}
+
+#[test]
+fn private_table_of_the_demo_is_invisible_to_analysts() {
+    // The demo with `support_tickets` private, served by gate.
+    let dir = common::demo_instance(None);
+    let dd = dir.path().join("content/data_description.md");
+    let declared = std::fs::read_to_string(&dd).unwrap();
+    std::fs::write(
+        &dd,
+        declared.replacen(
+            "    name: support_tickets\n",
+            "    name: support_tickets\n    private: true\n",
+            1,
+        ),
+    )
+    .unwrap();
+    let config = dir.path().join("config/instance.yaml");
+    let mut yaml = std::fs::read_to_string(&config).unwrap();
+    yaml.push_str("auth:\n  allowed_domains: [example.com]\n");
+    std::fs::write(&config, yaml).unwrap();
+    let built = common::broker(&["build", "--instance", dir.path().to_str().unwrap()]);
+    assert!(built.status.success(), "{}", text(&built));
+    // Nothing in the public tree names the table, so the leak check says nothing either.
+    assert!(
+        !String::from_utf8_lossy(&built.stderr).contains("warn"),
+        "{}",
+        text(&built)
+    );
+    let root = std::fs::canonicalize(dir.path().join("public")).unwrap();
+
+    // On disk: the root holds the public view; the overlay what the full view adds or changes.
+    let secret_words = [
+        "support_tickets",
+        "first_response_at",
+        "TKT-0",
+        "avg_resolution_hours",
+    ];
+    let files = public_files(&root);
+    assert!(files.len() > 60, "{files:?}");
+    for rel in &files {
+        assert!(!rel.contains("support_tickets"), "{rel}");
+        if rel.ends_with(".parquet") {
+            continue;
+        }
+        let body = std::fs::read_to_string(root.join(rel)).unwrap();
+        for w in secret_words {
+            assert!(!body.contains(w), "{rel} holds {w}");
+        }
+    }
+    for rel in [
+        "_private/data/crm/support_tickets.parquet",
+        "_private/tables/support_tickets.html",
+        "_private/tables/support_tickets.json",
+        "_private/tables/index.html",
+        "_private/metrics/support/avg_resolution_hours.html",
+        "_private/docs/data-model.html",
+        "_private/analyst/views.sql",
+        "_private/meta/manifest.json",
+        "_private/meta/profiles.json",
+    ] {
+        assert!(root.join(rel).is_file(), "{rel}");
+    }
+    // Files the two views share are not copied into the overlay.
+    assert!(!root.join("_private/tables/products.html").exists());
+    assert!(!root.join("_private/assets").exists());
+
+    let inst = Instance { dir };
+    let analyst = issue_token(&inst, "ana@example.com", "a");
+    inst.add_user("pia@example.com", "analyst,private");
+    let member = issue_token(&inst, "pia@example.com", "p");
+    let gate = Gate::start(&inst, &[]);
+    let get = |token: &str, path: &str| {
+        http(
+            &gate.addr,
+            "GET",
+            path,
+            &[("Authorization", &format!("Bearer {token}"))],
+            b"",
+        )
+    };
+    // Every page and file, as the analyst gets it from the gate.
+    for rel in &files {
+        let r = get(&analyst, &format!("/{rel}"));
+        assert_eq!(r.status, 200, "{rel}");
+        assert_eq!(r.body, std::fs::read(root.join(rel)).unwrap(), "{rel}");
+    }
+    for path in [
+        "/tables/support_tickets.html",
+        "/tables/support_tickets.json",
+        "/data/crm/support_tickets.parquet",
+        "/metrics/support/avg_resolution_hours.html",
+        "/docs/data-model.html",
+        "/_private/data/crm/support_tickets.parquet",
+        "/_private/tables/support_tickets.html",
+    ] {
+        assert_eq!(get(&analyst, path).status, 404, "{path}");
+    }
+    // The member sees the full catalog at the same paths.
+    let page = get(&member, "/tables/support_tickets.html");
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("first_response_at"));
+    assert!(page
+        .text()
+        .contains("&quot;$build&quot;/_private/data/crm/support_tickets.parquet data/crm/"));
+    let twin = get(&member, "/tables/support_tickets.json").text();
+    assert!(twin.contains("\"path\": \"data/crm/support_tickets.parquet\""));
+    let data = get(&member, "/data/crm/support_tickets.parquet");
+    assert_eq!((data.status, &data.body[..4]), (200, &b"PAR1"[..]));
+    assert!(get(&member, "/tables/customers.html")
+        .text()
+        .contains("support_tickets.html"));
+    assert!(get(&member, "/tables/index.html")
+        .text()
+        .contains("support_tickets"));
+    assert!(get(&member, "/search/index.js")
+        .text()
+        .contains("support_tickets"));
+    assert!(get(&analyst, "/tables/customers.html").status == 200);
+    assert_eq!(
+        get(&member, "/_private/tables/support_tickets.html").status,
+        404
+    );
+
+    // On a laptop: the public copy, and the member's copy with the overlay laid over it, both
+    // open their views.sql in DuckDB.
+    let duck = |tree: &Path| {
+        let c = duckdb::Connection::open_in_memory().unwrap();
+        c.execute_batch(&format!("SET file_search_path = '{}';", tree.display()))
+            .unwrap();
+        c.execute_batch(&std::fs::read_to_string(tree.join("analyst/views.sql")).unwrap())
+            .unwrap();
+        c
+    };
+    let tables = |c: &duckdb::Connection| -> Vec<String> {
+        let mut s = c
+            .prepare("SELECT view_name FROM duckdb_views() WHERE NOT internal ORDER BY 1")
+            .unwrap();
+        s.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let public = duck(&root);
+    assert_eq!(tables(&public).len(), 8);
+    assert!(!tables(&public).contains(&"support_tickets".to_string()));
+    let laptop = broker::testkit::tempdir().unwrap();
+    for rel in &files {
+        let to = laptop.path().join(rel);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(root.join(rel), to).unwrap();
+    }
+    common::copy_tree(&root.join("_private"), laptop.path());
+    let full = duck(laptop.path());
+    assert_eq!(tables(&full).len(), 9);
+    let rows: i64 = full
+        .query_row("SELECT count(*) FROM support_tickets", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 500);
+
+    // The next builds find the private table's published data again: a rebuild that changes
+    // nothing publishes nothing, and one that leaves the table out keeps its file.
+    let again = common::broker(&[
+        "build",
+        "--instance",
+        inst.path().to_str().unwrap(),
+        "--json",
+    ]);
+    let summary: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(summary["published"], false, "{}", text(&again));
+    let select = common::broker(&[
+        "build",
+        "--instance",
+        inst.path().to_str().unwrap(),
+        "--json",
+        "--select",
+        "orders",
+    ]);
+    let summary: serde_json::Value = serde_json::from_slice(&select.stdout).unwrap();
+    let tickets = summary["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "support_tickets")
+        .unwrap();
+    assert_eq!(
+        (tickets["status"].as_str(), tickets["rows"].as_u64()),
+        (Some("skipped"), Some(500)),
+        "{}",
+        text(&select)
+    );
+    let root = std::fs::canonicalize(inst.path().join("public")).unwrap();
+    assert!(root
+        .join("_private/data/crm/support_tickets.parquet")
+        .is_file());
 }

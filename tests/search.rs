@@ -230,6 +230,7 @@ fn table(i: usize, rng: &mut Rng) -> TableReport {
             file: None,
             csv: Default::default(),
             profile: Default::default(),
+            private: false,
             line: 1,
         },
         synced: None,

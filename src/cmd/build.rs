@@ -424,7 +424,6 @@ fn build(
             sync_state: new_state.tables.get(&spec.name).cloned(),
         })
         .collect();
-    write_meta(staging.root(), previous.as_deref(), &built_at, &reports)?;
     let input = SiteInput {
         instance_name: config.name.clone(),
         instance_subtitle: config.subtitle.clone(),
@@ -437,24 +436,63 @@ fn build(
         rsync_source: config.rsync_source.clone(),
         brand: config.brand.clone(),
     };
-    let mut site_warnings = config.brand.warnings(&config.file.display().to_string());
-    let t_render = Instant::now();
-    site_warnings.extend(site::render(
-        &input,
-        staging.root(),
-        config.theme.as_deref(),
-    )?);
-    timings.insert("render", t_render.elapsed().as_secs_f64());
-    for w in &site_warnings {
-        log.warn(w);
-    }
-    warnings.extend(site_warnings);
     let kept: Vec<(&SyncedTable, String)> = synced
         .iter()
         .filter_map(|s| s.data.as_ref().map(|d| (d, s.synced_in.clone())))
         .collect();
     let manifest = Manifest::of(&build_id, &built_at, &kept)?;
-    publish::write_json_atomic(&staging.root().join("meta/manifest.json"), &manifest)?;
+    let mut site_warnings = config.brand.warnings(&config.file.display().to_string());
+    let t_render = Instant::now();
+    let root = staging.root();
+    let previous_full = previous
+        .as_deref()
+        .map(|p| publish::full_view_file(p, PROFILES_FILE));
+    match site::private::public_view(&input) {
+        None => site_warnings.extend(render_view(
+            config,
+            root,
+            previous_full.as_deref(),
+            &input,
+            &manifest,
+        )?),
+        Some(public) => {
+            // The full view in the private overlay, then the public view at the root; the
+            // overlay keeps only the files that differ.
+            let overlay = root.join(site::private::PRIVATE_OVERLAY);
+            site_warnings.extend(render_view(
+                config,
+                &overlay,
+                previous_full.as_deref(),
+                &input,
+                &manifest,
+            )?);
+            let public_manifest = manifest.without(&site::private::private_tables(&input));
+            let previous_public = previous.as_deref().map(|p| p.join(PROFILES_FILE));
+            // Its warnings repeat the full view's for what it shows.
+            render_view(
+                config,
+                root,
+                previous_public.as_deref(),
+                &public,
+                &public_manifest,
+            )?;
+            let overlay_files = site::private::keep_differences(root)?;
+            log.detail(&format!(
+                "private tables: {} files in the overlay {}",
+                overlay_files,
+                site::private::PRIVATE_OVERLAY
+            ));
+            site_warnings.extend(site::private::leak_warnings(
+                root,
+                &site::private::private_tables(&input),
+            )?);
+        }
+    }
+    timings.insert("render", t_render.elapsed().as_secs_f64());
+    for w in &site_warnings {
+        log.warn(w);
+    }
+    warnings.extend(site_warnings);
     timings.insert("site", t.elapsed().as_secs_f64());
 
     let t = Instant::now();
@@ -652,14 +690,13 @@ fn dry_run(config: &Config, content: &Content, run: &Run, json: bool) -> anyhow:
             }
         };
         let write = match sync::merge::Layout::of(spec) {
-            sync::merge::Layout::Single => format!("data/{}/{}.parquet", spec.folder, spec.name),
+            sync::merge::Layout::Single => format!("{}.parquet", spec.data_stem()),
             sync::merge::Layout::Partitioned {
                 column,
                 granularity,
             } => format!(
-                "data/{}/{}/{}/part-0.parquet (by {granularity} of {column})",
-                spec.folder,
-                spec.name,
+                "{}/{}/part-0.parquet (by {granularity} of {column})",
+                spec.data_stem(),
                 granularity
                     .keys()
                     .iter()
@@ -977,7 +1014,7 @@ fn profile_tables(
 ) -> Vec<Option<TableProfile>> {
     let previous: BTreeMap<String, TableProfile> = previous_tree
         .filter(|_| !run.reprofile)
-        .and_then(|root| std::fs::read(root.join("meta/profiles.json")).ok())
+        .and_then(|root| std::fs::read(publish::full_view_file(root, PROFILES_FILE)).ok())
         .and_then(|bytes| serde_json::from_slice::<ProfilesFile>(&bytes).ok())
         .filter(|f| f.version == PROFILES_VERSION)
         .map(|f| f.tables)
@@ -1082,12 +1119,32 @@ fn run_metrics(
     Ok(results)
 }
 
+/// The build's profiles of every table, in each view of the tree.
+const PROFILES_FILE: &str = "meta/profiles.json";
+
+/// One view of the catalog written into `dir` (the staging root, or the private overlay in
+/// it): `meta/profiles.json` and `meta/schema.json` ([`write_meta`]; `previous_profiles` is the
+/// published file of the same view), the site ([`site::render`]) and `meta/manifest.json`.
+/// Returns the site's warnings. Errors: those of the three.
+fn render_view(
+    config: &Config,
+    dir: &Path,
+    previous_profiles: Option<&Path>,
+    input: &SiteInput,
+    manifest: &Manifest,
+) -> anyhow::Result<Vec<String>> {
+    write_meta(dir, previous_profiles, &input.built_at, &input.tables)?;
+    let warnings = site::render(input, dir, config.theme.as_deref())?;
+    publish::write_json_atomic(&dir.join("meta/manifest.json"), manifest)?;
+    Ok(warnings)
+}
+
 /// `meta/profiles.json` and `meta/schema.json`. The profiles' `generated_at` is the time of
 /// the build that last changed a profile: a build that changed none keeps the previous tree's
 /// time, so the file keeps its bytes (and rsync skips it).
 fn write_meta(
     root: &Path,
-    previous_tree: Option<&Path>,
+    previous_profiles: Option<&Path>,
     built_at: &str,
     reports: &[TableReport],
 ) -> anyhow::Result<()> {
@@ -1105,8 +1162,7 @@ fn write_meta(
         bytes.push(b'\n');
         Ok(bytes)
     };
-    let previous_bytes =
-        previous_tree.and_then(|t| std::fs::read(t.join("meta/profiles.json")).ok());
+    let previous_bytes = previous_profiles.and_then(|p| std::fs::read(p).ok());
     let previous_time = previous_bytes.as_deref().and_then(|b| {
         #[derive(serde::Deserialize)]
         struct Head {
@@ -1129,7 +1185,7 @@ fn write_meta(
     if bytes.is_empty() {
         bytes = pretty(&profiles)?;
     }
-    publish::write_atomic(&root.join("meta/profiles.json"), &bytes)?;
+    publish::write_atomic(&root.join(PROFILES_FILE), &bytes)?;
     let tables: BTreeMap<&str, serde_json::Value> = reports
         .iter()
         .map(|r| {

@@ -668,7 +668,14 @@ fn serve_path(
         let msg = "No build has been published yet.";
         return html_page(503, msg, status);
     };
-    let (file, meta) = match resolve(&root, &segs, path.ends_with('/')) {
+    // The preview shows the full view, as the gate shows it to the private group: the private
+    // overlay's file when there is one, else the root's.
+    let dir_slash = path.ends_with('/');
+    let found = match resolve(&root.join(publish::PRIVATE_OVERLAY), &segs, dir_slash) {
+        file @ Resolved::File(..) => file,
+        _ => resolve(&root, &segs, dir_slash),
+    };
+    let (file, meta) = match found {
         Resolved::File(f, m) => (f, m),
         Resolved::NotFound => return not_found(status),
         Resolved::AddSlash => {

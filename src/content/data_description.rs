@@ -389,6 +389,10 @@ pub struct TableSpec {
     /// Caps on profiling this table (`profile: {sample_rows, time_budget_s}`); a field set here
     /// overrides the instance's.
     pub profile: crate::profile::ProfileSettings,
+    /// `private: true`: only the gate's private group sees the table. Its data files live under
+    /// the private overlay ([`crate::publish::PRIVATE_OVERLAY`]), and the catalog at the root
+    /// of the tree never names it (see [`crate::site::private`]).
+    pub private: bool,
     /// The line of `data_description.md` where the table's entry starts (1-based).
     pub line: usize,
 }
@@ -415,7 +419,21 @@ impl TableSpec {
             file: None,
             csv: Default::default(),
             profile: Default::default(),
+            private: false,
             line: 0,
+        }
+    }
+
+    /// Where the table's data files go, relative to the output root, without extension:
+    /// `data/<folder>/<name>`, under the private overlay for a private table
+    /// (`_private/data/<folder>/<name>`). A plain table's file is `<stem>.parquet`, a
+    /// partitioned table's files are `<stem>/<partition>/part-0.parquet`.
+    pub fn data_stem(&self) -> String {
+        if self.private {
+            let overlay = crate::publish::PRIVATE_OVERLAY;
+            format!("{overlay}/data/{}/{}", self.folder, self.name)
+        } else {
+            format!("data/{}/{}", self.folder, self.name)
         }
     }
 
@@ -478,6 +496,8 @@ struct RawTable {
     csv: Option<RawCsvOptions>,
     #[serde(default)]
     profile: Option<crate::profile::ProfileSettings>,
+    #[serde(default)]
+    private: bool,
 }
 
 /// A fenced YAML block: its text and the 1-based line of the file where its first line is.
@@ -772,6 +792,7 @@ fn validate(
         file: t.file,
         csv,
         profile: t.profile.unwrap_or_default(),
+        private: t.private,
         line,
     })
 }

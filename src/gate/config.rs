@@ -185,8 +185,6 @@ struct RawSession {
 struct RawPrivate {
     #[serde(default)]
     group: Option<String>,
-    #[serde(default)]
-    overlay: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -335,16 +333,7 @@ impl GateConfig {
             );
         }
         let private_group = auth.private.group.unwrap_or_else(|| "private".into());
-        let private_overlay = auth.private.overlay.unwrap_or_else(|| "_private".into());
-        if private_overlay.is_empty()
-            || private_overlay.contains(['/', '\\', '\0'])
-            || private_overlay.starts_with('.')
-        {
-            bail!(
-                "{}: `{private_overlay}` must be a plain folder name",
-                where_("overlay")
-            );
-        }
+        let private_overlay = crate::publish::PRIVATE_OVERLAY.to_string();
         let smtp = match auth.smtp {
             None => None,
             Some(s) => {

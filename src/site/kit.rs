@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 
 use crate::content::Metric;
 use crate::site::format::{self, first_line};
+use crate::site::private::logical_path;
 use crate::site::{SiteInput, TableReport};
 
 /// `'text'` as a SQL string literal.
@@ -129,7 +130,8 @@ fn one_line(s: &str) -> String {
 /// The `read_parquet(...)` call over a synced table's files; `None` when it has none.
 pub fn read_parquet(report: &TableReport) -> Option<String> {
     let synced = report.synced.as_ref()?;
-    let paths: Vec<&str> = synced.files.iter().map(|f| f.path.as_str()).collect();
+    // As the private group sees the tree: the overlay laid over the root.
+    let paths: Vec<&str> = synced.files.iter().map(|f| logical_path(&f.path)).collect();
     // A folder named `key=value` would make DuckDB add hive columns the table does not have.
     let hive = paths
         .iter()
@@ -337,15 +339,15 @@ fn table_section(s: &mut String, report: &TableReport, input: &SiteInput) {
             let _ = writeln!(s, "- Data files: none");
         }
         [one] => {
-            let _ = writeln!(s, "- Data file: {}", md_code(&one.path));
+            let _ = writeln!(s, "- Data file: {}", md_code(logical_path(&one.path)));
         }
         many => {
             let _ = writeln!(
                 s,
                 "- Data files: {} files, {} … {}",
                 many.len(),
-                md_code(&many[0].path),
-                md_code(&many[many.len() - 1].path)
+                md_code(logical_path(&many[0].path)),
+                md_code(logical_path(&many[many.len() - 1].path))
             );
         }
     }

@@ -7,6 +7,7 @@ pub mod format;
 pub mod kit;
 pub mod markdown;
 pub mod pages;
+pub mod private;
 pub mod search;
 pub mod theme;
 

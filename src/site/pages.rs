@@ -649,9 +649,11 @@ impl<'a> Site<'a> {
             .iter()
             .flat_map(|s| s.files.iter())
             .map(|f| {
+                // As the private group sees the tree: the overlay laid over the root.
+                let logical = super::private::logical_path(&f.path);
                 json!({
-                    "path": f.path,
-                    "href": href(path, &f.path),
+                    "path": logical,
+                    "href": href(path, logical),
                     "rows": format::int(f.rows),
                     "bytes": format::bytes(f.bytes),
                 })
@@ -850,7 +852,7 @@ impl<'a> Site<'a> {
             kind: "table",
             name: &spec.name,
             spec,
-            synced: r.synced.as_ref(),
+            synced: r.synced.as_ref().map(super::private::logical_files),
             profile: r.profile.as_ref(),
             error: r.error.as_deref(),
             sync_state: r.sync_state.as_ref().map(stable_state),
@@ -1507,12 +1509,19 @@ fn result_view(r: &QueryResult) -> Value {
 
 /// The shell commands that copy one table's data files from the server: resolve the current
 /// build first (the published path is a symlink swapped by every build; docs/operations.md),
-/// then rsync the table's file or partition folder into the same relative path.
+/// then rsync the table's file or partition folder into the same relative path (a private
+/// table's from the private overlay into the path it has with the overlay laid over the root).
 fn copy_command(rsync_source: &str, s: &crate::sync::SyncedTable) -> String {
     let (host, root) = rsync_source
         .split_once(':')
         .unwrap_or(("server", rsync_source));
-    let rel = s.files.first().map(|f| f.path.as_str()).unwrap_or_default();
+    let physical = s.files.first().map(|f| f.path.as_str()).unwrap_or_default();
+    let rel = super::private::logical_path(physical);
+    let overlay = if rel.len() < physical.len() {
+        format!("{}/", super::private::PRIVATE_OVERLAY)
+    } else {
+        String::new()
+    };
     // A partitioned table: its folder (data/<folder>/<table>/), else its one file.
     let (what, into) = match rel.split('/').collect::<Vec<_>>().as_slice() {
         ["data", folder, table, _, ..] => (
@@ -1530,7 +1539,7 @@ fn copy_command(rsync_source: &str, s: &crate::sync::SyncedTable) -> String {
         sh_quote(host),
         sh_quote(root),
         sh_quote(host),
-        sh_quote(&what),
+        sh_quote(&format!("{overlay}{what}")),
         sh_quote(&into)
     )
 }
@@ -1726,7 +1735,7 @@ struct TableTwin<'a> {
     kind: &'static str,
     name: &'a str,
     spec: &'a crate::content::TableSpec,
-    synced: Option<&'a crate::sync::SyncedTable>,
+    synced: Option<std::borrow::Cow<'a, crate::sync::SyncedTable>>,
     profile: Option<&'a TableProfile>,
     error: Option<&'a str>,
     sync_state: Option<Value>,

@@ -42,6 +42,7 @@ fn spec(name: &str, folder: &str) -> TableSpec {
         file: None,
         csv: Default::default(),
         profile: Default::default(),
+        private: false,
         line: 10,
     }
 }

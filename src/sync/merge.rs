@@ -143,11 +143,10 @@ impl Layout {
 
     fn rel_path(&self, spec: &TableSpec, key: PartitionKey) -> String {
         match self {
-            Layout::Single => format!("data/{}/{}.parquet", spec.folder, spec.name),
+            Layout::Single => format!("{}.parquet", spec.data_stem()),
             Layout::Partitioned { granularity, .. } => format!(
-                "data/{}/{}/{}/part-0.parquet",
-                spec.folder,
-                spec.name,
+                "{}/{}/part-0.parquet",
+                spec.data_stem(),
                 partition::hive_path(key, *granularity)
             ),
         }
@@ -157,7 +156,7 @@ impl Layout {
         match self {
             Layout::Single => (rel == self.rel_path(spec, 0)).then_some(0),
             Layout::Partitioned { granularity, .. } => {
-                let prefix = format!("data/{}/{}/", spec.folder, spec.name);
+                let prefix = format!("{}/", spec.data_stem());
                 let hive = rel.strip_prefix(&prefix)?.strip_suffix("/part-0.parquet")?;
                 partition::parse_hive_path(hive, *granularity)
             }

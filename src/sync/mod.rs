@@ -746,7 +746,7 @@ fn sync_table_once(
     let source = stream.source.clone();
     if spec.sync_strategy == SyncStrategy::FullRefresh {
         let columns = stream.columns.clone();
-        let rel = format!("data/{}/{}.parquet", spec.folder, spec.name);
+        let rel = format!("{}.parquet", spec.data_stem());
         let abs = root.join(&rel);
         let rows = write_parquet(stream, &abs, &spec.name)?;
         let bytes = std::fs::metadata(&abs)?.len();
