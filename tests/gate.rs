@@ -1586,6 +1586,123 @@ fn nginx_forward_auth_serves_signed_in_users_only() {
     assert_ne!(r.status, 200);
 }
 
+/// A Caddy server (Debian package `caddy`) run with `Caddyfile` in `dir`, killed when dropped.
+struct Caddy {
+    child: Child,
+}
+
+impl Caddy {
+    fn start(dir: &Path, caddyfile: &str, port: u16) -> Caddy {
+        std::fs::write(dir.join("Caddyfile"), caddyfile).unwrap();
+        let log = std::fs::File::create(dir.join("caddy.log")).unwrap();
+        let child = Command::new("caddy")
+            .args(["run", "--adapter", "caddyfile", "--config"])
+            .arg(dir.join("Caddyfile"))
+            .env("HOME", dir)
+            .env("XDG_DATA_HOME", dir)
+            .env("XDG_CONFIG_HOME", dir)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("caddy runs (Debian package caddy, installed by .ci/run)");
+        let start = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "caddy did not start: {}",
+                std::fs::read_to_string(dir.join("caddy.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Caddy { child }
+    }
+}
+
+impl Drop for Caddy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// docs/gate.md's Caddy site block for forward-auth, with the ports and paths of a test, over
+/// plain HTTP on loopback with the admin endpoint off.
+fn caddy_conf(port: u16, gate: &str, tree: &Path) -> String {
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/gate.md"))
+        .unwrap();
+    let start = doc
+        .find("```caddy\n")
+        .expect("a Caddy snippet in docs/gate.md")
+        + 9;
+    let site = &doc[start..start + doc[start..].find("```").unwrap()];
+    assert!(site.starts_with("catalog.example.com {"), "{site}");
+    let site = site
+        .replace(
+            "catalog.example.com {",
+            &format!("http://127.0.0.1:{port} {{"),
+        )
+        .replace("127.0.0.1:8080", gate)
+        .replace("/srv/broker/public", tree.to_str().unwrap());
+    format!("{{\n    admin off\n    auto_https off\n}}\n{site}")
+}
+
+#[test]
+fn caddy_forward_auth_serves_signed_in_users_only() {
+    let inst = Instance::new("  allowed_domains: [example.com]\n  trust_proxy: {header: X-Forwarded-Email, from: [127.0.0.1]}\n");
+    let link = inst.add_user("ana@example.com", "analyst");
+    inst.add_user("pia@example.com", "analyst,private");
+    let member = issue_token(&inst, "pia@example.com", "p");
+    let gate = Gate::start(&inst, &[]);
+    let port = free_port();
+    let cdir = inst.path().join("caddy");
+    std::fs::create_dir_all(&cdir).unwrap();
+    let tree = std::fs::canonicalize(inst.path().join("public")).unwrap();
+    let _caddy = Caddy::start(&cdir, &caddy_conf(port, &gate.addr, &tree), port);
+    let addr = format!("127.0.0.1:{port}");
+    // Anonymous: sent to sign in, the page is not served, nor a data file.
+    let r = http(&addr, "GET", "/tables/orders.html", &[], b"");
+    assert_eq!(r.status, 302, "{}", r.text());
+    assert_eq!(
+        r.header("Location"),
+        Some("/auth/signin?next=/tables/orders.html")
+    );
+    assert!(!r.text().contains("orders page"));
+    let r = http(&addr, "GET", "/data/orders.parquet", &[], b"");
+    assert!(!r.body.starts_with(&[0, 1, 2, 3]));
+    // Signing in through Caddy (the /auth/ pages are proxied to gate), then reading.
+    let mut b = Browser {
+        addr: addr.clone(),
+        jar: BTreeMap::new(),
+    };
+    assert_eq!(b.set_password(&link, PASSWORD).status, 303);
+    let page = b.get("/tables/orders.html");
+    assert_eq!(
+        (page.status, page.text()),
+        (200, "<p>orders page</p>".to_string())
+    );
+    let part = b.get_with("/data/orders.parquet", &[("Range", "bytes=1-3")]);
+    assert_eq!((part.status, part.body), (206, vec![1, 2, 3]));
+    // The private overlay is not reachable through Caddy, by the analyst or by a member.
+    assert_eq!(b.get("/_private/tables/salaries.html").status, 404);
+    let r = http(
+        &addr,
+        "GET",
+        "/_private/tables/salaries.html",
+        &[("Authorization", &format!("Bearer {member}"))],
+        b"",
+    );
+    assert_eq!(r.status, 404);
+    // A spoofed identity header from the client is dropped before it reaches gate.
+    let r = http(
+        &addr,
+        "GET",
+        "/tables/orders.html",
+        &[("X-Forwarded-Email", "ana@example.com")],
+        b"",
+    );
+    assert_eq!(r.status, 302);
+}
+
 /// Read one response (head and a `Content-Length` body) from a kept-alive connection.
 fn read_response(r: &mut BufReader<TcpStream>) -> Resp {
     let mut status_line = String::new();
