@@ -1534,6 +1534,7 @@ fn nginx_conf(dir: &Path, port: u16, gate: &str, tree: &Path) -> String {
 fn nginx_forward_auth_serves_signed_in_users_only() {
     let inst = Instance::new("  allowed_domains: [example.com]\n  trust_proxy: {header: X-Forwarded-Email, from: [127.0.0.1]}\n");
     let link = inst.add_user("ana@example.com", "analyst");
+    inst.add_user("pia@example.com", "analyst,private");
     let gate = Gate::start(&inst, &[]);
     let port = free_port();
     let ndir = inst.path().join("nginx");
@@ -1573,8 +1574,38 @@ fn nginx_forward_auth_serves_signed_in_users_only() {
     );
     let part = b.get_with("/data/orders.parquet", &[("Range", "bytes=1-3")]);
     assert_eq!((part.status, part.body), (206, vec![1, 2, 3]));
-    // The private overlay is not reachable through nginx.
+    // The private overlay is not reachable through nginx; a member of `private` is served its
+    // files at the usual paths, the analyst is not.
     assert_eq!(b.get("/_private/tables/salaries.html").status, 404);
+    assert_eq!(b.get("/tables/salaries.html").status, 404);
+    assert_eq!(
+        b.get("/").text(),
+        "<!doctype html><title>Home</title><p>public dashboard</p>"
+    );
+    let member = issue_token(&inst, "pia@example.com", "p");
+    let as_member = |path: &str| {
+        let r = http(
+            &addr,
+            "GET",
+            path,
+            &[("Authorization", &format!("Bearer {member}"))],
+            b"",
+        );
+        (r.status, r.text())
+    };
+    assert_eq!(
+        as_member("/tables/salaries.html"),
+        (200, "<p>salaries page</p>".into())
+    );
+    assert_eq!(
+        as_member("/"),
+        (200, "<p>dashboard with salaries</p>".into())
+    );
+    assert_eq!(
+        as_member("/tables/orders.html"),
+        (200, "<p>orders page</p>".into())
+    );
+    assert_eq!(as_member("/_private/tables/salaries.html").0, 404);
     // A spoofed identity header from the client is dropped by nginx before it reaches gate.
     let r = http(
         &addr,
@@ -1682,16 +1713,37 @@ fn caddy_forward_auth_serves_signed_in_users_only() {
     );
     let part = b.get_with("/data/orders.parquet", &[("Range", "bytes=1-3")]);
     assert_eq!((part.status, part.body), (206, vec![1, 2, 3]));
-    // The private overlay is not reachable through Caddy, by the analyst or by a member.
+    // The private overlay is not reachable through Caddy, by the analyst or by a member; the
+    // member is served its files at the usual paths, the analyst is not.
     assert_eq!(b.get("/_private/tables/salaries.html").status, 404);
-    let r = http(
-        &addr,
-        "GET",
-        "/_private/tables/salaries.html",
-        &[("Authorization", &format!("Bearer {member}"))],
-        b"",
+    assert_eq!(b.get("/tables/salaries.html").status, 404);
+    assert_eq!(
+        b.get("/").text(),
+        "<!doctype html><title>Home</title><p>public dashboard</p>"
     );
-    assert_eq!(r.status, 404);
+    let as_member = |path: &str| {
+        let r = http(
+            &addr,
+            "GET",
+            path,
+            &[("Authorization", &format!("Bearer {member}"))],
+            b"",
+        );
+        (r.status, r.text())
+    };
+    assert_eq!(as_member("/_private/tables/salaries.html").0, 404);
+    assert_eq!(
+        as_member("/tables/salaries.html"),
+        (200, "<p>salaries page</p>".into())
+    );
+    assert_eq!(
+        as_member("/"),
+        (200, "<p>dashboard with salaries</p>".into())
+    );
+    assert_eq!(
+        as_member("/tables/orders.html"),
+        (200, "<p>orders page</p>".into())
+    );
     // A spoofed identity header from the client is dropped before it reaches gate.
     let r = http(
         &addr,
