@@ -599,6 +599,26 @@ pub const PER_BUILD_FILES: [&str; 4] = [
 /// `_private/x` when that exists, and `/_private/…` is 404 for everyone.
 pub const PRIVATE_OVERLAY: &str = "_private";
 
+/// A data file's path as a member of the private group sees the tree (the overlay laid over
+/// the root): `_private/data/crm/x.parquet` → `data/crm/x.parquet`; other paths unchanged.
+pub fn logical_path(path: &str) -> &str {
+    path.strip_prefix(PRIVATE_OVERLAY)
+        .and_then(|p| p.strip_prefix('/'))
+        .unwrap_or(path)
+}
+
+/// `path` (relative to the output root) where a table's file goes when the table is private
+/// (`private`: under the overlay) or public (at the root): a table whose privacy changed since
+/// the build that wrote the file keeps its data in the right place.
+pub fn placed(path: &str, private: bool) -> String {
+    let logical = logical_path(path);
+    if private {
+        format!("{PRIVATE_OVERLAY}/{logical}")
+    } else {
+        logical.to_string()
+    }
+}
+
 /// The file `rel` of the full view of the published tree `root`: the private overlay's copy
 /// when there is one, else the root's. The build reads the previous build's manifest and
 /// profiles through it, so private tables are found again.

@@ -481,3 +481,48 @@ fn an_existing_folder_at_the_output_is_refused_and_left_untouched() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(dir.path().join("config/instance.yaml").is_file());
 }
+
+#[test]
+fn a_table_made_private_moves_its_published_files_even_when_not_synced() {
+    let dir = common::demo_instance(Some(&common::sample_csv("s")));
+    let inst = dir.path().to_str().unwrap();
+    let dd = dir.path().join("content/data_description.md");
+    let public = std::fs::read_to_string(&dd).unwrap();
+    let private = public.replacen(
+        "    name: support_tickets\n",
+        "    name: support_tickets\n    private: true\n",
+        1,
+    );
+    let file = "data/crm/support_tickets.parquet";
+    let tree = || std::fs::canonicalize(dir.path().join("public")).unwrap();
+    let out = common::build(dir.path());
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(tree().join(file).is_file());
+    // Made private, left out of the sync: its kept file moves into the overlay.
+    for (declared, at, not_at) in [
+        (&private, format!("_private/{file}"), file.to_string()),
+        (&public, file.to_string(), "_private".to_string()),
+    ] {
+        std::fs::write(&dd, declared).unwrap();
+        let out = common::broker(&[
+            "build",
+            "--instance",
+            inst,
+            "--json",
+            "--exclude",
+            "support_tickets",
+        ]);
+        assert!(out.status.success(), "{}", text(&out));
+        let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let tickets = summary["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == "support_tickets")
+            .unwrap();
+        assert_eq!(tickets["status"], "skipped");
+        assert_eq!(tickets["rows"], 500);
+        assert!(tree().join(&at).is_file(), "{at}");
+        assert!(!tree().join(&not_at).exists(), "{not_at}");
+    }
+}

@@ -976,19 +976,23 @@ fn sync_tables(
     Ok(out)
 }
 
-/// Hard-link a failed table's files from the previous build into staging, so nothing already
-/// published is lost.
+/// Hard-link a failed (or not selected) table's files from the previous build into staging, so
+/// nothing already published is lost; under the private overlay when the table is private now,
+/// at the root when it is not ([`publish::placed`]).
 fn keep_previous(
     spec: &TableSpec,
     manifest: &Manifest,
     prev_root: &Path,
     root: &Path,
 ) -> anyhow::Result<Option<(SyncedTable, String)>> {
-    let Some((table, synced_in)) = manifest.synced_table(&spec.name, root) else {
+    let Some((mut table, synced_in)) = manifest.synced_table(&spec.name, root) else {
         return Ok(None);
     };
-    for f in &table.files {
+    for f in &mut table.files {
         let src = prev_root.join(&f.path);
+        // A table made private (or public) since that build: its files move with it.
+        f.path = publish::placed(&f.path, spec.private);
+        f.abs_path = root.join(&f.path);
         if let Some(parent) = f.abs_path.parent() {
             std::fs::create_dir_all(parent)?;
         }

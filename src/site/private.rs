@@ -21,7 +21,7 @@ use std::path::Path;
 use anyhow::Context as _;
 
 use super::SiteInput;
-pub use crate::publish::PRIVATE_OVERLAY;
+pub use crate::publish::{logical_path, PRIVATE_OVERLAY};
 use crate::sync::SyncedTable;
 
 /// The names of the private tables of `input` (empty when none is private).
@@ -208,14 +208,6 @@ pub fn leak_warnings(root: &Path, private: &BTreeSet<String>) -> anyhow::Result<
         .collect())
 }
 
-/// A data file's path as a member of the private group sees the tree (the overlay laid over
-/// the root): `_private/data/crm/x.parquet` → `data/crm/x.parquet`; other paths unchanged.
-pub fn logical_path(path: &str) -> &str {
-    path.strip_prefix(PRIVATE_OVERLAY)
-        .and_then(|p| p.strip_prefix('/'))
-        .unwrap_or(path)
-}
-
 /// `synced` with its files' paths as [`logical_path`] gives them (borrowed when none is in
 /// the overlay).
 pub fn logical_files(synced: &SyncedTable) -> Cow<'_, SyncedTable> {
@@ -322,6 +314,19 @@ mod tests {
         );
         assert_eq!(logical_path("data/crm/t.parquet"), "data/crm/t.parquet");
         assert_eq!(logical_path("_privateer/x"), "_privateer/x");
+        use crate::publish::placed;
+        assert_eq!(
+            placed("data/a/t.parquet", true),
+            "_private/data/a/t.parquet"
+        );
+        assert_eq!(
+            placed("_private/data/a/t.parquet", true),
+            "_private/data/a/t.parquet"
+        );
+        assert_eq!(
+            placed("_private/data/a/t.parquet", false),
+            "data/a/t.parquet"
+        );
     }
 
     #[test]
