@@ -27,6 +27,15 @@ fn text(out: &mut String, s: &str) {
     }
 }
 
+/// Each of `items`, escaped, between `open` and `close`.
+fn each<'a>(out: &mut String, items: impl IntoIterator<Item = &'a str>, open: &str, close: &str) {
+    for item in items {
+        out.push_str(open);
+        text(out, item);
+        out.push_str(close);
+    }
+}
+
 /// `table_schema.html`: the schema section (without the file's last newline).
 pub(super) fn schema_section(out: &mut String, schema: &[SchemaColumn]) {
     let _ = write!(
@@ -101,11 +110,12 @@ pub(super) fn sample_section(out: &mut String, sample: Option<&SampleView>) {
         "<section id=\"sample\">\n  <h2>Sample rows</h2>\n  <div class=\"scroll\">\n",
         "  <table class=\"data sample\">\n    <thead><tr>"
     ));
-    for h in &sample.headers {
-        out.push_str("<th><code>");
-        text(out, h);
-        out.push_str("</code></th>");
-    }
+    each(
+        out,
+        sample.headers.iter().copied(),
+        "<th><code>",
+        "</code></th>",
+    );
     out.push_str("</tr></thead>\n    <tbody>\n");
     for row in &sample.rows {
         out.push_str("      <tr>");
@@ -148,11 +158,12 @@ pub(super) fn column_card(out: &mut String, c: &ColumnView) {
         text(out, d);
         out.push_str("</p>");
     }
-    for a in &c.alerts {
-        out.push_str("<p class=\"alert-line\">");
-        text(out, a.message);
-        out.push_str("</p>");
-    }
+    each(
+        out,
+        c.alerts.iter().map(|a| a.message),
+        "<p class=\"alert-line\">",
+        "</p>",
+    );
     out.push_str("    <div class=\"column-body\">\n      <div>\n        <dl class=\"stats\">\n");
     for s in &c.stats {
         out.push_str(if s.wide {
@@ -166,11 +177,12 @@ pub(super) fn column_card(out: &mut String, c: &ColumnView) {
         out.push_str("</dd></div>");
     }
     out.push_str("        </dl>\n");
-    for n in &c.notes {
-        out.push_str("<p class=\"estimate-note\">");
-        text(out, n);
-        out.push_str("</p>");
-    }
+    each(
+        out,
+        c.notes.iter().map(String::as_str),
+        "<p class=\"estimate-note\">",
+        "</p>",
+    );
     out.push_str("      </div>\n      <div class=\"column-viz\">\n");
     for ch in &c.charts {
         out.push_str("        <figure class=\"chart-box\">\n          <figcaption><h4>");
@@ -187,11 +199,12 @@ pub(super) fn column_card(out: &mut String, c: &ColumnView) {
     }
     if !c.samples.is_empty() {
         out.push_str("        <h4>Sample values</h4>\n        <ul class=\"samples\">");
-        for v in c.samples {
-            out.push_str("<li><code>");
-            text(out, v);
-            out.push_str("</code></li>");
-        }
+        each(
+            out,
+            c.samples.iter().map(String::as_str),
+            "<li><code>",
+            "</code></li>",
+        );
         out.push_str("</ul>\n");
     }
     out.push_str("      </div>\n    </div>\n  </article>\n");
