@@ -288,6 +288,10 @@ pub fn shard_file(key: &str) -> String {
 /// `<`, `>`, `&`, U+2028 and U+2029 as `\u` escapes (they occur only inside JSON strings).
 pub fn script_json(v: &Value) -> String {
     let text = v.to_string();
+    // Most shards hold none of them (U+2028 and U+2029 start with the byte 0xE2).
+    if !text.bytes().any(|b| matches!(b, b'<' | b'>' | b'&' | 0xE2)) {
+        return text;
+    }
     let mut out = String::with_capacity(text.len() + 16);
     for c in text.chars() {
         match c {
@@ -622,7 +626,9 @@ fn emit(
     out: &mut Vec<(String, String)>,
 ) {
     // Rendering a group of a word found in most descriptions costs megabytes: estimate first.
-    if estimate(index, &group) <= SHARD_BUDGET + SHARD_BUDGET / 2 {
+    // The estimate is a lower bound, so a group estimated above the budget is never rendered
+    // whole (it could not fit).
+    if estimate(index, &group) <= SHARD_BUDGET {
         let full = render_shard(index, anchors, &key, &group, None);
         if full.len() <= SHARD_BUDGET {
             out.push((key, full));
