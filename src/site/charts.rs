@@ -302,6 +302,8 @@ pub fn numeric_histogram(column: &str, h: &Histogram) -> Option<Chart> {
         return None;
     }
     let n = h.counts.len();
+    // Each inner edge ends one bin and starts the next: formatted once.
+    let edges: Vec<String> = h.edges.iter().map(|&e| format::float(Some(e))).collect();
     let bins: Vec<Bin> = h
         .counts
         .iter()
@@ -311,8 +313,8 @@ pub fn numeric_histogram(column: &str, h: &Histogram) -> Option<Chart> {
             Bin {
                 title: format!(
                     "[{}, {}{close}: {}",
-                    format::float(Some(h.edges[i])),
-                    format::float(Some(h.edges[i + 1])),
+                    edges[i],
+                    edges[i + 1],
                     values_text(count)
                 ),
                 count,
@@ -320,8 +322,7 @@ pub fn numeric_histogram(column: &str, h: &Histogram) -> Option<Chart> {
             }
         })
         .collect();
-    let first = format::float(h.edges.first().copied());
-    let last = format::float(h.edges.last().copied());
+    let (first, last) = (&edges[0], &edges[n]);
     let aria = format!(
         "Histogram of {column}: {} from {first} to {last}; the largest holds {}",
         bins_text(n),
@@ -335,8 +336,8 @@ pub fn numeric_histogram(column: &str, h: &Histogram) -> Option<Chart> {
     );
     // The axis spans the edges: the first at the left end, the last at the right end.
     let labels = vec![
-        axis_label(&first, 0.0, "start"),
-        axis_label(&last, 100.0, "end"),
+        axis_label(first, 0.0, "start"),
+        axis_label(last, 100.0, "end"),
     ];
     Some(column_chart(&bins, &labels, &aria, caption))
 }

@@ -7,7 +7,7 @@ pub const NA: &str = "n/a";
 
 /// An integer with thousands separators: `1234567` → `1,234,567`.
 pub fn int(n: u64) -> String {
-    group_digits(&n.to_string())
+    grouped(n.to_string())
 }
 
 /// A signed integer with thousands separators.
@@ -15,7 +15,17 @@ pub fn int_signed(n: i64) -> String {
     if n < 0 {
         format!("-{}", group_digits(&n.unsigned_abs().to_string()))
     } else {
-        group_digits(&n.to_string())
+        grouped(n.to_string())
+    }
+}
+
+/// `digits` with thousands separators, reusing the string when it needs none (most numbers on
+/// a page are below 1,000).
+fn grouped(digits: String) -> String {
+    if digits.len() <= 3 {
+        digits
+    } else {
+        group_digits(&digits)
     }
 }
 
@@ -88,6 +98,9 @@ pub fn float(x: Option<f64>) -> String {
     }
     if abs >= 1.0 {
         let s = trim_zeros(format!("{abs:.2}"));
+        if x > 0.0 && s.find('.').unwrap_or(s.len()) <= 3 {
+            return s;
+        }
         let (whole, frac) = s.split_once('.').unwrap_or((&s, ""));
         let mut out = String::new();
         if x < 0.0 {
@@ -128,12 +141,14 @@ pub fn cell(v: &serde_json::Value) -> String {
     }
 }
 
-fn trim_zeros(s: String) -> String {
+/// `s` without the zeros that end its decimals (and without the point when none are left),
+/// cut in place.
+fn trim_zeros(mut s: String) -> String {
     if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
+        let keep = s.trim_end_matches('0').trim_end_matches('.').len();
+        s.truncate(keep);
     }
+    s
 }
 
 pub use crate::content::metrics::title_case;
@@ -165,6 +180,12 @@ mod tests {
         assert_eq!(pct(None), "n/a");
         assert_eq!(pct(Some(f64::NAN)), "n/a");
         assert_eq!(float(Some(1234.5678)), "1,234.57");
+        assert_eq!(float(Some(999.999)), "1,000");
+        assert_eq!(float(Some(12.5)), "12.5");
+        assert_eq!(float(Some(-12.5)), "-12.5");
+        assert_eq!(float(Some(100.10)), "100.1");
+        assert_eq!(int(1000), "1,000");
+        assert_eq!(int_signed(-999), "-999");
         assert_eq!(float(Some(-3.0)), "-3");
         assert_eq!(float(Some(0.012345)), "0.01235");
         assert_eq!(float(None), "n/a");

@@ -77,7 +77,9 @@ fn write(out: &Path, rel: &str, bytes: &[u8]) -> anyhow::Result<()> {
 
 /// Pretty JSON with a trailing newline (deterministic: map keys sorted by serde_json).
 fn to_json(v: &impl Serialize) -> anyhow::Result<Vec<u8>> {
-    let mut bytes = serde_json::to_vec_pretty(v).context("cannot serialise a JSON twin")?;
+    // Sized for a table's twin (about 120 KB with 50 columns), so it is not copied as it grows.
+    let mut bytes = Vec::with_capacity(128 * 1024);
+    serde_json::to_writer_pretty(&mut bytes, v).context("cannot serialise a JSON twin")?;
     bytes.push(b'\n');
     Ok(bytes)
 }
@@ -190,8 +192,9 @@ pub fn render(
         minijinja::Value::from_serialize(&ctx),
         to_json(&twin)?,
     )?;
+    let partials = pages::RustPartials::for_theme(&theme);
     input.tables.par_iter().try_for_each(|t| {
-        let (ctx, twin) = site.table(t)?;
+        let (ctx, twin) = site.table(t, partials)?;
         page(
             &theme,
             out,

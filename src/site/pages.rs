@@ -18,6 +18,8 @@ use crate::site::kit;
 use crate::site::markdown;
 use crate::site::{SiteInput, TableReport};
 
+mod partials;
+
 /// Version of the JSON twins' format.
 pub const JSON_VERSION: u32 = 1;
 
@@ -152,6 +154,47 @@ fn redact(source: &str) -> String {
         }
         None => source.to_string(),
     }
+}
+
+/// Which repeated parts of a table page broker writes in Rust ([`partials`]) instead of
+/// rendering their partial template (`table_schema.html`, `table_sample.html`,
+/// `table_column.html`): each part while the theme overrides neither `table.html` nor that
+/// partial, so a theme's own markup always wins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RustPartials {
+    /// The schema section (`table_schema.html`).
+    pub schema: bool,
+    /// The sample rows (`table_sample.html`).
+    pub sample: bool,
+    /// The column cards (`table_column.html`).
+    pub columns: bool,
+}
+
+impl RustPartials {
+    /// The parts `theme` leaves to the default theme's markup.
+    pub fn for_theme(theme: &crate::site::theme::Theme) -> RustPartials {
+        let default = |partial| !theme.overrides("table.html") && !theme.overrides(partial);
+        RustPartials {
+            schema: default("table_schema.html"),
+            sample: default("table_sample.html"),
+            columns: default("table_column.html"),
+        }
+    }
+}
+
+/// `views` written as HTML by `write` when `in_rust` (the views are emptied then: the template
+/// does not read them), else the views as they are and no HTML.
+fn in_rust<T: Default>(
+    in_rust: bool,
+    views: T,
+    write: impl Fn(&mut String, &T),
+) -> (T, Option<minijinja::Value>) {
+    if !in_rust {
+        return (views, None);
+    }
+    let mut html = String::with_capacity(16 * 1024);
+    write(&mut html, &views);
+    (T::default(), Some(minijinja::Value::from_safe_string(html)))
 }
 
 /// Indexes over the input shared by all pages.
@@ -501,9 +544,14 @@ impl<'a> Site<'a> {
     /// Returns the page's template context and its JSON twin's bytes (both built from typed
     /// views, without an intermediate `serde_json::Value` of the profile: a table page carries
     /// every column's statistics and charts, and this is the site's hot path).
+    /// `partials`: the parts written in Rust (see [`RustPartials`]).
     ///
     /// Errors: the twin cannot be serialised.
-    pub fn table(&self, r: &TableReport) -> anyhow::Result<(minijinja::Value, Vec<u8>)> {
+    pub fn table(
+        &self,
+        r: &TableReport,
+        partials: RustPartials,
+    ) -> anyhow::Result<(minijinja::Value, Vec<u8>)> {
         let spec = &r.spec;
         let path = table_path(&spec.name);
         let path = path.as_str();
@@ -689,6 +737,18 @@ impl<'a> Site<'a> {
             .unwrap_or_default();
 
         let sample = profile.map(sample_view);
+        let (schema, schema_html) = in_rust(partials.schema, schema, |out, s| {
+            partials::schema_section(out, s)
+        });
+        let (sample, sample_html) = in_rust(partials.sample, sample, |out, s| {
+            partials::sample_section(out, s.as_ref())
+        });
+        let (columns, columns_html) = in_rust(partials.columns, columns, |out, cs| {
+            out.reserve(cs.len() * 4096);
+            for c in cs {
+                partials::column_card(out, c);
+            }
+        });
         let summary = profile.map(|p| profile_summary(p, !spec.primary_key.is_empty()));
 
         let fk_out: Vec<Value> = spec
@@ -834,8 +894,11 @@ impl<'a> Site<'a> {
                 alerts,
                 profile: summary,
                 schema,
+                schema_html,
                 columns,
+                columns_html,
                 sample,
+                sample_html,
                 fk_out,
                 fk_in,
                 metrics: metric_links,
@@ -1636,8 +1699,17 @@ struct TableView<'a> {
     alerts: Vec<Value>,
     profile: Option<Value>,
     schema: Vec<SchemaColumn<'a>>,
+    /// The schema section written in Rust ([`RustPartials`]); `schema` is empty then.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    schema_html: Option<minijinja::Value>,
     columns: Vec<ColumnView<'a>>,
+    /// The column cards written in Rust; `columns` is empty then.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    columns_html: Option<minijinja::Value>,
     sample: Option<SampleView<'a>>,
+    /// The sample rows written in Rust; `sample` is none then.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sample_html: Option<minijinja::Value>,
     fk_out: Vec<Value>,
     fk_in: Vec<Value>,
     metrics: Vec<Value>,

@@ -47,7 +47,7 @@
 //!
 //! Everything is sorted and holds no time, so an unchanged instance gives the same bytes.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::OnceLock;
 
 use rayon::prelude::*;
@@ -254,7 +254,15 @@ pub fn name_rank(query: &str, name: &str) -> u8 {
         0
     } else if name.starts_with(query) {
         1
-    } else if !query.is_empty() && name.contains(query) {
+    } else if !query.is_empty()
+        && name
+            .as_bytes()
+            .windows(query.len())
+            .any(|w| w == query.as_bytes())
+    {
+        // `name.contains(query)` (a UTF-8 needle matches only at character boundaries),
+        // without building a searcher: names are short and this runs for every entry of a big
+        // shard.
         2
     } else {
         3
@@ -280,6 +288,10 @@ pub fn shard_file(key: &str) -> String {
 /// `<`, `>`, `&`, U+2028 and U+2029 as `\u` escapes (they occur only inside JSON strings).
 pub fn script_json(v: &Value) -> String {
     let text = v.to_string();
+    // Most shards hold none of them (U+2028 and U+2029 start with the byte 0xE2).
+    if !text.bytes().any(|b| matches!(b, b'<' | b'>' | b'&' | 0xE2)) {
+        return text;
+    }
     let mut out = String::with_capacity(text.len() + 16);
     for c in text.chars() {
         match c {
@@ -319,7 +331,7 @@ enum Item {
 }
 
 /// A word and the entries it is found in.
-type Posting<'a> = (&'a str, &'a BTreeSet<Item>);
+type Posting<'a> = (&'a str, &'a [Item]);
 
 /// One column as the index shows it.
 struct ColumnEntry {
@@ -338,8 +350,8 @@ struct Index {
     columns: Vec<Vec<ColumnEntry>>,
     /// Compact column names per table.
     column_names: Vec<Vec<String>>,
-    /// Token → entries.
-    postings: BTreeMap<String, BTreeSet<Item>>,
+    /// Token → entries, sorted by token; each token's entries sorted and unique.
+    postings: Vec<(String, Vec<Item>)>,
 }
 
 impl Index {
@@ -409,7 +421,6 @@ fn table_columns(t: &crate::site::TableReport) -> Vec<(String, String, Option<St
 pub fn build(input: &SiteInput) -> anyhow::Result<Vec<SearchFile>> {
     let mut types: Vec<String> = Vec::new();
     let mut type_ids: HashMap<String, usize> = HashMap::new();
-    let mut postings: BTreeMap<String, BTreeSet<Item>> = BTreeMap::new();
     // Each table's words (its description, its columns' names and descriptions), folded in
     // parallel: the costly part of the index on a large catalog.
     let table_tokens: Vec<Vec<(String, Item)>> = input
@@ -431,14 +442,9 @@ pub fn build(input: &SiteInput) -> anyhow::Result<Vec<SearchFile>> {
             out
         })
         .collect();
-    for (w, item) in table_tokens.into_iter().flatten() {
-        postings.entry(w).or_default().insert(item);
-    }
-
+    let mut pairs: Vec<(String, Item)> = table_tokens.into_iter().flatten().collect();
     let mut add = |text: &str, stop: bool, item: Item| {
-        for t in tokens(text, stop) {
-            postings.entry(t).or_default().insert(item);
-        }
+        pairs.extend(tokens(text, stop).into_iter().map(|t| (t, item)));
     };
 
     // Folders in catalog order.
@@ -534,6 +540,19 @@ pub fn build(input: &SiteInput) -> anyhow::Result<Vec<SearchFile>> {
         })
         .collect();
 
+    // Token → entries: grouped by hashing (a catalog repeats a few thousand words hundreds of
+    // thousands of times), then the tokens and each token's entries sorted.
+    let mut by_token: HashMap<String, Vec<Item>> = HashMap::new();
+    for (w, item) in pairs {
+        by_token.entry(w).or_default().push(item);
+    }
+    let mut postings: Vec<(String, Vec<Item>)> = by_token.into_iter().collect();
+    postings.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    postings.par_iter_mut().for_each(|(_, items)| {
+        items.sort_unstable();
+        items.dedup();
+    });
+
     let index = Index {
         table_names: input.tables.iter().map(|t| compact(&t.spec.name)).collect(),
         metric_names,
@@ -545,7 +564,7 @@ pub fn build(input: &SiteInput) -> anyhow::Result<Vec<SearchFile>> {
     let all: Vec<Posting> = index
         .postings
         .iter()
-        .map(|(k, v)| (k.as_str(), v))
+        .map(|(k, v)| (k.as_str(), v.as_slice()))
         .collect();
     // One group per first character, rendered in parallel.
     let mut shards: Vec<(String, String)> = group_by_prefix(&all, 1)
@@ -607,7 +626,9 @@ fn emit(
     out: &mut Vec<(String, String)>,
 ) {
     // Rendering a group of a word found in most descriptions costs megabytes: estimate first.
-    if estimate(index, &group) <= SHARD_BUDGET + SHARD_BUDGET / 2 {
+    // The estimate is a lower bound, so a group estimated above the budget is never rendered
+    // whole (it could not fit).
+    if estimate(index, &group) <= SHARD_BUDGET {
         let full = render_shard(index, anchors, &key, &group, None);
         if full.len() <= SHARD_BUDGET {
             out.push((key, full));
@@ -616,10 +637,13 @@ fn emit(
     }
     // The best entries for the query `key`, as search.js ranks them.
     type Ranked<'s> = ((u8, (u8, usize, &'s str)), Item);
-    let mut ranked: Vec<Ranked> = group
+    let mut items: Vec<Item> = group
         .iter()
         .flat_map(|(_, items)| items.iter().copied())
-        .collect::<BTreeSet<Item>>()
+        .collect();
+    items.sort_unstable();
+    items.dedup();
+    let mut ranked: Vec<Ranked> = items
         .into_iter()
         .map(|i| ((index.rank(&key, i), index.order(i)), i))
         .collect();
@@ -631,7 +655,8 @@ fn emit(
     let candidates: Vec<Item> = ranked.into_iter().map(|(_, i)| i).collect();
     let mut keep = candidates.len();
     let text = loop {
-        let set: HashSet<Item> = candidates[..keep].iter().copied().collect();
+        let mut set = candidates[..keep].to_vec();
+        set.sort_unstable();
         let text = render_shard(index, anchors, &key, &group, Some(&set));
         if text.len() <= SHARD_BUDGET || keep <= 1 {
             break text;
@@ -641,9 +666,16 @@ fn emit(
     out.push((key.clone(), text));
     let n = key.chars().count();
     if n < MAX_KEY_CHARS {
-        for (child, g) in group_by_prefix(&group, n + 1) {
-            emit(index, anchors, child, g, out);
-        }
+        // The children of a big group are big too (`c` → `co` → `col`…): in parallel.
+        let children: Vec<(String, String)> = group_by_prefix(&group, n + 1)
+            .into_par_iter()
+            .flat_map_iter(|(child, g)| {
+                let mut shards = Vec::new();
+                emit(index, anchors, child, g, &mut shards);
+                shards
+            })
+            .collect();
+        out.extend(children);
     }
 }
 
@@ -668,16 +700,16 @@ fn estimate(index: &Index, group: &[Posting]) -> usize {
     bytes
 }
 
-/// The JavaScript text of one shard; with `keep`, only those entries (and the shard is marked
+/// The JavaScript text of one shard; with `keep` (sorted), only those entries (and the shard is marked
 /// partial).
 fn render_shard(
     index: &Index,
     anchors: &[Vec<Option<String>>],
     key: &str,
     group: &[Posting],
-    keep: Option<&HashSet<Item>>,
+    keep: Option<&[Item]>,
 ) -> String {
-    let wanted = |i: &Item| keep.is_none_or(|k| k.contains(i));
+    let wanted = |i: &Item| keep.is_none_or(|k| k.binary_search(i).is_ok());
     let cols: BTreeSet<(usize, usize)> = group
         .iter()
         .flat_map(|(_, items)| items.iter())

@@ -714,6 +714,75 @@ fn theme_dir_overrides_templates_and_static_files() {
 }
 
 #[test]
+fn table_parts_written_in_rust_match_their_partial_templates() {
+    // A theme holding the default partials' own text takes the template path for each part:
+    // every table page must come out byte for byte as the Rust-written parts make it.
+    let theme = crate::testkit::tempdir().unwrap();
+    std::fs::create_dir_all(theme.path().join("templates")).unwrap();
+    for name in [
+        "table_schema.html",
+        "table_sample.html",
+        "table_column.html",
+    ] {
+        let (_, text) = crate::site::theme::TEMPLATES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .unwrap();
+        std::fs::write(theme.path().join("templates").join(name), text).unwrap();
+    }
+    let mut i = input();
+    // A table that is declared only (schema from the declaration, no profile, no sample).
+    i.tables[1].synced = None;
+    i.tables[1].profile = None;
+    let rust = crate::testkit::tempdir().unwrap();
+    let templates = crate::testkit::tempdir().unwrap();
+    render(&i, rust.path(), None).unwrap();
+    render(&i, templates.path(), Some(theme.path())).unwrap();
+    let (rust, templates) = (all_files(rust.path()), all_files(templates.path()));
+    let mut pages = 0;
+    for (rel, bytes) in &rust {
+        if rel.starts_with("tables/") && rel.ends_with(".html") {
+            assert_eq!(
+                String::from_utf8_lossy(bytes),
+                String::from_utf8_lossy(&templates[rel]),
+                "{rel}"
+            );
+            pages += 1;
+        }
+    }
+    assert!(pages >= 3, "{pages}");
+    let orders = String::from_utf8_lossy(&rust["tables/orders.html"]).into_owned();
+    for part in [
+        "<section id=\"schema\">",
+        "<section id=\"sample\">",
+        "<article class=\"column\"",
+        "<span class=\"null\">NULL</span>",
+    ] {
+        assert!(orders.contains(part), "{part}");
+    }
+}
+
+#[test]
+fn a_theme_overriding_one_partial_changes_only_that_part() {
+    let theme = crate::testkit::tempdir().unwrap();
+    std::fs::create_dir_all(theme.path().join("templates")).unwrap();
+    std::fs::write(
+        theme.path().join("templates/table_column.html"),
+        "<article class=\"mine\">{{ c.name }} {{ c.stats|length }} {{ t.name }}</article>",
+    )
+    .unwrap();
+    let dir = crate::testkit::tempdir().unwrap();
+    render(&input(), dir.path(), Some(theme.path())).unwrap();
+    let page = read(dir.path(), "tables/orders.html");
+    assert!(page.contains("<article class=\"mine\">id "), "{page}");
+    assert!(page.contains(" orders</article>"));
+    assert!(!page.contains("<article class=\"column\""));
+    // The other parts keep the default markup.
+    assert!(page.contains("<section id=\"schema\">"));
+    assert!(page.contains("<section id=\"sample\">"));
+}
+
+#[test]
 fn empty_input_renders() {
     let dir = crate::testkit::tempdir().unwrap();
     let input = SiteInput {

@@ -31,6 +31,18 @@ pub(crate) const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../themes/default/templates/table.html"),
     ),
     (
+        "table_schema.html",
+        include_str!("../../themes/default/templates/table_schema.html"),
+    ),
+    (
+        "table_sample.html",
+        include_str!("../../themes/default/templates/table_sample.html"),
+    ),
+    (
+        "table_column.html",
+        include_str!("../../themes/default/templates/table_column.html"),
+    ),
+    (
         "metrics.html",
         include_str!("../../themes/default/templates/metrics.html"),
     ),
@@ -160,6 +172,13 @@ impl Theme {
                 .map(|(_, s)| s.to_string()))
         });
         Ok(Theme { env, dir })
+    }
+
+    /// Whether the theme folder holds its own template `name`, in place of the default theme's.
+    pub fn overrides(&self, name: &str) -> bool {
+        self.dir
+            .as_ref()
+            .is_some_and(|d| safe_name(name) && d.join("templates").join(name).is_file())
     }
 
     /// Render template `name` with `ctx`.
