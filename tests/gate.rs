@@ -2059,6 +2059,10 @@ fn private_table_of_the_demo_is_invisible_to_analysts() {
     let page = get(&member, "/tables/support_tickets.html");
     assert_eq!(page.status, 200);
     assert!(page.text().contains("first_response_at"));
+    let badge = "title=\"Seen only by the private group\">private</span>";
+    assert!(page.text().contains(badge));
+    assert!(get(&member, "/tables/").text().contains(badge));
+    assert!(!get(&member, "/tables/orders.html").text().contains(badge));
     assert!(page
         .text()
         .contains("&quot;$build&quot;/_private/data/crm/support_tickets.parquet data/crm/"));
