@@ -452,30 +452,38 @@ fn build(
             config,
             root,
             previous_full.as_deref(),
-            &input,
+            (&input, None),
             &manifest,
         )?),
         Some(public) => {
             // The full view in the private overlay, then the public view at the root; the
             // overlay keeps only the files that differ.
             let overlay = root.join(site::private::PRIVATE_OVERLAY);
-            site_warnings.extend(render_view(
+            let subset = site::private::overlay_subset(&input, &public);
+            let mut view_warnings = render_view(
                 config,
                 &overlay,
                 previous_full.as_deref(),
-                &input,
+                (&input, Some(&subset)),
                 &manifest,
-            )?);
+            )?;
             let public_manifest = manifest.without(&site::private::private_tables(&input));
             let previous_public = previous.as_deref().map(|p| p.join(PROFILES_FILE));
-            // Its warnings repeat the full view's for what it shows.
-            render_view(
+            let public_warnings = render_view(
                 config,
                 root,
                 previous_public.as_deref(),
-                &public,
+                (&public, None),
                 &public_manifest,
             )?;
+            // The views share pages, and so warnings; what only the public view has (a public
+            // doc's link to a doc left out of it) is said to be about that view.
+            for w in public_warnings {
+                if !view_warnings.contains(&w) {
+                    view_warnings.push(format!("in the public view (without private tables): {w}"));
+                }
+            }
+            site_warnings.extend(view_warnings);
             let overlay_files = site::private::keep_differences(root)?;
             log.detail(&format!(
                 "private tables: {} files in the overlay {}",
@@ -1128,17 +1136,22 @@ const PROFILES_FILE: &str = "meta/profiles.json";
 
 /// One view of the catalog written into `dir` (the staging root, or the private overlay in
 /// it): `meta/profiles.json` and `meta/schema.json` ([`write_meta`]; `previous_profiles` is the
-/// published file of the same view), the site ([`site::render`]) and `meta/manifest.json`.
-/// Returns the site's warnings. Errors: those of the three.
+/// published file of the same view), the site ([`site::render`], or [`site::render_subset`]
+/// with a subset) and `meta/manifest.json`. Returns the site's warnings. Errors: those of the
+/// three.
 fn render_view(
     config: &Config,
     dir: &Path,
     previous_profiles: Option<&Path>,
-    input: &SiteInput,
+    (input, only): (&SiteInput, Option<&site::Subset>),
     manifest: &Manifest,
 ) -> anyhow::Result<Vec<String>> {
     write_meta(dir, previous_profiles, &input.built_at, &input.tables)?;
-    let warnings = site::render(input, dir, config.theme.as_deref())?;
+    let theme = config.theme.as_deref();
+    let warnings = match only {
+        Some(subset) => site::render_subset(input, dir, theme, subset)?,
+        None => site::render(input, dir, theme)?,
+    };
     publish::write_json_atomic(&dir.join("meta/manifest.json"), manifest)?;
     Ok(warnings)
 }

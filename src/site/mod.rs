@@ -160,6 +160,40 @@ pub fn render(
     out: &Path,
     theme_dir: Option<&Path>,
 ) -> anyhow::Result<Vec<String>> {
+    render_pages(input, out, theme_dir, None)
+}
+
+/// The table, metric and doc pages a partial render writes ([`render_subset`]).
+#[derive(Debug, Clone, Default)]
+pub struct Subset {
+    /// Table names.
+    pub tables: std::collections::BTreeSet<String>,
+    /// Metric names.
+    pub metrics: std::collections::BTreeSet<String>,
+    /// Doc slugs.
+    pub docs: std::collections::BTreeSet<String>,
+}
+
+/// [`render`], but of the table, metric and doc pages only those in `only`, and no static
+/// assets: the catalog pages (dashboard, table, metric and doc indexes), the search index, the
+/// analyst kit and `meta/freshness.js` are written whole. The private overlay is rendered so
+/// (see [`private`]): the pages left out are those equal in both views. Warnings and errors as
+/// [`render`]'s, for what it renders.
+pub fn render_subset(
+    input: &SiteInput,
+    out: &Path,
+    theme_dir: Option<&Path>,
+    only: &Subset,
+) -> anyhow::Result<Vec<String>> {
+    render_pages(input, out, theme_dir, Some(only))
+}
+
+fn render_pages(
+    input: &SiteInput,
+    out: &Path,
+    theme_dir: Option<&Path>,
+    only: Option<&Subset>,
+) -> anyhow::Result<Vec<String>> {
     let theme = theme::Theme::load(theme_dir)?;
     let site = pages::Site::new(input);
     let mut warnings = site.reference_warnings();
@@ -193,7 +227,12 @@ pub fn render(
         to_json(&twin)?,
     )?;
     let partials = pages::RustPartials::for_theme(&theme);
-    input.tables.par_iter().try_for_each(|t| {
+    let table_pages: Vec<&TableReport> = input
+        .tables
+        .iter()
+        .filter(|t| only.is_none_or(|o| o.tables.contains(&t.spec.name)))
+        .collect();
+    table_pages.par_iter().try_for_each(|t| {
         let (ctx, twin) = site.table(t, partials)?;
         page(
             &theme,
@@ -215,7 +254,12 @@ pub fn render(
         minijinja::Value::from_serialize(&ctx),
         to_json(&twin)?,
     )?;
-    input.metrics.par_iter().try_for_each(|m| {
+    let metric_pages: Vec<&MetricResult> = input
+        .metrics
+        .iter()
+        .filter(|m| only.is_none_or(|o| o.metrics.contains(&m.metric.name)))
+        .collect();
+    metric_pages.par_iter().try_for_each(|m| {
         let (ctx, twin) = site.metric(m);
         page(
             &theme,
@@ -244,7 +288,12 @@ pub fn render(
         ctx,
         to_json(&twin)?,
     )?;
-    for d in input.content.docs.iter().filter(|d| d.slug != "index") {
+    let doc_pages = input
+        .content
+        .docs
+        .iter()
+        .filter(|d| d.slug != "index" && only.is_none_or(|o| o.docs.contains(&d.slug)));
+    for d in doc_pages {
         let (ctx, twin, rendered) = site.doc(d);
         warnings.extend(site.check_links(d, &rendered));
         // The Markdown HTML is generated here (raw HTML escaped, URLs checked): the only
@@ -270,13 +319,19 @@ pub fn render(
 
     // Static assets, then the instance's accent colours and logo (which win over a theme's
     // files of the same name).
-    for (name, bytes) in theme.static_files()? {
+    let assets = if only.is_none() {
+        theme.static_files()?
+    } else {
+        Vec::new()
+    };
+    for (name, bytes) in assets {
         write(out, &format!("assets/{name}"), &bytes)?;
     }
-    if let Some(accent) = &input.brand.accent {
+    if let Some(accent) = input.brand.accent.as_ref().filter(|_| only.is_none()) {
         write(out, "assets/brand.css", accent.css().as_bytes())?;
     }
-    if let Some(brand::Logo::Svg { svg, .. }) = &input.brand.logo {
+    if let Some(brand::Logo::Svg { svg, .. }) = input.brand.logo.as_ref().filter(|_| only.is_none())
+    {
         write(out, "assets/logo.svg", svg.as_bytes())?;
     }
 

@@ -19,6 +19,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use anyhow::Context as _;
+use rayon::prelude::*;
 
 use super::SiteInput;
 pub use crate::publish::{logical_path, PRIVATE_OVERLAY};
@@ -93,6 +94,55 @@ pub fn public_view(input: &SiteInput) -> Option<SiteInput> {
     Some(view)
 }
 
+/// The pages of the full view `full` that can differ from the public view `public` (from
+/// [`public_view`]): the private tables' pages and those of public tables whose relations or
+/// metrics lost a private entry, the left-out metrics' and docs' pages. The overlay renders only
+/// these besides the catalog pages, search index, analyst kit and `meta/`
+/// ([`super::render_subset`]); every other page is the same in both views.
+pub fn overlay_subset(full: &SiteInput, public: &SiteInput) -> super::Subset {
+    let shown = |r: &super::TableReport| {
+        serde_json::to_string(&(
+            &r.spec,
+            r.profile
+                .as_ref()
+                .map(|p| (&p.related_tables, &p.used_by_metrics)),
+        ))
+        .unwrap_or_default()
+    };
+    let tables = full
+        .tables
+        .iter()
+        .filter(|r| {
+            public
+                .tables
+                .iter()
+                .find(|p| p.spec.name == r.spec.name)
+                .is_none_or(|p| shown(p) != shown(r))
+        })
+        .map(|r| r.spec.name.clone())
+        .collect();
+    let metrics = full
+        .metrics
+        .iter()
+        .map(|m| &m.metric.name)
+        .filter(|name| !public.metrics.iter().any(|p| &p.metric.name == *name))
+        .cloned()
+        .collect();
+    let docs = full
+        .content
+        .docs
+        .iter()
+        .map(|d| &d.slug)
+        .filter(|slug| !public.content.docs.iter().any(|p| &p.slug == *slug))
+        .cloned()
+        .collect();
+    super::Subset {
+        tables,
+        metrics,
+        docs,
+    }
+}
+
 /// Whether `text` holds `name` as a whole identifier (neighbours are not ASCII letters, digits
 /// or `_`), ASCII case-insensitive. An empty name is never mentioned.
 pub fn mentions(text: &str, name: &str) -> bool {
@@ -100,13 +150,16 @@ pub fn mentions(text: &str, name: &str) -> bool {
 }
 
 fn mentions_bytes(text: &[u8], name: &str) -> bool {
-    if name.is_empty() {
+    mentions_lowercase(&text.to_ascii_lowercase(), &name.to_ascii_lowercase())
+}
+
+/// [`mentions`] over text and name already in ASCII lower case.
+fn mentions_lowercase(lower: &[u8], needle: &str) -> bool {
+    if needle.is_empty() {
         return false;
     }
     let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    let lower = text.to_ascii_lowercase();
-    let needle = name.to_ascii_lowercase();
-    memchr::memmem::find_iter(&lower, needle.as_bytes()).any(|at| {
+    memchr::memmem::find_iter(lower, needle.as_bytes()).any(|at| {
         let before = at.checked_sub(1).map(|i| lower[i]);
         let after = lower.get(at + needle.len()).copied();
         !before.is_some_and(ident) && !after.is_some_and(ident)
@@ -172,26 +225,46 @@ fn same_bytes(a: &Path, b: &Path) -> anyhow::Result<bool> {
 /// a theme: one warning per private table, naming up to five files. Errors: a file that cannot
 /// be read.
 pub fn leak_warnings(root: &Path, private: &BTreeSet<String>) -> anyhow::Result<Vec<String>> {
-    let mut found: Vec<(String, Vec<String>)> =
-        private.iter().map(|n| (n.clone(), Vec::new())).collect();
-    let files = walkdir::WalkDir::new(root)
+    let files: Vec<std::path::PathBuf> = walkdir::WalkDir::new(root)
         .min_depth(1)
         .into_iter()
-        .filter_entry(|e| e.depth() > 1 || e.file_name() != PRIVATE_OVERLAY);
-    for entry in files {
-        let entry = entry.with_context(|| format!("{}: cannot list", root.display()))?;
-        let path = entry.path();
-        if !entry.file_type().is_file() || path.extension().is_some_and(|e| e == "parquet") {
-            continue;
-        }
-        let bytes =
-            std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
-        for (name, files) in &mut found {
-            if mentions_bytes(&bytes, name) {
-                let rel = path.strip_prefix(root).unwrap_or(path);
-                files.push(rel.display().to_string());
-            }
-        }
+        .filter_entry(|e| e.depth() > 1 || e.file_name() != PRIVATE_OVERLAY)
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.into_path())
+        .filter(|p| p.extension().is_none_or(|e| e != "parquet"))
+        .collect();
+    let names: Vec<String> = private.iter().map(|n| n.to_ascii_lowercase()).collect();
+    // Per file, the private tables it names (files in parallel).
+    let hits: Vec<(usize, String)> = files
+        .par_iter()
+        .map(|path| {
+            let mut bytes =
+                std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+            bytes.make_ascii_lowercase();
+            let rel = path
+                .strip_prefix(root)
+                .unwrap_or(path)
+                .display()
+                .to_string();
+            Ok(names
+                .iter()
+                .enumerate()
+                .filter(|(_, name)| mentions_lowercase(&bytes, name))
+                .map(|(i, _)| (i, rel.clone()))
+                .collect::<Vec<_>>())
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?
+        .into_iter()
+        .flatten()
+        .collect();
+    let mut found: Vec<(String, Vec<String>)> =
+        private.iter().map(|n| (n.clone(), Vec::new())).collect();
+    for (i, rel) in hits {
+        found[i].1.push(rel);
+    }
+    for (_, files) in &mut found {
+        files.sort();
     }
     Ok(found
         .into_iter()
@@ -278,6 +351,13 @@ mod tests {
             .all(|m| m.name != "total_revenue"));
         let slugs: Vec<&str> = view.content.docs.iter().map(|d| d.slug.as_str()).collect();
         assert_eq!(slugs, ["other"]);
+        // The overlay renders the pages that differ: orders', and customers' (it lost its
+        // relation to orders), the metric that reads orders, the doc that links to it.
+        let subset = overlay_subset(&input, &view);
+        assert!(subset.tables.contains("orders"));
+        assert!(subset.tables.len() < input.tables.len(), "{subset:?}");
+        assert_eq!(subset.metrics.iter().collect::<Vec<_>>(), ["total_revenue"]);
+        assert_eq!(subset.docs.iter().collect::<Vec<_>>(), ["guide"]);
         // The public tables keep no relation to it, in their declarations or profiles.
         for r in &view.tables {
             assert!(serde_json::to_string(&r.spec).is_ok_and(|j| !mentions(&j, "orders")));
