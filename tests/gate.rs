@@ -127,6 +127,8 @@ fn text(out: &std::process::Output) -> String {
 struct Gate {
     child: Child,
     addr: String,
+    /// Its stderr lines so far.
+    log: Arc<Mutex<Vec<String>>>,
 }
 
 impl Gate {
@@ -161,7 +163,7 @@ impl Gate {
             if let Some(l) = lines.iter().find(|l| l.contains("listening on http://")) {
                 let at = l.find("http://").unwrap() + 7;
                 let addr = l[at..].trim_end_matches('/').to_string();
-                return Gate { child, addr };
+                return Gate { child, addr, log };
             }
             if let Ok(Some(status)) = child.try_wait() {
                 panic!("gate exited with {status}:\n{}", lines.join("\n"));
@@ -173,6 +175,44 @@ impl Gate {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+}
+
+impl Gate {
+    /// Send `signal` (`TERM`, `INT`) to the gate.
+    fn signal(&self, signal: &str) {
+        let ok = Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -{signal}");
+    }
+
+    /// Wait up to `limit` for the gate to exit; its exit code.
+    fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    fn log_text(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+}
+
+impl Instance {
+    /// Append `yaml` (top-level sections such as `gate:`) to the configuration.
+    fn append_config(&self, yaml: &str) {
+        let path = self.path().join("config/instance.yaml");
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push_str(yaml);
+        std::fs::write(path, text).unwrap();
     }
 }
 
@@ -1772,4 +1812,193 @@ fn sign_in_start_only(b: &mut Browser, p: &Provider) -> (String, String) {
         form_urlencoded::byte_serialize(state.as_bytes()).collect::<String>()
     );
     (code, callback)
+}
+
+/// A connection that sent `bytes` and nothing more.
+fn partial(addr: &str, bytes: &[u8]) -> TcpStream {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.write_all(bytes).unwrap();
+    s
+}
+
+/// Read until the server closes `s` (or `limit` passes); what it sent and how long it took.
+fn read_until_closed(s: &mut TcpStream, limit: Duration) -> (Vec<u8>, Duration) {
+    let start = Instant::now();
+    s.set_read_timeout(Some(limit)).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    (got, start.elapsed())
+}
+
+#[test]
+fn slow_clients_are_timed_out_and_do_not_hold_the_workers() {
+    let inst = Instance::new(AUTH);
+    inst.append_config(
+        "gate:\n  read_timeout_seconds: 2\n  head_timeout_seconds: 3\n  max_connections: 64\n",
+    );
+    let token = issue_token(&inst, "ana@example.com", "load test");
+    let gate = Gate::start(&inst, &["--workers", "2"]);
+    let auth = format!("Bearer {token}");
+    // More idle clients than workers, each with half a request line; one that announces a
+    // small form body it never sends (tiny_http reads bodies up to 1 KiB before a worker sees
+    // the request), and one with a larger body (that one holds a worker until the read
+    // timeout).
+    let mut idle: Vec<TcpStream> = (0..12)
+        .map(|_| partial(&gate.addr, b"GET /index.html HT"))
+        .collect();
+    idle.push(partial(
+        &gate.addr,
+        b"POST /auth/password HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nemail=a",
+    ));
+    let mut body = partial(
+        &gate.addr,
+        b"POST /auth/password HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 5000\r\n\r\nemail=a",
+    );
+    // A slow loris: a header line every second, each within the read timeout.
+    let drip_addr = gate.addr.clone();
+    let drip = std::thread::spawn(move || {
+        let mut s = partial(&drip_addr, b"GET /index.html HTTP/1.1\r\n");
+        let start = Instant::now();
+        // Wait a second for an answer before each line (writing after the server closed
+        // would reset the connection and lose its answer).
+        s.set_read_timeout(Some(Duration::from_millis(1000)))
+            .unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        for i in 0..20 {
+            match s.read(&mut buf) {
+                Ok(n) => {
+                    got.extend_from_slice(&buf[..n]);
+                    break;
+                }
+                Err(_) => {
+                    if s.write_all(format!("X-Drip-{i}: 1\r\n").as_bytes())
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            }
+        }
+        let (rest, _) = read_until_closed(&mut s, Duration::from_secs(5));
+        got.extend_from_slice(&rest);
+        (String::from_utf8_lossy(&got).into_owned(), start.elapsed())
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    // A normal client is answered at once.
+    let start = Instant::now();
+    let r = http(
+        &gate.addr,
+        "GET",
+        "/index.html",
+        &[("Authorization", &auth)],
+        b"",
+    );
+    assert_eq!(r.status, 200);
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        start.elapsed()
+    );
+    // The half-sent requests are closed after the read timeout (2 s), not kept forever.
+    for s in &mut idle {
+        let (got, took) = read_until_closed(s, Duration::from_secs(10));
+        assert!(took < Duration::from_secs(4), "closed after {took:?}");
+        assert!(
+            got.is_empty() || got.starts_with(b"HTTP/1.1 408"),
+            "{}",
+            String::from_utf8_lossy(&got)
+        );
+    }
+    // The missing form body: 408 after the read timeout, and the worker is free again; the
+    // connection closes after one more read timeout (tiny_http drains the unread body).
+    let (got, took) = read_until_closed(&mut body, Duration::from_secs(10));
+    assert!(
+        got.starts_with(b"HTTP/1.1 408"),
+        "{}",
+        String::from_utf8_lossy(&got)
+    );
+    assert!(took < Duration::from_secs(6), "{took:?}");
+    // The slow loris is cut at the head deadline (3 s) plus at most one read timeout.
+    let (got, took) = drip.join().unwrap();
+    assert!(got.starts_with("HTTP/1.1 408"), "{got}");
+    assert!(took < Duration::from_secs(6), "{took:?}");
+    let r = http(
+        &gate.addr,
+        "GET",
+        "/index.html",
+        &[("Authorization", &auth)],
+        b"",
+    );
+    assert_eq!(r.status, 200);
+}
+
+#[test]
+fn server_settings_are_checked() {
+    let inst = Instance::new(AUTH);
+    inst.append_config("gate:\n  read_timeout_seconds: 0\n");
+    let out = inst.cli(&["tokens", "list"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("read_timeout_seconds") && text(&out).contains("at least 1"),
+        "{}",
+        text(&out)
+    );
+    let inst = Instance::new(AUTH);
+    inst.append_config("gate:\n  timeout: 5\n");
+    let out = inst.cli(&["tokens", "list"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("timeout"), "{}", text(&out));
+}
+
+#[test]
+fn sigterm_lets_a_download_finish_then_exits_zero() {
+    let inst = Instance::new(AUTH);
+    inst.append_config("gate:\n  shutdown_seconds: 20\n");
+    let big: Vec<u8> = (0..30_000_000u32).map(|i| (i % 253) as u8).collect();
+    std::fs::write(inst.path().join(".public.builds/b1/data/big.bin"), &big).unwrap();
+    let token = issue_token(&inst, "ana@example.com", "download");
+    let mut gate = Gate::start(&inst, &[]);
+    let mut s = TcpStream::connect(&gate.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    write!(
+        s,
+        "GET /data/big.bin HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    // Read the start of the response, then stop the gate while the rest is in flight.
+    let mut got = vec![0u8; 64 * 1024];
+    s.read_exact(&mut got).unwrap();
+    gate.signal("TERM");
+    std::thread::sleep(Duration::from_millis(500));
+    // No new connections once stopping.
+    let refused = TcpStream::connect(&gate.addr)
+        .and_then(|mut c| {
+            c.set_read_timeout(Some(Duration::from_secs(3)))?;
+            c.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")?;
+            let mut b = [0u8; 1];
+            c.read(&mut b)
+        })
+        .map_or(true, |n| n == 0);
+    assert!(refused, "a new connection was answered while stopping");
+    // The download in flight completes, whole.
+    s.read_to_end(&mut got).unwrap();
+    let end = got.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    assert_eq!(got.len() - end, big.len());
+    assert!(got[end..] == big[..], "the body arrived intact");
+    assert_eq!(
+        gate.wait_exit(Duration::from_secs(5)),
+        Some(0),
+        "{}",
+        gate.log_text()
+    );
+    let log = gate.log_text();
+    assert!(log.contains("gate: stopping (SIGTERM)"), "{log}");
+    assert!(log.contains("gate: stopped"), "{log}");
 }

@@ -518,7 +518,13 @@ impl Gate {
     fn form(&self, req: &mut Request, ctx: &Ctx) -> Result<HashMap<String, String>, Body> {
         let mut body = Vec::new();
         let read = req.as_reader().take(MAX_FORM + 1).read_to_end(&mut body);
-        if read.is_err() || body.len() as u64 > MAX_FORM {
+        if read.is_err() {
+            return Err(text_response(
+                408,
+                "408 the form's body did not arrive in time\n",
+            ));
+        }
+        if body.len() as u64 > MAX_FORM {
             return Err(text_response(413, "413 form too large\n"));
         }
         let form = parse_form(&body);

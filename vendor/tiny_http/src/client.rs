@@ -6,9 +6,12 @@ use std::io::{BufReader, BufWriter, ErrorKind, Read};
 
 use std::net::SocketAddr;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use crate::common::{HTTPVersion, Method};
+use crate::util::refined_tcp_stream::HeadDeadline;
 use crate::util::RefinedTcpStream;
+use crate::ConnectionLimits;
 use crate::util::{SequentialReader, SequentialReaderBuilder, SequentialWriterBuilder};
 use crate::Request;
 
@@ -34,6 +37,10 @@ pub struct ClientConnection {
 
     // true if the connection goes through SSL
     secure: bool,
+
+    // broker patch: deadline of the request head being read, and the head's size limit
+    head_deadline: Option<Arc<HeadDeadline>>,
+    max_head_bytes: usize,
 }
 
 /// Error that can happen when reading a request.
@@ -51,9 +58,14 @@ impl ClientConnection {
     pub fn new(
         write_socket: RefinedTcpStream,
         mut read_socket: RefinedTcpStream,
+        limits: &ConnectionLimits,
     ) -> ClientConnection {
         let remote_addr = read_socket.peer_addr();
         let secure = read_socket.secure();
+        let head_deadline = limits.head_timeout.map(|t| Arc::new(HeadDeadline::new(t)));
+        if let Some(d) = &head_deadline {
+            read_socket = read_socket.with_head_deadline(d.clone());
+        }
 
         let mut source = SequentialReaderBuilder::new(BufReader::with_capacity(1024, read_socket));
         let first_header = source.next().unwrap();
@@ -65,6 +77,8 @@ impl ClientConnection {
             next_header_source: first_header,
             no_more_requests: false,
             secure,
+            head_deadline,
+            max_head_bytes: limits.max_head_bytes,
         }
     }
 
@@ -77,7 +91,10 @@ impl ClientConnection {
     ///
     /// Reads until `CRLF` is reached. The next read will start
     ///  at the first byte of the new line.
-    fn read_next_line(&mut self) -> IoResult<AsciiString> {
+    ///
+    /// broker patch: `budget` is what is left of the head's size limit; the first byte of a
+    /// head (a full budget) starts the head's deadline.
+    fn read_next_line(&mut self, budget: &mut usize) -> IoResult<AsciiString> {
         let mut buf = Vec::new();
         let mut prev_byte_was_cr = false;
 
@@ -88,6 +105,19 @@ impl ClientConnection {
                 Some(b) => b?,
                 None => return Err(IoError::new(ErrorKind::ConnectionAborted, "Unexpected EOF")),
             };
+
+            if *budget == self.max_head_bytes {
+                if let Some(d) = &self.head_deadline {
+                    d.start();
+                }
+            }
+            if *budget == 0 {
+                return Err(IoError::new(
+                    ErrorKind::InvalidData,
+                    "request head larger than the limit",
+                ));
+            }
+            *budget -= 1;
 
             if byte == b'\n' && prev_byte_was_cr {
                 buf.pop(); // removing the '\r'
@@ -104,10 +134,13 @@ impl ClientConnection {
     /// Reads a request from the stream.
     /// Blocks until the header has been read.
     fn read(&mut self) -> Result<Request, ReadError> {
+        let mut budget = self.max_head_bytes;
         let (method, path, version, headers) = {
             // reading the request line
             let (method, path, version) = {
-                let line = self.read_next_line().map_err(ReadError::ReadIoError)?;
+                let line = self
+                    .read_next_line(&mut budget)
+                    .map_err(ReadError::ReadIoError)?;
 
                 parse_request_line(
                     line.as_str().trim(), // TODO: remove this conversion
@@ -118,7 +151,9 @@ impl ClientConnection {
             let headers = {
                 let mut headers = Vec::new();
                 loop {
-                    let line = self.read_next_line().map_err(ReadError::ReadIoError)?;
+                    let line = self
+                        .read_next_line(&mut budget)
+                        .map_err(ReadError::ReadIoError)?;
 
                     if line.is_empty() {
                         break;
@@ -135,6 +170,9 @@ impl ClientConnection {
 
             (method, path, version, headers)
         };
+        if let Some(d) = &self.head_deadline {
+            d.clear();
+        }
 
         // building the writer for the request
         let writer = self.sink.next().unwrap();

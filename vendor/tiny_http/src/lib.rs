@@ -102,7 +102,7 @@ use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::mpsc;
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::Duration;
 
@@ -179,6 +179,39 @@ pub struct ServerConfig {
     pub ssl: Option<SslConfig>,
 }
 
+/// Limits on the server's connections (broker patch; see `PATCHES.md`).
+///
+/// The default is upstream's behaviour: no timeouts, no limits.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    /// Read timeout of every accepted socket: a read waiting longer fails and the connection
+    /// is closed (also the longest a kept-alive connection stays idle).
+    pub read_timeout: Option<Duration>,
+    /// Write timeout of every accepted socket: a client that stops reading a response for
+    /// this long loses the connection.
+    pub write_timeout: Option<Duration>,
+    /// The whole request head (request line and headers) must arrive within this time of its
+    /// first byte, else the server answers 408 and closes the connection.
+    pub head_timeout: Option<Duration>,
+    /// Largest request head in bytes; a larger one closes the connection.
+    pub max_head_bytes: usize,
+    /// Connections open at once; the server stops accepting (connections wait in the
+    /// kernel's backlog) until one closes.
+    pub max_connections: usize,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            read_timeout: None,
+            write_timeout: None,
+            head_timeout: None,
+            max_head_bytes: usize::MAX,
+            max_connections: usize::MAX,
+        }
+    }
+}
+
 /// Configuration of the server for SSL.
 #[derive(Debug, Clone)]
 pub struct SslConfig {
@@ -243,6 +276,16 @@ impl Server {
         listener: L,
         ssl_config: Option<SslConfig>,
     ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
+        Self::from_listener_with_limits(listener, ssl_config, ConnectionLimits::default())
+    }
+
+    /// Builds a new server using the specified listener, with timeouts and a connection cap
+    /// (broker patch).
+    pub fn from_listener_with_limits<L: Into<Listener>>(
+        listener: L,
+        ssl_config: Option<SslConfig>,
+        limits: ConnectionLimits,
+    ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
         let listener = listener.into();
         // building the "close" variable
         let close_trigger = Arc::new(AtomicBool::new(false));
@@ -288,12 +331,27 @@ impl Server {
         thread::spawn(move || {
             // a tasks pool is used to dispatch the connections into threads
             let tasks_pool = util::TaskPool::new();
+            // broker patch: connections open now, and its change
+            let open = Arc::new((Mutex::new(0usize), Condvar::new()));
 
             log::debug!("Running accept thread");
             while !inside_close_trigger.load(Relaxed) {
+                {
+                    let (count, freed) = &*open;
+                    let mut n = count.lock().unwrap_or_else(|e| e.into_inner());
+                    while *n >= limits.max_connections {
+                        n = freed.wait(n).unwrap_or_else(|e| e.into_inner());
+                    }
+                }
                 let new_client = match server.accept() {
                     Ok((sock, _)) => {
                         use util::RefinedTcpStream;
+                        if sock
+                            .set_timeouts(limits.read_timeout, limits.write_timeout)
+                            .is_err()
+                        {
+                            continue;
+                        }
                         let (read_closable, write_closable) = match ssl {
                             None => RefinedTcpStream::new(sock),
                             #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
@@ -311,7 +369,11 @@ impl Server {
                             Some(ref _ssl) => unreachable!(),
                         };
 
-                        Ok(ClientConnection::new(write_closable, read_closable))
+                        Ok(ClientConnection::new(
+                            write_closable,
+                            read_closable,
+                            &limits,
+                        ))
                     }
                     Err(e) => Err(e),
                 };
@@ -320,7 +382,20 @@ impl Server {
                     Ok(client) => {
                         let messages = inside_messages.clone();
                         let mut client = Some(client);
+                        *open.0.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+                        let open = open.clone();
                         tasks_pool.spawn(Box::new(move || {
+                            // the connection counts as open until its thread is done with it
+                            struct Slot(Arc<(Mutex<usize>, Condvar)>);
+                            impl Drop for Slot {
+                                fn drop(&mut self) {
+                                    let (count, freed) = &*self.0;
+                                    let mut n = count.lock().unwrap_or_else(|e| e.into_inner());
+                                    *n = n.saturating_sub(1);
+                                    freed.notify_one();
+                                }
+                            }
+                            let _slot = Slot(open.clone());
                             if let Some(client) = client.take() {
                                 // Synchronization is needed for HTTPS requests to avoid a deadlock
                                 if client.secure() {
@@ -338,6 +413,13 @@ impl Server {
                         }));
                     }
 
+                    // broker patch: errors of one connection, or a momentary lack of file
+                    // descriptors or memory, do not end the accept loop (upstream stopped
+                    // accepting for good); a pause lets connections close meanwhile
+                    Err(e) if transient_accept_error(&e) => {
+                        log::warn!("Error accepting new client: {}", e);
+                        thread::sleep(Duration::from_millis(50));
+                    }
                     Err(e) => {
                         log::error!("Error accepting new client: {}", e);
                         inside_messages.push(e.into());
@@ -409,6 +491,17 @@ impl Server {
     pub fn unblock(&self) {
         self.messages.unblock();
     }
+}
+
+/// An `accept` error after which accepting can go on (broker patch): the peer gave up, a
+/// signal interrupted, or file descriptors or memory ran out for a moment (EMFILE, ENFILE,
+/// ENOBUFS, ENOMEM as Linux numbers them).
+fn transient_accept_error(e: &IoError) -> bool {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionReset, Interrupted, OutOfMemory};
+    matches!(
+        e.kind(),
+        ConnectionAborted | ConnectionReset | Interrupted | OutOfMemory
+    ) || matches!(e.raw_os_error(), Some(12 | 23 | 24 | 105))
 }
 
 impl Iterator for IncomingRequests<'_> {

@@ -1,6 +1,10 @@
 use std::io::Result as IoResult;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr};
+use std::convert::TryFrom;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crate::connection::Connection;
 #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
@@ -86,6 +90,60 @@ pub struct RefinedTcpStream {
     stream: Stream,
     close_read: bool,
     close_write: bool,
+    // broker patch: the deadline of the request head being read (reading side only)
+    head_deadline: Option<Arc<HeadDeadline>>,
+}
+
+/// The deadline of the request head being read on one connection (broker patch).
+///
+/// The connection's thread starts it when the first byte of a request head has arrived and
+/// clears it once the head is parsed; every `read` of the socket in between fails with
+/// `TimedOut` once it has passed. A client sending a head byte by byte therefore holds the
+/// connection for at most the head timeout plus one socket read timeout.
+pub(crate) struct HeadDeadline {
+    base: Instant,
+    timeout: Duration,
+    // nanoseconds after `base`; 0: no head being read
+    at: AtomicU64,
+}
+
+impl HeadDeadline {
+    pub(crate) fn new(timeout: Duration) -> HeadDeadline {
+        HeadDeadline {
+            base: Instant::now(),
+            timeout,
+            at: AtomicU64::new(0),
+        }
+    }
+
+    fn now_ns(&self) -> u64 {
+        u64::try_from(self.base.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    /// A head started arriving now.
+    pub(crate) fn start(&self) {
+        let at = self
+            .now_ns()
+            .saturating_add(u64::try_from(self.timeout.as_nanos()).unwrap_or(u64::MAX))
+            .max(1);
+        self.at.store(at, Ordering::Relaxed);
+    }
+
+    /// The head is complete.
+    pub(crate) fn clear(&self) {
+        self.at.store(0, Ordering::Relaxed);
+    }
+
+    fn check(&self) -> IoResult<()> {
+        let at = self.at.load(Ordering::Relaxed);
+        if at != 0 && self.now_ns() > at {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "request head not received in time",
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl RefinedTcpStream {
@@ -101,12 +159,14 @@ impl RefinedTcpStream {
             stream: read,
             close_read: true,
             close_write: false,
+            head_deadline: None,
         };
 
         let write = RefinedTcpStream {
             stream: write,
             close_read: false,
             close_write: true,
+            head_deadline: None,
         };
 
         (read, write)
@@ -120,6 +180,12 @@ impl RefinedTcpStream {
 
     pub(crate) fn peer_addr(&mut self) -> IoResult<Option<SocketAddr>> {
         self.stream.peer_addr()
+    }
+
+    /// Reads of this stream fail once `deadline` has passed (broker patch).
+    pub(crate) fn with_head_deadline(mut self, deadline: Arc<HeadDeadline>) -> Self {
+        self.head_deadline = Some(deadline);
+        self
     }
 }
 
@@ -137,6 +203,9 @@ impl Drop for RefinedTcpStream {
 
 impl Read for RefinedTcpStream {
     fn read(&mut self, buf: &mut [u8]) -> IoResult<usize> {
+        if let Some(d) = &self.head_deadline {
+            d.check()?;
+        }
         self.stream.read(buf)
     }
 }

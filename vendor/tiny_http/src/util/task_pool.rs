@@ -69,7 +69,11 @@ impl TaskPool {
     pub fn spawn(&self, code: Box<dyn FnMut() + Send>) {
         let mut queue = self.sharing.todo.lock().unwrap();
 
-        if self.sharing.waiting_tasks.load(Ordering::Acquire) == 0 {
+        // broker patch: a waiting thread that was notified but has not taken its task yet still
+        // counts as waiting; upstream compared with 0 only, so in a burst of connections tasks
+        // queued up behind threads busy with long-lived connections (a connection was not read
+        // until another closed). A new thread is started unless an idle one is left over.
+        if self.sharing.waiting_tasks.load(Ordering::Acquire) <= queue.len() {
             self.add_thread(Some(code));
         } else {
             queue.push_back(code);
