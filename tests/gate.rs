@@ -1392,6 +1392,90 @@ fn email_links_arrive_by_smtp_work_once_and_are_not_used_up_by_opening() {
     assert_eq!(smtp.text().matches("Subject: Your sign-in link").count(), 1);
 }
 
+/// Ask for an email sign-in link for `email` from `b`.
+fn ask_for_link(b: &mut Browser, email: &str) -> Resp {
+    let csrf = b.get("/auth/signin").field("csrf");
+    b.post("/auth/email", &[("csrf", &csrf), ("email", email)])
+}
+
+#[test]
+fn email_links_work_only_in_the_browser_that_asked() {
+    let smtp = Smtp::start();
+    let inst = Instance::new(&format!(
+        "  allowed_domains: [example.com]\n  smtp: {{host: 127.0.0.1, port: {}, tls: none, from: \"Catalog <gate@example.com>\"}}\n",
+        smtp.port
+    ));
+    let gate = Gate::start(&inst, &[]);
+    let mut laptop = Browser::new(&gate);
+    let asked = ask_for_link(&mut laptop, "bo@example.com");
+    assert_eq!(asked.status, 200);
+    let cookie = asked
+        .headers
+        .iter()
+        .find(|(k, v)| k.eq_ignore_ascii_case("Set-Cookie") && v.starts_with("gate_link="))
+        .map(|(_, v)| v.clone())
+        .expect("a gate_link cookie");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("Max-Age=900"),
+        "{cookie}"
+    );
+    // Any address gets the cookie (the answer does not tell which addresses exist).
+    let mut other = Browser::new(&gate);
+    let r = ask_for_link(&mut other, "x@example.com.evil.org");
+    assert!(other.jar.contains_key("gate_link"), "{:?}", r.headers);
+    let link = smtp.link(0);
+    // The link forwarded to someone else (another browser, another device): no button, a way
+    // to ask for a link of one's own, and a POST of the token is refused.
+    let mut phone = Browser::new(&gate);
+    let page = phone.get(&link);
+    assert_eq!(page.status, 200);
+    assert!(
+        page.text()
+            .contains("open it in the browser where you asked for it"),
+        "{}",
+        page.text()
+    );
+    assert!(!page.text().contains("name=\"token\""), "no sign-in button");
+    assert!(page.text().contains("action=\"/auth/email\""));
+    let token = &link[link.find("token=").unwrap() + 6..];
+    let csrf = page.field("csrf");
+    let r = phone.post("/auth/email/confirm", &[("csrf", &csrf), ("token", token)]);
+    assert_eq!(r.status, 403);
+    assert!(!phone.jar.contains_key("gate_session"));
+    // A forged cookie does not help either.
+    phone.jar.insert(
+        "gate_link".into(),
+        format!("{}.{}", "a".repeat(32), "b".repeat(64)),
+    );
+    let r = phone.post("/auth/email/confirm", &[("csrf", &csrf), ("token", token)]);
+    assert_eq!(r.status, 403);
+    // The browser that asked still signs in with it: the refusals did not use it up.
+    let confirm = laptop.get(&link);
+    assert!(
+        confirm.text().contains("Sign in as bo@example.com?"),
+        "{}",
+        confirm.text()
+    );
+    let r = laptop.post(
+        "/auth/email/confirm",
+        &[
+            ("csrf", &confirm.field("csrf")),
+            ("token", &confirm.field("token")),
+        ],
+    );
+    assert_eq!((r.status, r.header("Location")), (303, Some("/")));
+    assert_eq!(laptop.get("/").status, 200);
+    // Then it is spent, for everyone.
+    let r = laptop.post(
+        "/auth/email/confirm",
+        &[("csrf", &confirm.field("csrf")), ("token", token)],
+    );
+    assert_eq!(r.status, 410);
+    assert!(inst.audit().iter().any(|e| e["event"] == "sign_in_refused"
+        && e["reason"] == "link used in another browser"
+        && e["email"] == "bo@example.com"));
+}
+
 #[test]
 fn without_mail_the_email_provider_is_off_unless_dev_on_loopback() {
     let inst = Instance::new(AUTH);

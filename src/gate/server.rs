@@ -23,6 +23,7 @@ use tiny_http::{Method, Request};
 use crate::gate::access;
 use crate::gate::audit::AuditLog;
 use crate::gate::config::GateConfig;
+use crate::gate::crypto::{ct_eq, random_hex, sha256_hex};
 use crate::gate::links::{self, LinksFile, Purpose};
 use crate::gate::mail::Mailer;
 use crate::gate::oidc::{OidcClient, OidcConfig, OidcError, PendingLogin, PENDING_MAX_AGE_SECS};
@@ -102,6 +103,10 @@ struct OidcSignIn {
 
 /// The cookie holding a signed [`PendingLogin`] between `/auth/oidc/start` and the callback.
 const OIDC_COOKIE: &str = "gate_oidc";
+
+/// The cookie binding email sign-in links to the browser that asked for them: a signed random
+/// secret whose SHA-256 each link keeps ([`links::Link::browser`]).
+const LINK_COOKIE: &str = "gate_link";
 
 /// Per-request facts.
 struct Ctx {
@@ -745,11 +750,19 @@ impl Gate {
         ok
     }
 
-    /// Send (or, with `--dev`, show) a one-time link. Returns the link when shown in the page.
-    fn deliver(&self, email: &str, purpose: Purpose, ttl: i64, ip: IpAddr) -> Option<String> {
+    /// Send (or, with `--dev`, show) a one-time link, bound to the browser whose secret's
+    /// SHA-256 is `browser` when given. Returns the link when shown in the page.
+    fn deliver(
+        &self,
+        email: &str,
+        purpose: Purpose,
+        ttl: i64,
+        ip: IpAddr,
+        browser: Option<String>,
+    ) -> Option<String> {
         let users = self.users_now();
         let epoch = users.users.get(email).map_or(0, |u| u.epoch);
-        let token = match links::issue(&self.links, email, purpose, ttl, epoch) {
+        let token = match links::issue(&self.links, email, purpose, ttl, epoch, browser) {
             Ok(t) => t,
             Err(e) => {
                 eprintln!("gate: error: {e:#}");
@@ -799,6 +812,16 @@ impl Gate {
             );
         }
         let raw = form.get("email").cloned().unwrap_or_default();
+        // This browser's link secret (kept when it has one, so every link it asked for works),
+        // set whatever the address: the answer is the same for every address.
+        let secret = self
+            .link_secret(ctx)
+            .map_or_else(|| random_hex(16), str::to_string);
+        let link_cookie = self.keys.set_cookie(
+            LINK_COOKIE,
+            &self.keys.sign(LINK_COOKIE, &secret),
+            SIGN_IN_LINK_S as u64,
+        );
         let mut shown = None;
         if let Ok(email) = normalize_email(&raw) {
             let users = self.users_now();
@@ -813,7 +836,8 @@ impl Gate {
                     serde_json::json!({"email": email, "ip": ctx.ip.to_string(), "reason": "mail limit"}),
                 );
             } else {
-                shown = self.deliver(&email, Purpose::SignIn, SIGN_IN_LINK_S, ctx.ip);
+                let browser = Some(sha256_hex(secret.as_bytes()));
+                shown = self.deliver(&email, Purpose::SignIn, SIGN_IN_LINK_S, ctx.ip, browser);
             }
         }
         let mut body = pages::message(&format!(
@@ -825,7 +849,38 @@ impl Gate {
                 crate::static_files::html_escape(&link)
             ));
         }
-        self.page(200, "Check your email", &body)
+        with(
+            self.page(200, "Check your email", &body),
+            "Set-Cookie",
+            &link_cookie,
+        )
+    }
+
+    /// The link secret of this browser's valid `gate_link` cookie.
+    fn link_secret<'a>(&self, ctx: &'a Ctx) -> Option<&'a str> {
+        session::cookie(ctx.cookies.as_deref(), LINK_COOKIE)
+            .and_then(|c| self.keys.unsign(LINK_COOKIE, c))
+            .filter(|s| s.len() == 32)
+    }
+
+    /// Whether `link` may be used by this browser: it is not bound to one, or this browser
+    /// holds the secret it is bound to.
+    fn link_browser_ok(&self, ctx: &Ctx, link: &links::Link) -> bool {
+        match &link.browser {
+            None => true,
+            Some(digest) => self.link_secret(ctx).is_some_and(|secret| {
+                ct_eq(sha256_hex(secret.as_bytes()).as_bytes(), digest.as_bytes())
+            }),
+        }
+    }
+
+    /// The page for a sign-in link opened in a browser other than the one that asked for it.
+    fn link_elsewhere(&self, ctx: &Ctx, status: u16) -> Body {
+        self.page(
+            status,
+            "Open the link where you asked for it",
+            &pages::link_elsewhere(&self.csrf(ctx)),
+        )
     }
 
     fn reset_request(&self, req: &mut Request, ctx: &Ctx) -> Body {
@@ -838,7 +893,7 @@ impl Gate {
         if let Ok(email) = normalize_email(&raw) {
             let users = self.users_now();
             if users.users.contains_key(&email) && self.mail_allowed(&email, ctx.ip) {
-                shown = self.deliver(&email, Purpose::Password, RESET_LINK_S, ctx.ip);
+                shown = self.deliver(&email, Purpose::Password, RESET_LINK_S, ctx.ip, None);
             } else {
                 self.audit.log(
                     "link_suppressed",
@@ -868,6 +923,7 @@ impl Gate {
             );
         };
         match purpose {
+            Purpose::SignIn if !self.link_browser_ok(ctx, &link) => self.link_elsewhere(ctx, 200),
             Purpose::SignIn => self.page(
                 200,
                 "Sign in",
@@ -952,6 +1008,17 @@ impl Gate {
                 Ok(c) => self.signed_in(&c, "/"),
                 Err(m) => self.page(403, "Not allowed", &pages::message(&m)),
             };
+        }
+        // A link bound to another browser is refused and stays usable there.
+        let Some(link) = links::peek(&self.links, &token, purpose) else {
+            return expired();
+        };
+        if !self.link_browser_ok(ctx, &link) {
+            self.audit.log(
+                "sign_in_refused",
+                serde_json::json!({"email": link.email, "ip": ctx.ip.to_string(), "provider": "email", "reason": "link used in another browser"}),
+            );
+            return self.link_elsewhere(ctx, 403);
         }
         let Ok(Some(link)) = links::consume(&self.links, &token, purpose) else {
             return expired();
