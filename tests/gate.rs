@@ -774,6 +774,39 @@ fn brute_force_stops_at_the_limit_and_is_audited() {
 }
 
 #[test]
+fn failure_limits_survive_a_restart() {
+    let inst = Instance::new("  allowed_domains: [example.com]\n  limits: {failures_per_address: 3, failures_per_ip: 50}\n");
+    let link = inst.add_user("ana@example.com", "analyst");
+    let gate = Gate::start(&inst, &[]);
+    let mut b = Browser::new(&gate);
+    assert_eq!(b.set_password(&link, PASSWORD).status, 303);
+    let mut attacker = Browser::new(&gate);
+    for i in 0..3 {
+        let r = attacker.sign_in("ana@example.com", &format!("guess number {i}"), "/");
+        assert_eq!(r.status, 401, "try {i}");
+    }
+    assert_eq!(
+        attacker.sign_in("ana@example.com", PASSWORD, "/").status,
+        429
+    );
+    let file = inst.path().join("state/gate/failures.json");
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    // Restarted (killed, not stopped gracefully): still limited.
+    drop(gate);
+    let gate = Gate::start(&inst, &[]);
+    let mut attacker = Browser::new(&gate);
+    let r = attacker.sign_in("ana@example.com", PASSWORD, "/");
+    assert_eq!(r.status, 429, "{}", r.text());
+    assert!(!attacker.jar.contains_key("gate_session"));
+    // Another address from the same client is not limited (50 per IP).
+    let link = inst.add_user("bo@example.com", "analyst");
+    let mut bo = Browser::new(&gate);
+    assert_eq!(bo.set_password(&link, PASSWORD).status, 303);
+    assert_eq!(bo.sign_in("bo@example.com", PASSWORD, "/").status, 303);
+}
+
+#[test]
 fn per_ip_limit_covers_many_addresses() {
     let inst = Instance::new("  allowed_domains: [example.com]\n  limits: {failures_per_address: 10, failures_per_ip: 4}\n");
     let link = inst.add_user("ana@example.com", "analyst");

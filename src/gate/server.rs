@@ -29,7 +29,7 @@ use crate::gate::mail::Mailer;
 use crate::gate::oidc::{OidcClient, OidcConfig, OidcError, PendingLogin, PENDING_MAX_AGE_SECS};
 use crate::gate::pages;
 use crate::gate::password;
-use crate::gate::ratelimit::Window;
+use crate::gate::ratelimit::{Failures, Window};
 use crate::gate::session::{self, Keys, Session, CSRF_COOKIE, SESSION_COOKIE};
 use crate::gate::store::{now_s, rfc3339, JsonFile};
 use crate::gate::tokens::{self, TokensFile};
@@ -74,8 +74,7 @@ pub struct Gate {
     pub dev: bool,
     /// Google / OpenID Connect sign-in (`auth.oidc`); `None` when not configured.
     oidc: Option<OidcSignIn>,
-    fail_addr: Window,
-    fail_ip: Window,
+    failures: Failures,
     mail_addr: Window,
     mail_ip: Window,
 }
@@ -139,8 +138,13 @@ impl Gate {
             users: JsonFile::new(config.users_file.clone()),
             tokens: JsonFile::new(config.state_dir.join("tokens.json")),
             links: JsonFile::new(config.state_dir.join("links.json")),
-            fail_addr: Window::new(config.limits.window_s),
-            fail_ip: Window::new(config.limits.window_s),
+            failures: Failures::load(
+                config.state_dir.join("failures.json"),
+                config.limits.window_s,
+                config.limits.per_address,
+                config.limits.per_ip,
+                now_s(),
+            ),
             mail_addr: Window::new(3600),
             mail_ip: Window::new(3600),
             audit,
@@ -192,7 +196,7 @@ impl Gate {
             seen: now,
             epoch,
         });
-        self.fail_addr.clear(&email);
+        self.failures.clear(&email, now);
         self.audit.log(
             "sign_in",
             serde_json::json!({"email": email, "ip": ip.to_string(), "provider": provider}),
@@ -685,8 +689,7 @@ impl Gate {
 
     fn limited(&self, email: &str, ip: IpAddr) -> bool {
         let now = now_s();
-        self.fail_addr.count(email, now) >= self.config.limits.per_address
-            || self.fail_ip.count(&ip.to_string(), now) >= self.config.limits.per_ip
+        self.failures.limited(email, &ip.to_string(), now)
     }
 
     fn password_sign_in(&self, req: &mut Request, ctx: &Ctx) -> Body {
@@ -724,8 +727,7 @@ impl Gate {
             }
         }
         let now = now_s();
-        self.fail_addr.record(&email, now);
-        self.fail_ip.record(&ctx.ip.to_string(), now);
+        self.failures.record(&email, &ctx.ip.to_string(), now);
         self.audit.log(
             "sign_in_refused",
             serde_json::json!({"email": email, "ip": ctx.ip.to_string(), "provider": "password", "reason": "wrong address or password"}),
