@@ -4,7 +4,7 @@ use std::io::Error as IoError;
 use std::io::Result as IoResult;
 use std::io::{BufReader, BufWriter, ErrorKind, Read};
 
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpStream};
 use std::str::FromStr;
 use std::sync::Arc;
 
@@ -41,6 +41,9 @@ pub struct ClientConnection {
     // broker patch: deadline of the request head being read, and the head's size limit
     head_deadline: Option<Arc<HeadDeadline>>,
     max_head_bytes: usize,
+
+    // broker patch: the plain TCP socket, for Request::respond_with_file
+    raw: Option<Arc<TcpStream>>,
 }
 
 /// Error that can happen when reading a request.
@@ -59,6 +62,7 @@ impl ClientConnection {
         write_socket: RefinedTcpStream,
         mut read_socket: RefinedTcpStream,
         limits: &ConnectionLimits,
+        raw: Option<Arc<TcpStream>>,
     ) -> ClientConnection {
         let remote_addr = read_socket.peer_addr();
         let secure = read_socket.secure();
@@ -79,6 +83,7 @@ impl ClientConnection {
             secure,
             head_deadline,
             max_head_bytes: limits.max_head_bytes,
+            raw,
         }
     }
 
@@ -203,7 +208,7 @@ impl ClientConnection {
         })?;
 
         // return the request
-        Ok(request)
+        Ok(request.with_raw_socket(self.raw.clone()))
     }
 }
 

@@ -114,6 +114,16 @@ impl Connection {
         }
     }
 
+    /// A second handle of a TCP connection, for [`crate::Request::respond_with_file`] (broker
+    /// patch); `None` for Unix sockets or when it cannot be made.
+    pub(crate) fn tcp_clone(&self) -> Option<TcpStream> {
+        match self {
+            Self::Tcp(s) => s.try_clone().ok(),
+            #[cfg(unix)]
+            Self::Unix(_) => None,
+        }
+    }
+
     pub(crate) fn try_clone(&self) -> std::io::Result<Self> {
         match self {
             Self::Tcp(s) => s.try_clone().map(Self::from),

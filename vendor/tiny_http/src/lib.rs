@@ -346,6 +346,12 @@ impl Server {
                 let new_client = match server.accept() {
                     Ok((sock, _)) => {
                         use util::RefinedTcpStream;
+                        // broker patch: for Request::respond_with_file
+                        let raw = if ssl.is_none() {
+                            sock.tcp_clone().map(Arc::new)
+                        } else {
+                            None
+                        };
                         if sock
                             .set_timeouts(limits.read_timeout, limits.write_timeout)
                             .is_err()
@@ -373,6 +379,7 @@ impl Server {
                             write_closable,
                             read_closable,
                             &limits,
+                            raw,
                         ))
                     }
                     Err(e) => Err(e),

@@ -2,8 +2,10 @@ use std::io::Error as IoError;
 use std::io::{self, Cursor, ErrorKind, Read, Write};
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::fs::File;
+use std::net::{SocketAddr, TcpStream};
 use std::str::FromStr;
+use std::sync::Arc;
 
 use std::sync::mpsc::Sender;
 
@@ -74,6 +76,9 @@ pub struct Request {
 
     // If Some, a message must be sent after responding
     notify_when_responded: Option<Sender<()>>,
+
+    // broker patch: the connection's plain TCP socket (not for HTTPS), for respond_with_file
+    raw_socket: Option<Arc<TcpStream>>,
 }
 
 struct NotifyOnDrop<R> {
@@ -238,6 +243,7 @@ where
         body_length: content_length,
         must_send_continue: expects_continue,
         notify_when_responded: None,
+        raw_socket: None,
     })
 }
 
@@ -467,6 +473,55 @@ impl Request {
             ErrorKind::ConnectionReset => Ok(()),
             _ => Err(err),
         })
+    }
+
+    /// broker patch: the connection's plain TCP socket, for [`Request::respond_with_file`].
+    pub(crate) fn with_raw_socket(mut self, socket: Option<Arc<TcpStream>>) -> Self {
+        self.raw_socket = socket;
+        self
+    }
+
+    /// Answers with `head` (the status line and headers, ending with the empty line, written
+    /// as given: the caller is responsible for `Content-Length` and the connection rules)
+    /// followed by `len` bytes of `file` from its current position (broker patch).
+    ///
+    /// On a plain TCP connection the body is sent by `socket_copy(socket, file, len)` (the
+    /// caller's zero-copy send, such as `sendfile(2)`; it returns the bytes sent); for HTTPS or
+    /// Unix sockets it is copied through the response writer. Errors: writing failed, or fewer
+    /// than `len` bytes were sent (the client then sees a truncated body).
+    pub fn respond_with_file<F>(
+        mut self,
+        head: &[u8],
+        file: &File,
+        len: u64,
+        socket_copy: F,
+    ) -> io::Result<()>
+    where
+        F: FnOnce(&TcpStream, &File, u64) -> io::Result<u64>,
+    {
+        let mut writer = self.extract_writer_impl();
+        let socket = self.raw_socket.clone();
+        let send = || -> io::Result<()> {
+            // Writing through the writer first waits for the connection's earlier responses.
+            writer.write_all(head)?;
+            writer.flush()?;
+            let copied = match &socket {
+                Some(socket) => socket_copy(socket, file, len)?,
+                None => io::copy(&mut Read::take(file, len), &mut writer)?,
+            };
+            if copied != len {
+                return Err(IoError::new(
+                    ErrorKind::UnexpectedEof,
+                    "the file is shorter than announced",
+                ));
+            }
+            writer.flush()
+        };
+        let result = send();
+        if let Some(sender) = self.notify_when_responded.take() {
+            sender.send(()).ok();
+        }
+        result
     }
 
     pub(crate) fn with_notify_sender(mut self, sender: Sender<()>) -> Self {
