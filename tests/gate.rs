@@ -2119,3 +2119,31 @@ fn sigterm_lets_a_download_finish_then_exits_zero() {
     assert!(log.contains("gate: stopping (SIGTERM)"), "{log}");
     assert!(log.contains("gate: stopped"), "{log}");
 }
+
+#[test]
+fn a_new_build_is_served_once_the_output_symlink_moves() {
+    let inst = Instance::new(AUTH);
+    let token = issue_token(&inst, "ana@example.com", "swap");
+    let gate = Gate::start(&inst, &[]);
+    let auth = format!("Bearer {token}");
+    let get = || {
+        http(
+            &gate.addr,
+            "GET",
+            "/index.html",
+            &[("Authorization", &auth)],
+            b"",
+        )
+    };
+    assert!(get().text().contains("public dashboard"));
+    // What `broker build` does: a new build folder, then the symlink replaced atomically.
+    let b2 = inst.path().join(".public.builds/b2");
+    std::fs::create_dir_all(&b2).unwrap();
+    std::fs::write(b2.join("index.html"), b"<p>second build</p>").unwrap();
+    let swap = inst.path().join(".public.swap");
+    std::os::unix::fs::symlink(&b2, &swap).unwrap();
+    std::fs::rename(&swap, inst.path().join("public")).unwrap();
+    let r = get();
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text(), "<p>second build</p>");
+}

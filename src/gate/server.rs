@@ -74,6 +74,8 @@ pub struct Gate {
     pub dev: bool,
     /// Google / OpenID Connect sign-in (`auth.oidc`); `None` when not configured.
     oidc: Option<OidcSignIn>,
+    /// The published tree's real path, re-resolved when the `output` symlink changes.
+    pub tree_root: crate::gate::tree::TreeRoot,
     failures: Failures,
     mail_addr: Window,
     mail_ip: Window,
@@ -151,6 +153,7 @@ impl Gate {
             mailer,
             dev,
             oidc,
+            tree_root: Default::default(),
             keys,
             config,
         })
