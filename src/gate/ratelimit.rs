@@ -261,10 +261,15 @@ mod tests {
         let g = Failures::load(file.clone(), 900, 3, 2, 1005);
         assert!(g.limited("a@x.org", "10.0.0.2", 1005));
         assert_eq!(g.ip.count("10.0.0.1", 1005), 2, "at most the limit kept");
-        assert!(!g.limited("a@x.org", "10.0.0.2", 2000), "the window passed");
+        let later = Failures::load(file.clone(), 900, 3, 2, 2000);
+        assert_eq!(later.ip.count("10.0.0.1", 2000), 0, "the window passed");
         g.clear("a@x.org", 1006);
         let h = Failures::load(file.clone(), 900, 3, 2, 1007);
         assert!(!h.limited("a@x.org", "10.0.0.2", 1007));
+        assert!(
+            h.limited("a@x.org", "10.0.0.1", 1007),
+            "the IP's failures stay"
+        );
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&file).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
