@@ -8,7 +8,8 @@
 #
 # Usage: bench/gate.sh [SECONDS] [CONNECTIONS]     (default 10 s, 16 connections for the page;
 #        the file runs with 4 connections)
-# Work folder: $BENCH_DIR (default /var/tmp/broker-bench)/gate. gate threads: $GATE_WORKERS (8).
+# Work folder: $BENCH_DIR (default /var/tmp/broker-bench)/gate. gate threads: $GATE_WORKERS
+# (default: gate's own, one per core).
 set -euo pipefail
 secs="${1:-10}"
 conns="${2:-16}"
@@ -55,7 +56,7 @@ token=$("$gate" tokens issue bench@example.com --name bench --config "$work/conf
 
 gport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 nport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$gate" --config "$work/config/instance.yaml" --bind "127.0.0.1:$gport" --workers "${GATE_WORKERS:-8}" 2> "$work/gate.log" &
+"$gate" --config "$work/config/instance.yaml" --bind "127.0.0.1:$gport" ${GATE_WORKERS:+--workers "$GATE_WORKERS"} 2> "$work/gate.log" &
 gpid=$!
 cat > "$work/nginx/nginx.conf" <<EOF
 worker_processes auto;

@@ -95,6 +95,11 @@ struct RawConfig {
     #[serde(default)]
     #[allow(dead_code)]
     auth: Option<serde_yaml::Value>,
+    /// `gate`'s server settings (workers, timeouts, connection cap; read by
+    /// `crate::gate::config`; `broker build` ignores them).
+    #[serde(default)]
+    #[allow(dead_code)]
+    gate: Option<serde_yaml::Value>,
 }
 
 #[derive(Deserialize)]

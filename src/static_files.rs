@@ -156,13 +156,13 @@ pub fn request_header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
         .map(|h| h.value.as_str())
 }
 
-/// Size of the reads and writes of [`LargeFile::send`].
-pub const CHUNK: usize = 256 * 1024;
-
-/// A file answer whose body [`LargeFile::send`] writes itself, the head and the first 256 KiB in
-/// one write, then 256 KiB at a time: tiny_http copies a response body through an 8 KiB buffer
-/// after writing the head apart, which halves the throughput of large files and costs a page
-/// several system calls. [`file_reply`] gives one for every non-empty `GET` body.
+/// A file answer whose body [`LargeFile::send`] sends itself: up to 64 KiB together with the
+/// head in one write, a larger body after the head from the file to the socket by the kernel
+/// (`sendfile`, through the patched tiny_http's `Request::respond_with_file`;
+/// vendor/tiny_http/PATCHES.md). tiny_http alone copies a response
+/// body through an 8 KiB buffer after writing the head apart, which halves the throughput of
+/// large files and costs a page several system calls. [`file_reply`] gives one for every
+/// non-empty `GET` body.
 pub struct LargeFile {
     /// 200 or 206.
     pub status: u16,
@@ -220,33 +220,69 @@ impl LargeFile {
             self.len,
             if close { "Connection: close\r\n" } else { "" }
         ));
-        let mut w = req.into_writer();
-        let first = CHUNK.min(usize::try_from(self.len).unwrap_or(usize::MAX));
-        let mut buf = Vec::with_capacity(head.len() + first);
-        buf.extend_from_slice(head.as_bytes());
-        let (mut f, mut left) = (self.file, self.len);
-        loop {
-            let have = buf.len();
-            let want = CHUNK
-                .saturating_sub(have)
-                .min(usize::try_from(left).unwrap_or(usize::MAX));
-            if want > 0 {
-                buf.resize(have + want, 0);
-                let n = f.read(&mut buf[have..])?;
-                if n == 0 {
-                    return Err(std::io::ErrorKind::UnexpectedEof.into());
-                }
-                buf.truncate(have + n);
-                left -= n as u64;
-            }
-            w.write_all(&buf)?;
-            buf.clear();
-            if left == 0 {
-                break;
-            }
+        if self.len > SMALL_BODY {
+            return req.respond_with_file(head.as_bytes(), &self.file, self.len, sendfile);
         }
+        // A page: head and body in one write (one system call and one segment fewer).
+        let mut buf = Vec::with_capacity(head.len() + self.len as usize);
+        buf.extend_from_slice(head.as_bytes());
+        let mut f = self.file.take(self.len);
+        f.read_to_end(&mut buf)?;
+        if buf.len() != head.len() + self.len as usize {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        let mut w = req.into_writer();
+        w.write_all(&buf)?;
         w.flush()
     }
+}
+
+/// Bodies up to this size (bytes) are read and written with their head in one write; larger
+/// ones go out with `sendfile(2)`.
+const SMALL_BODY: u64 = 64 * 1024;
+
+/// Send `len` bytes of `file` from its current position to `socket` with `sendfile(2)` (the
+/// kernel copies from the page cache to the socket; the file position advances). Returns the
+/// bytes sent, fewer when the file ended first. The published tree's files are replaced, never
+/// rewritten in place, so bytes queued in the socket cannot change afterwards.
+///
+/// Errors: the socket's write timeout passed (`TimedOut`) or the client went away.
+fn sendfile(socket: &std::net::TcpStream, file: &std::fs::File, len: u64) -> std::io::Result<u64> {
+    use std::os::fd::AsRawFd;
+    let mut sent = 0u64;
+    while sent < len {
+        let chunk = usize::try_from(len - sent)
+            .unwrap_or(usize::MAX)
+            .min(1 << 30);
+        // SAFETY: both descriptors are open for the duration of the call (borrowed), and a
+        // null offset makes the kernel use and advance the file's own position.
+        let n = unsafe {
+            libc::sendfile(
+                socket.as_raw_fd(),
+                file.as_raw_fd(),
+                std::ptr::null_mut(),
+                chunk,
+            )
+        };
+        match n {
+            0 => break,
+            n if n > 0 => sent += n as u64,
+            _ => {
+                let e = std::io::Error::last_os_error();
+                match e.kind() {
+                    std::io::ErrorKind::Interrupted => continue,
+                    std::io::ErrorKind::WouldBlock => {
+                        return Err(std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            "the client read nothing within the write timeout",
+                        ))
+                    }
+                    _ => return Err(e),
+                }
+            }
+        }
+    }
+    Ok(sent)
 }
 
 /// Answer `req` with the file `file` (metadata `meta`), honouring conditional and range headers

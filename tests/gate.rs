@@ -127,6 +127,8 @@ fn text(out: &std::process::Output) -> String {
 struct Gate {
     child: Child,
     addr: String,
+    /// Its stderr lines so far.
+    log: Arc<Mutex<Vec<String>>>,
 }
 
 impl Gate {
@@ -161,7 +163,7 @@ impl Gate {
             if let Some(l) = lines.iter().find(|l| l.contains("listening on http://")) {
                 let at = l.find("http://").unwrap() + 7;
                 let addr = l[at..].trim_end_matches('/').to_string();
-                return Gate { child, addr };
+                return Gate { child, addr, log };
             }
             if let Ok(Some(status)) = child.try_wait() {
                 panic!("gate exited with {status}:\n{}", lines.join("\n"));
@@ -173,6 +175,44 @@ impl Gate {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+}
+
+impl Gate {
+    /// Send `signal` (`TERM`, `INT`) to the gate.
+    fn signal(&self, signal: &str) {
+        let ok = Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -{signal}");
+    }
+
+    /// Wait up to `limit` for the gate to exit; its exit code.
+    fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    fn log_text(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+}
+
+impl Instance {
+    /// Append `yaml` (top-level sections such as `gate:`) to the configuration.
+    fn append_config(&self, yaml: &str) {
+        let path = self.path().join("config/instance.yaml");
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push_str(yaml);
+        std::fs::write(path, text).unwrap();
     }
 }
 
@@ -731,6 +771,39 @@ fn brute_force_stops_at_the_limit_and_is_audited() {
     assert!(audit
         .iter()
         .any(|e| e["event"] == "sign_in" && e["provider"] == "password"));
+}
+
+#[test]
+fn failure_limits_survive_a_restart() {
+    let inst = Instance::new("  allowed_domains: [example.com]\n  limits: {failures_per_address: 3, failures_per_ip: 50}\n");
+    let link = inst.add_user("ana@example.com", "analyst");
+    let gate = Gate::start(&inst, &[]);
+    let mut b = Browser::new(&gate);
+    assert_eq!(b.set_password(&link, PASSWORD).status, 303);
+    let mut attacker = Browser::new(&gate);
+    for i in 0..3 {
+        let r = attacker.sign_in("ana@example.com", &format!("guess number {i}"), "/");
+        assert_eq!(r.status, 401, "try {i}");
+    }
+    assert_eq!(
+        attacker.sign_in("ana@example.com", PASSWORD, "/").status,
+        429
+    );
+    let file = inst.path().join("state/gate/failures.json");
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    // Restarted (killed, not stopped gracefully): still limited.
+    drop(gate);
+    let gate = Gate::start(&inst, &[]);
+    let mut attacker = Browser::new(&gate);
+    let r = attacker.sign_in("ana@example.com", PASSWORD, "/");
+    assert_eq!(r.status, 429, "{}", r.text());
+    assert!(!attacker.jar.contains_key("gate_session"));
+    // Another address from the same client is not limited (50 per IP).
+    let link = inst.add_user("bo@example.com", "analyst");
+    let mut bo = Browser::new(&gate);
+    assert_eq!(bo.set_password(&link, PASSWORD).status, 303);
+    assert_eq!(bo.sign_in("bo@example.com", PASSWORD, "/").status, 303);
 }
 
 #[test]
@@ -1348,6 +1421,90 @@ fn email_links_arrive_by_smtp_work_once_and_are_not_used_up_by_opening() {
     let stored = std::fs::read_to_string(inst.path().join("state/gate/links.json")).unwrap();
     assert!(!stored.contains(&token));
     assert_eq!(smtp.text().matches("Subject: Your sign-in link").count(), 1);
+}
+
+/// Ask for an email sign-in link for `email` from `b`.
+fn ask_for_link(b: &mut Browser, email: &str) -> Resp {
+    let csrf = b.get("/auth/signin").field("csrf");
+    b.post("/auth/email", &[("csrf", &csrf), ("email", email)])
+}
+
+#[test]
+fn email_links_work_only_in_the_browser_that_asked() {
+    let smtp = Smtp::start();
+    let inst = Instance::new(&format!(
+        "  allowed_domains: [example.com]\n  smtp: {{host: 127.0.0.1, port: {}, tls: none, from: \"Catalog <gate@example.com>\"}}\n",
+        smtp.port
+    ));
+    let gate = Gate::start(&inst, &[]);
+    let mut laptop = Browser::new(&gate);
+    let asked = ask_for_link(&mut laptop, "bo@example.com");
+    assert_eq!(asked.status, 200);
+    let cookie = asked
+        .headers
+        .iter()
+        .find(|(k, v)| k.eq_ignore_ascii_case("Set-Cookie") && v.starts_with("gate_link="))
+        .map(|(_, v)| v.clone())
+        .expect("a gate_link cookie");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("Max-Age=900"),
+        "{cookie}"
+    );
+    // Any address gets the cookie (the answer does not tell which addresses exist).
+    let mut other = Browser::new(&gate);
+    let r = ask_for_link(&mut other, "x@example.com.evil.org");
+    assert!(other.jar.contains_key("gate_link"), "{:?}", r.headers);
+    let link = smtp.link(0);
+    // The link forwarded to someone else (another browser, another device): no button, a way
+    // to ask for a link of one's own, and a POST of the token is refused.
+    let mut phone = Browser::new(&gate);
+    let page = phone.get(&link);
+    assert_eq!(page.status, 200);
+    assert!(
+        page.text()
+            .contains("open it in the browser where you asked for it"),
+        "{}",
+        page.text()
+    );
+    assert!(!page.text().contains("name=\"token\""), "no sign-in button");
+    assert!(page.text().contains("action=\"/auth/email\""));
+    let token = &link[link.find("token=").unwrap() + 6..];
+    let csrf = page.field("csrf");
+    let r = phone.post("/auth/email/confirm", &[("csrf", &csrf), ("token", token)]);
+    assert_eq!(r.status, 403);
+    assert!(!phone.jar.contains_key("gate_session"));
+    // A forged cookie does not help either.
+    phone.jar.insert(
+        "gate_link".into(),
+        format!("{}.{}", "a".repeat(32), "b".repeat(64)),
+    );
+    let r = phone.post("/auth/email/confirm", &[("csrf", &csrf), ("token", token)]);
+    assert_eq!(r.status, 403);
+    // The browser that asked still signs in with it: the refusals did not use it up.
+    let confirm = laptop.get(&link);
+    assert!(
+        confirm.text().contains("Sign in as bo@example.com?"),
+        "{}",
+        confirm.text()
+    );
+    let r = laptop.post(
+        "/auth/email/confirm",
+        &[
+            ("csrf", &confirm.field("csrf")),
+            ("token", &confirm.field("token")),
+        ],
+    );
+    assert_eq!((r.status, r.header("Location")), (303, Some("/")));
+    assert_eq!(laptop.get("/").status, 200);
+    // Then it is spent, for everyone.
+    let r = laptop.post(
+        "/auth/email/confirm",
+        &[("csrf", &confirm.field("csrf")), ("token", token)],
+    );
+    assert_eq!(r.status, 410);
+    assert!(inst.audit().iter().any(|e| e["event"] == "sign_in_refused"
+        && e["reason"] == "link used in another browser"
+        && e["email"] == "bo@example.com"));
 }
 
 #[test]
@@ -2159,4 +2316,221 @@ fn private_table_of_the_demo_is_invisible_to_analysts() {
     assert!(root
         .join("_private/data/crm/support_tickets.parquet")
         .is_file());
+}
+
+/// A connection that sent `bytes` and nothing more.
+fn partial(addr: &str, bytes: &[u8]) -> TcpStream {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.write_all(bytes).unwrap();
+    s
+}
+
+/// Read until the server closes `s` (or `limit` passes); what it sent and how long it took.
+fn read_until_closed(s: &mut TcpStream, limit: Duration) -> (Vec<u8>, Duration) {
+    let start = Instant::now();
+    s.set_read_timeout(Some(limit)).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    (got, start.elapsed())
+}
+
+#[test]
+fn slow_clients_are_timed_out_and_do_not_hold_the_workers() {
+    let inst = Instance::new(AUTH);
+    inst.append_config(
+        "gate:\n  read_timeout_seconds: 2\n  head_timeout_seconds: 3\n  max_connections: 64\n",
+    );
+    let token = issue_token(&inst, "ana@example.com", "load test");
+    let gate = Gate::start(&inst, &["--workers", "2"]);
+    let auth = format!("Bearer {token}");
+    // More idle clients than workers, each with half a request line; one that announces a
+    // small form body it never sends (tiny_http reads bodies up to 1 KiB before a worker sees
+    // the request), and one with a larger body (that one holds a worker until the read
+    // timeout).
+    let mut idle: Vec<TcpStream> = (0..12)
+        .map(|_| partial(&gate.addr, b"GET /index.html HT"))
+        .collect();
+    idle.push(partial(
+        &gate.addr,
+        b"POST /auth/password HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nemail=a",
+    ));
+    let mut body = partial(
+        &gate.addr,
+        b"POST /auth/password HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 5000\r\n\r\nemail=a",
+    );
+    // A slow loris: a header line every second, each within the read timeout.
+    let drip_addr = gate.addr.clone();
+    let drip = std::thread::spawn(move || {
+        let mut s = partial(&drip_addr, b"GET /index.html HTTP/1.1\r\n");
+        let start = Instant::now();
+        // Wait a second for an answer before each line (writing after the server closed
+        // would reset the connection and lose its answer).
+        s.set_read_timeout(Some(Duration::from_millis(1000)))
+            .unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        for i in 0..20 {
+            match s.read(&mut buf) {
+                Ok(n) => {
+                    got.extend_from_slice(&buf[..n]);
+                    break;
+                }
+                Err(_) => {
+                    if s.write_all(format!("X-Drip-{i}: 1\r\n").as_bytes())
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            }
+        }
+        let (rest, _) = read_until_closed(&mut s, Duration::from_secs(5));
+        got.extend_from_slice(&rest);
+        (String::from_utf8_lossy(&got).into_owned(), start.elapsed())
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    // A normal client is answered at once.
+    let start = Instant::now();
+    let r = http(
+        &gate.addr,
+        "GET",
+        "/index.html",
+        &[("Authorization", &auth)],
+        b"",
+    );
+    assert_eq!(r.status, 200);
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        start.elapsed()
+    );
+    // The half-sent requests are closed after the read timeout (2 s), not kept forever.
+    for s in &mut idle {
+        let (got, took) = read_until_closed(s, Duration::from_secs(10));
+        assert!(took < Duration::from_secs(4), "closed after {took:?}");
+        assert!(
+            got.is_empty() || got.starts_with(b"HTTP/1.1 408"),
+            "{}",
+            String::from_utf8_lossy(&got)
+        );
+    }
+    // The missing form body: 408 after the read timeout, and the worker is free again; the
+    // connection closes after one more read timeout (tiny_http drains the unread body).
+    let (got, took) = read_until_closed(&mut body, Duration::from_secs(10));
+    assert!(
+        got.starts_with(b"HTTP/1.1 408"),
+        "{}",
+        String::from_utf8_lossy(&got)
+    );
+    assert!(took < Duration::from_secs(6), "{took:?}");
+    // The slow loris is cut at the head deadline (3 s) plus at most one read timeout.
+    let (got, took) = drip.join().unwrap();
+    assert!(got.starts_with("HTTP/1.1 408"), "{got}");
+    assert!(took < Duration::from_secs(6), "{took:?}");
+    let r = http(
+        &gate.addr,
+        "GET",
+        "/index.html",
+        &[("Authorization", &auth)],
+        b"",
+    );
+    assert_eq!(r.status, 200);
+}
+
+#[test]
+fn server_settings_are_checked() {
+    let inst = Instance::new(AUTH);
+    inst.append_config("gate:\n  read_timeout_seconds: 0\n");
+    let out = inst.cli(&["tokens", "list"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("read_timeout_seconds") && text(&out).contains("at least 1"),
+        "{}",
+        text(&out)
+    );
+    let inst = Instance::new(AUTH);
+    inst.append_config("gate:\n  timeout: 5\n");
+    let out = inst.cli(&["tokens", "list"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("timeout"), "{}", text(&out));
+}
+
+#[test]
+fn sigterm_lets_a_download_finish_then_exits_zero() {
+    let inst = Instance::new(AUTH);
+    inst.append_config("gate:\n  shutdown_seconds: 20\n");
+    let big: Vec<u8> = (0..30_000_000u32).map(|i| (i % 253) as u8).collect();
+    std::fs::write(inst.path().join(".public.builds/b1/data/big.bin"), &big).unwrap();
+    let token = issue_token(&inst, "ana@example.com", "download");
+    let mut gate = Gate::start(&inst, &[]);
+    let mut s = TcpStream::connect(&gate.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    write!(
+        s,
+        "GET /data/big.bin HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    // Read the start of the response, then stop the gate while the rest is in flight.
+    let mut got = vec![0u8; 64 * 1024];
+    s.read_exact(&mut got).unwrap();
+    gate.signal("TERM");
+    std::thread::sleep(Duration::from_millis(500));
+    // No new connections once stopping.
+    let refused = TcpStream::connect(&gate.addr)
+        .and_then(|mut c| {
+            c.set_read_timeout(Some(Duration::from_secs(3)))?;
+            c.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")?;
+            let mut b = [0u8; 1];
+            c.read(&mut b)
+        })
+        .map_or(true, |n| n == 0);
+    assert!(refused, "a new connection was answered while stopping");
+    // The download in flight completes, whole.
+    s.read_to_end(&mut got).unwrap();
+    let end = got.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    assert_eq!(got.len() - end, big.len());
+    assert!(got[end..] == big[..], "the body arrived intact");
+    assert_eq!(
+        gate.wait_exit(Duration::from_secs(5)),
+        Some(0),
+        "{}",
+        gate.log_text()
+    );
+    let log = gate.log_text();
+    assert!(log.contains("gate: stopping (SIGTERM)"), "{log}");
+    assert!(log.contains("gate: stopped"), "{log}");
+}
+
+#[test]
+fn a_new_build_is_served_once_the_output_symlink_moves() {
+    let inst = Instance::new(AUTH);
+    let token = issue_token(&inst, "ana@example.com", "swap");
+    let gate = Gate::start(&inst, &[]);
+    let auth = format!("Bearer {token}");
+    let get = || {
+        http(
+            &gate.addr,
+            "GET",
+            "/index.html",
+            &[("Authorization", &auth)],
+            b"",
+        )
+    };
+    assert!(get().text().contains("public dashboard"));
+    // What `broker build` does: a new build folder, then the symlink replaced atomically.
+    let b2 = inst.path().join(".public.builds/b2");
+    std::fs::create_dir_all(&b2).unwrap();
+    std::fs::write(b2.join("index.html"), b"<p>second build</p>").unwrap();
+    let swap = inst.path().join(".public.swap");
+    std::os::unix::fs::symlink(&b2, &swap).unwrap();
+    std::fs::rename(&swap, inst.path().join("public")).unwrap();
+    let r = get();
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text(), "<p>second build</p>");
 }

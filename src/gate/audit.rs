@@ -36,6 +36,15 @@ impl AuditLog {
         })
     }
 
+    /// Make the lines written so far durable (`fsync`); used when the gate stops. A failure is
+    /// reported on stderr.
+    pub fn sync(&self) {
+        let f = self.file.lock().unwrap_or_else(|e| e.into_inner());
+        if let Err(e) = f.sync_all() {
+            eprintln!("gate: error: cannot sync the audit log: {e}");
+        }
+    }
+
     /// Append an `event` with `fields` (an object; other values are stored under `detail`).
     /// A failed write is reported on stderr, never to the client.
     pub fn log(&self, event: &str, fields: serde_json::Value) {

@@ -14,6 +14,13 @@
 //!   trust_proxy: {header: X-Forwarded-Email, from: [127.0.0.1]}
 //!   limits: {failures_per_address: 5, failures_per_ip: 20, window_minutes: 15}
 //!   oidc: {...}                               # parsed by the OpenID Connect module
+//! gate:                                       # the server itself (all optional)
+//!   workers: 2                                # default: the machine's cores
+//!   max_connections: 512
+//!   read_timeout_seconds: 10                  # also the longest idle keep-alive
+//!   head_timeout_seconds: 10                  # request line + headers, from the first byte
+//!   write_timeout_seconds: 30                 # a client that stops reading loses the connection
+//!   shutdown_seconds: 10                      # SIGTERM: how long in-flight requests may finish
 //! ```
 //! Secret: `GATE_SESSION_SECRET` (at least 32 characters) signs cookies and CSRF tokens.
 
@@ -69,7 +76,44 @@ pub struct GateConfig {
     pub oidc: Option<serde_yaml::Value>,
     /// API tokens expire after this many days unless issued with another expiry.
     pub token_days: u64,
+    /// The server's threads, timeouts and connection cap (top-level `gate:` section).
+    pub server: ServerSettings,
 }
+
+/// The top-level `gate:` section: how the server guards its threads. Durations in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerSettings {
+    /// Threads answering requests; `None`: one per available core (`--workers` overrides).
+    pub workers: Option<usize>,
+    /// Connections open at once; more wait in the kernel's backlog until one closes.
+    pub max_connections: usize,
+    /// A socket read waiting longer than this closes the connection (also the longest a
+    /// kept-alive connection stays idle).
+    pub read_timeout_s: u64,
+    /// A request's line and headers must arrive within this time of their first byte (else
+    /// 408 and the connection is closed).
+    pub head_timeout_s: u64,
+    /// A client that reads nothing of a response for this long loses the connection.
+    pub write_timeout_s: u64,
+    /// On SIGTERM or SIGINT, requests in progress get this long to finish.
+    pub shutdown_s: u64,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            workers: None,
+            max_connections: 512,
+            read_timeout_s: 10,
+            head_timeout_s: 10,
+            write_timeout_s: 30,
+            shutdown_s: 10,
+        }
+    }
+}
+
+/// Largest request head (request line and headers) the server reads, in bytes.
+pub const MAX_HEAD_BYTES: usize = 64 * 1024;
 
 /// How mail leaves: SMTP with implicit TLS (port 465), STARTTLS (587) or, for tests on
 /// loopback only, plain text.
@@ -132,6 +176,25 @@ struct RawFile {
     instance: Option<RawInstanceName>,
     #[serde(default)]
     auth: Option<RawAuth>,
+    #[serde(default)]
+    gate: Option<RawServer>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    #[serde(default)]
+    workers: Option<usize>,
+    #[serde(default)]
+    max_connections: Option<usize>,
+    #[serde(default)]
+    read_timeout_seconds: Option<u64>,
+    #[serde(default)]
+    head_timeout_seconds: Option<u64>,
+    #[serde(default)]
+    write_timeout_seconds: Option<u64>,
+    #[serde(default)]
+    shutdown_seconds: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -407,7 +470,43 @@ impl GateConfig {
             per_ip: auth.limits.failures_per_ip.unwrap_or(20).max(1),
             window_s: auth.limits.window_minutes.unwrap_or(15).max(1) * 60,
         };
+        let rs = raw.gate.unwrap_or_default();
+        let d = ServerSettings::default();
+        let positive = |v: Option<u64>, key: &str, default: u64| -> anyhow::Result<u64> {
+            match v {
+                Some(0) => bail!("{}: must be at least 1", where_(key)),
+                Some(v) => Ok(v),
+                None => Ok(default),
+            }
+        };
+        let server = ServerSettings {
+            workers: match rs.workers {
+                Some(0) => bail!("{}: must be at least 1", where_("workers")),
+                w => w,
+            },
+            max_connections: match rs.max_connections {
+                Some(0) => bail!("{}: must be at least 1", where_("max_connections")),
+                m => m.unwrap_or(d.max_connections),
+            },
+            read_timeout_s: positive(
+                rs.read_timeout_seconds,
+                "read_timeout_seconds",
+                d.read_timeout_s,
+            )?,
+            head_timeout_s: positive(
+                rs.head_timeout_seconds,
+                "head_timeout_seconds",
+                d.head_timeout_s,
+            )?,
+            write_timeout_s: positive(
+                rs.write_timeout_seconds,
+                "write_timeout_seconds",
+                d.write_timeout_s,
+            )?,
+            shutdown_s: rs.shutdown_seconds.unwrap_or(d.shutdown_s),
+        };
         Ok(GateConfig {
+            server,
             file,
             output: dir.join(output.as_deref().unwrap_or("public")),
             name: raw

@@ -2,6 +2,9 @@
 //! token; the state file keeps only its SHA-256 (field-pitfalls §F4). A link works once, until its
 //! expiry, and only while the user's `epoch` is unchanged (a password change voids the others).
 //! Opening a link (GET/HEAD) never uses it up: the page shows a button whose POST does (§F1).
+//! An email sign-in link asked for on the sign-in page is also bound to the browser that asked:
+//! the link keeps the SHA-256 of a secret held in that browser's signed `gate_link` cookie, and
+//! works only with it (a forwarded link, or one opened on another device, does not sign in).
 
 use std::collections::BTreeMap;
 
@@ -31,6 +34,10 @@ pub struct Link {
     pub expires: i64,
     /// The user's epoch when issued.
     pub epoch: u64,
+    /// SHA-256 (hex) of the secret in the `gate_link` cookie of the browser that asked for the
+    /// link; `None`: any browser (links printed by `gate users add|link`, reset links).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub browser: Option<String>,
 }
 
 /// `links.json`: outstanding links by the SHA-256 (hex) of their token.
@@ -41,8 +48,9 @@ pub struct LinksFile {
     pub links: BTreeMap<String, Link>,
 }
 
-/// Make a link for `email`, valid `ttl_s` seconds; returns the token (64 hex characters) to
-/// put in the URL. Expired links are dropped on the way.
+/// Make a link for `email`, valid `ttl_s` seconds, usable only by the browser whose secret's
+/// SHA-256 is `browser` (when given); returns the token (64 hex characters) to put in the URL.
+/// Expired links are dropped on the way.
 ///
 /// Errors: the state file cannot be read or written.
 pub fn issue(
@@ -51,6 +59,7 @@ pub fn issue(
     purpose: Purpose,
     ttl_s: i64,
     epoch: u64,
+    browser: Option<String>,
 ) -> anyhow::Result<String> {
     let token = random_hex(32);
     let now = now_s();
@@ -63,6 +72,7 @@ pub fn issue(
                 purpose,
                 expires: now + ttl_s,
                 epoch,
+                browser,
             },
         );
         Ok(())

@@ -56,15 +56,39 @@ pub fn sign_in(csrf: &str, next: &str, methods: &Methods, error: Option<&str>) -
         esc(next)
     ));
     if methods.email {
-        b.push_str(&format!(
-            "<form method=\"post\" action=\"/auth/email\">{}<input type=\"hidden\" name=\"next\" value=\"{}\">\
-<label>Or get a sign-in link by email <input type=\"email\" name=\"email\" autocomplete=\"email\" required></label>\
-<button type=\"submit\">Email me a link</button></form>",
-            csrf_field(csrf),
-            esc(next)
+        b.push_str(&email_link_form(
+            csrf,
+            next,
+            "Or get a sign-in link by email",
         ));
     }
     b
+}
+
+/// The form asking for an email sign-in link (`label` above the address field).
+fn email_link_form(csrf: &str, next: &str, label: &str) -> String {
+    format!(
+        "<form method=\"post\" action=\"/auth/email\">{}<input type=\"hidden\" name=\"next\" value=\"{}\">\
+<label>{} <input type=\"email\" name=\"email\" autocomplete=\"email\" required></label>\
+<button type=\"submit\">Email me a link</button></form>",
+        csrf_field(csrf),
+        esc(next),
+        esc(label)
+    )
+}
+
+/// What an email sign-in link shows in a browser other than the one that asked for it: where
+/// to open it, and the form to ask for a new link from this browser.
+pub fn link_elsewhere(csrf: &str) -> String {
+    format!(
+        "<p>This sign-in link was asked for in another browser or on another device, and it works \
+only there: open it in the browser where you asked for it.</p>{}",
+        email_link_form(
+            csrf,
+            "/",
+            "To sign in on this device instead, enter your address for a new link",
+        )
+    )
 }
 
 /// A form with one button that POSTs `token` to `action` (what opening a link shows).

@@ -23,12 +23,13 @@ use tiny_http::{Method, Request};
 use crate::gate::access;
 use crate::gate::audit::AuditLog;
 use crate::gate::config::GateConfig;
+use crate::gate::crypto::{ct_eq, random_hex, sha256_hex};
 use crate::gate::links::{self, LinksFile, Purpose};
 use crate::gate::mail::Mailer;
 use crate::gate::oidc::{OidcClient, OidcConfig, OidcError, PendingLogin, PENDING_MAX_AGE_SECS};
 use crate::gate::pages;
 use crate::gate::password;
-use crate::gate::ratelimit::Window;
+use crate::gate::ratelimit::{Failures, Window};
 use crate::gate::session::{self, Keys, Session, CSRF_COOKIE, SESSION_COOKIE};
 use crate::gate::store::{now_s, rfc3339, JsonFile};
 use crate::gate::tokens::{self, TokensFile};
@@ -73,8 +74,9 @@ pub struct Gate {
     pub dev: bool,
     /// Google / OpenID Connect sign-in (`auth.oidc`); `None` when not configured.
     oidc: Option<OidcSignIn>,
-    fail_addr: Window,
-    fail_ip: Window,
+    /// The published tree's real path, re-resolved when the `output` symlink changes.
+    pub tree_root: crate::gate::tree::TreeRoot,
+    failures: Failures,
     mail_addr: Window,
     mail_ip: Window,
 }
@@ -102,6 +104,10 @@ struct OidcSignIn {
 
 /// The cookie holding a signed [`PendingLogin`] between `/auth/oidc/start` and the callback.
 const OIDC_COOKIE: &str = "gate_oidc";
+
+/// The cookie binding email sign-in links to the browser that asked for them: a signed random
+/// secret whose SHA-256 each link keeps ([`links::Link::browser`]).
+const LINK_COOKIE: &str = "gate_link";
 
 /// Per-request facts.
 struct Ctx {
@@ -134,14 +140,20 @@ impl Gate {
             users: JsonFile::new(config.users_file.clone()),
             tokens: JsonFile::new(config.state_dir.join("tokens.json")),
             links: JsonFile::new(config.state_dir.join("links.json")),
-            fail_addr: Window::new(config.limits.window_s),
-            fail_ip: Window::new(config.limits.window_s),
+            failures: Failures::load(
+                config.state_dir.join("failures.json"),
+                config.limits.window_s,
+                config.limits.per_address,
+                config.limits.per_ip,
+                now_s(),
+            ),
             mail_addr: Window::new(3600),
             mail_ip: Window::new(3600),
             audit,
             mailer,
             dev,
             oidc,
+            tree_root: Default::default(),
             keys,
             config,
         })
@@ -187,7 +199,7 @@ impl Gate {
             seen: now,
             epoch,
         });
-        self.fail_addr.clear(&email);
+        self.failures.clear(&email, now);
         self.audit.log(
             "sign_in",
             serde_json::json!({"email": email, "ip": ip.to_string(), "provider": provider}),
@@ -518,7 +530,13 @@ impl Gate {
     fn form(&self, req: &mut Request, ctx: &Ctx) -> Result<HashMap<String, String>, Body> {
         let mut body = Vec::new();
         let read = req.as_reader().take(MAX_FORM + 1).read_to_end(&mut body);
-        if read.is_err() || body.len() as u64 > MAX_FORM {
+        if read.is_err() {
+            return Err(text_response(
+                408,
+                "408 the form's body did not arrive in time\n",
+            ));
+        }
+        if body.len() as u64 > MAX_FORM {
             return Err(text_response(413, "413 form too large\n"));
         }
         let form = parse_form(&body);
@@ -674,8 +692,7 @@ impl Gate {
 
     fn limited(&self, email: &str, ip: IpAddr) -> bool {
         let now = now_s();
-        self.fail_addr.count(email, now) >= self.config.limits.per_address
-            || self.fail_ip.count(&ip.to_string(), now) >= self.config.limits.per_ip
+        self.failures.limited(email, &ip.to_string(), now)
     }
 
     fn password_sign_in(&self, req: &mut Request, ctx: &Ctx) -> Body {
@@ -713,8 +730,7 @@ impl Gate {
             }
         }
         let now = now_s();
-        self.fail_addr.record(&email, now);
-        self.fail_ip.record(&ctx.ip.to_string(), now);
+        self.failures.record(&email, &ctx.ip.to_string(), now);
         self.audit.log(
             "sign_in_refused",
             serde_json::json!({"email": email, "ip": ctx.ip.to_string(), "provider": "password", "reason": "wrong address or password"}),
@@ -739,11 +755,19 @@ impl Gate {
         ok
     }
 
-    /// Send (or, with `--dev`, show) a one-time link. Returns the link when shown in the page.
-    fn deliver(&self, email: &str, purpose: Purpose, ttl: i64, ip: IpAddr) -> Option<String> {
+    /// Send (or, with `--dev`, show) a one-time link, bound to the browser whose secret's
+    /// SHA-256 is `browser` when given. Returns the link when shown in the page.
+    fn deliver(
+        &self,
+        email: &str,
+        purpose: Purpose,
+        ttl: i64,
+        ip: IpAddr,
+        browser: Option<String>,
+    ) -> Option<String> {
         let users = self.users_now();
         let epoch = users.users.get(email).map_or(0, |u| u.epoch);
-        let token = match links::issue(&self.links, email, purpose, ttl, epoch) {
+        let token = match links::issue(&self.links, email, purpose, ttl, epoch, browser) {
             Ok(t) => t,
             Err(e) => {
                 eprintln!("gate: error: {e:#}");
@@ -793,6 +817,16 @@ impl Gate {
             );
         }
         let raw = form.get("email").cloned().unwrap_or_default();
+        // This browser's link secret (kept when it has one, so every link it asked for works),
+        // set whatever the address: the answer is the same for every address.
+        let secret = self
+            .link_secret(ctx)
+            .map_or_else(|| random_hex(16), str::to_string);
+        let link_cookie = self.keys.set_cookie(
+            LINK_COOKIE,
+            &self.keys.sign(LINK_COOKIE, &secret),
+            SIGN_IN_LINK_S as u64,
+        );
         let mut shown = None;
         if let Ok(email) = normalize_email(&raw) {
             let users = self.users_now();
@@ -807,7 +841,8 @@ impl Gate {
                     serde_json::json!({"email": email, "ip": ctx.ip.to_string(), "reason": "mail limit"}),
                 );
             } else {
-                shown = self.deliver(&email, Purpose::SignIn, SIGN_IN_LINK_S, ctx.ip);
+                let browser = Some(sha256_hex(secret.as_bytes()));
+                shown = self.deliver(&email, Purpose::SignIn, SIGN_IN_LINK_S, ctx.ip, browser);
             }
         }
         let mut body = pages::message(&format!(
@@ -819,7 +854,38 @@ impl Gate {
                 crate::static_files::html_escape(&link)
             ));
         }
-        self.page(200, "Check your email", &body)
+        with(
+            self.page(200, "Check your email", &body),
+            "Set-Cookie",
+            &link_cookie,
+        )
+    }
+
+    /// The link secret of this browser's valid `gate_link` cookie.
+    fn link_secret<'a>(&self, ctx: &'a Ctx) -> Option<&'a str> {
+        session::cookie(ctx.cookies.as_deref(), LINK_COOKIE)
+            .and_then(|c| self.keys.unsign(LINK_COOKIE, c))
+            .filter(|s| s.len() == 32)
+    }
+
+    /// Whether `link` may be used by this browser: it is not bound to one, or this browser
+    /// holds the secret it is bound to.
+    fn link_browser_ok(&self, ctx: &Ctx, link: &links::Link) -> bool {
+        match &link.browser {
+            None => true,
+            Some(digest) => self.link_secret(ctx).is_some_and(|secret| {
+                ct_eq(sha256_hex(secret.as_bytes()).as_bytes(), digest.as_bytes())
+            }),
+        }
+    }
+
+    /// The page for a sign-in link opened in a browser other than the one that asked for it.
+    fn link_elsewhere(&self, ctx: &Ctx, status: u16) -> Body {
+        self.page(
+            status,
+            "Open the link where you asked for it",
+            &pages::link_elsewhere(&self.csrf(ctx)),
+        )
     }
 
     fn reset_request(&self, req: &mut Request, ctx: &Ctx) -> Body {
@@ -832,7 +898,7 @@ impl Gate {
         if let Ok(email) = normalize_email(&raw) {
             let users = self.users_now();
             if users.users.contains_key(&email) && self.mail_allowed(&email, ctx.ip) {
-                shown = self.deliver(&email, Purpose::Password, RESET_LINK_S, ctx.ip);
+                shown = self.deliver(&email, Purpose::Password, RESET_LINK_S, ctx.ip, None);
             } else {
                 self.audit.log(
                     "link_suppressed",
@@ -862,6 +928,7 @@ impl Gate {
             );
         };
         match purpose {
+            Purpose::SignIn if !self.link_browser_ok(ctx, &link) => self.link_elsewhere(ctx, 200),
             Purpose::SignIn => self.page(
                 200,
                 "Sign in",
@@ -946,6 +1013,17 @@ impl Gate {
                 Ok(c) => self.signed_in(&c, "/"),
                 Err(m) => self.page(403, "Not allowed", &pages::message(&m)),
             };
+        }
+        // A link bound to another browser is refused and stays usable there.
+        let Some(link) = links::peek(&self.links, &token, purpose) else {
+            return expired();
+        };
+        if !self.link_browser_ok(ctx, &link) {
+            self.audit.log(
+                "sign_in_refused",
+                serde_json::json!({"email": link.email, "ip": ctx.ip.to_string(), "provider": "email", "reason": "link used in another browser"}),
+            );
+            return self.link_elsewhere(ctx, 403);
         }
         let Ok(Some(link)) = links::consume(&self.links, &token, purpose) else {
             return expired();

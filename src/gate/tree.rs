@@ -47,7 +47,7 @@ fn serve_file(
     if access::is_overlay_path(config, &segs) {
         return Err(not_found());
     }
-    let Some(root) = crate::publish::current_tree(&config.output) else {
+    let Some(root) = gate.tree_root.get(&config.output) else {
         return Err(text_response(503, "503 no build has been published yet\n"));
     };
     let overlay = root.join(&config.private_overlay);
@@ -90,6 +90,31 @@ fn in_overlay(file: &Path, overlay: &Path) -> bool {
     file.starts_with(overlay)
         || (std::fs::symlink_metadata(overlay).is_ok_and(|m| m.file_type().is_symlink())
             && std::fs::canonicalize(overlay).is_ok_and(|o| file.starts_with(o)))
+}
+
+/// The published tree's real path, remembered per value of the `output` symlink: `broker build`
+/// publishes by replacing that symlink with one to a new build folder, so while it reads the
+/// same the tree is the same, and a request costs one `readlink` instead of resolving every
+/// component of the path (`realpath`). An `output` that is not a symlink is resolved each time.
+#[derive(Default)]
+pub struct TreeRoot {
+    cache: std::sync::Mutex<Option<(std::path::PathBuf, std::path::PathBuf)>>,
+}
+
+impl TreeRoot {
+    /// The real path of the tree `output` points to; `None` when none has been published.
+    pub fn get(&self, output: &Path) -> Option<std::path::PathBuf> {
+        let link = std::fs::read_link(output).ok();
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if let (Some(l), Some((seen, root))) = (&link, cache.as_ref()) {
+            if l == seen {
+                return Some(root.clone());
+            }
+        }
+        let root = crate::publish::current_tree(output)?;
+        *cache = link.map(|l| (l, root.clone()));
+        Some(root)
+    }
 }
 
 fn not_found() -> Body {

@@ -137,7 +137,7 @@ pub fn run(config: &GateConfig, cmd: UsersCmd) -> anyhow::Result<()> {
 
 fn print_link(config: &GateConfig, email: &str, epoch: u64) -> anyhow::Result<()> {
     let store: JsonFile<LinksFile> = JsonFile::new(config.state_dir.join("links.json"));
-    let token = links::issue(&store, email, Purpose::Password, SETUP_LINK_S, epoch)?;
+    let token = links::issue(&store, email, Purpose::Password, SETUP_LINK_S, epoch, None)?;
     println!("{}/auth/password/set?token={token}", config.public_url);
     eprintln!("give this link to {email}: it sets their password, works once, for 24 hours");
     Ok(())
