@@ -8,7 +8,7 @@
 //!   allowed_emails: [partner@other.org]       # and these addresses
 //!   users_file: state/gate/users.json         # groups, password hashes (mode 0600)
 //!   session: {idle_minutes: 480, absolute_hours: 168}
-//!   private: {group: private, overlay: _private}
+//!   private: {group: private}   # the overlay folder is always `_private` (publish::PRIVATE_OVERLAY)
 //!   smtp: {host: smtp.example.com, port: 587, tls: starttls, username: gate@example.com,
 //!          password_env: SMTP_PASSWORD, from: "Catalog <gate@example.com>"}
 //!   trust_proxy: {header: X-Forwarded-Email, from: [127.0.0.1]}
