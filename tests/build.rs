@@ -514,12 +514,7 @@ fn a_table_made_private_moves_its_published_files_even_when_not_synced() {
         ]);
         assert!(out.status.success(), "{}", text(&out));
         let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        let tickets = summary["tables"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["name"] == "support_tickets")
-            .unwrap();
+        let tickets = common::summary_table(&summary, "support_tickets");
         assert_eq!(tickets["status"], "skipped");
         assert_eq!(tickets["rows"], 500);
         assert!(tree().join(&at).is_file(), "{at}");

@@ -1616,51 +1616,59 @@ fn forward_auth_check_answers_200_401_403() {
     assert_eq!(r.status, 401);
 }
 
-/// nginx (Debian package) started with `conf`, killed when dropped (the test configuration runs
-/// it as one process, `master_process off`, so killing it leaves no workers behind).
-struct Nginx {
+/// A proxy process (nginx or Caddy) for the forward-auth tests, killed when dropped.
+struct Proxy {
     child: Child,
 }
 
-impl Nginx {
-    fn start(dir: &Path, conf: &str, port: u16) -> Nginx {
-        std::fs::create_dir_all(dir.join("tmp")).unwrap();
-        std::fs::write(dir.join("nginx.conf"), conf).unwrap();
-        let bin = ["/usr/sbin/nginx", "/usr/bin/nginx"]
-            .into_iter()
-            .find(|p| Path::new(p).exists())
-            .expect("nginx installed (apt-get install nginx)");
-        let child = Command::new(bin)
-            .args([
-                "-p",
-                dir.to_str().unwrap(),
-                "-c",
-                dir.join("nginx.conf").to_str().unwrap(),
-                "-g",
-                "daemon off;",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+impl Proxy {
+    /// Wait until `child` listens on loopback `port`; `log` is read into the panic message
+    /// when it does not within 20 s.
+    fn listening(child: Child, port: u16, log: &Path) -> Proxy {
         let start = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(
                 start.elapsed() < Duration::from_secs(20),
-                "nginx did not start: {}",
-                std::fs::read_to_string(dir.join("error.log")).unwrap_or_default()
+                "{} did not start: {}",
+                log.display(),
+                std::fs::read_to_string(log).unwrap_or_default()
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        Nginx { child }
+        Proxy { child }
     }
 }
 
-impl Drop for Nginx {
+impl Drop for Proxy {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// nginx (Debian package) started with `conf`, killed when dropped (the test configuration runs
+/// it as one process, `master_process off`, so killing it leaves no workers behind).
+fn start_nginx(dir: &Path, conf: &str, port: u16) -> Proxy {
+    std::fs::create_dir_all(dir.join("tmp")).unwrap();
+    std::fs::write(dir.join("nginx.conf"), conf).unwrap();
+    let bin = ["/usr/sbin/nginx", "/usr/bin/nginx"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("nginx installed (apt-get install nginx)");
+    let child = Command::new(bin)
+        .args([
+            "-p",
+            dir.to_str().unwrap(),
+            "-c",
+            dir.join("nginx.conf").to_str().unwrap(),
+            "-g",
+            "daemon off;",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    Proxy::listening(child, port, &dir.join("error.log"))
 }
 
 /// docs/gate.md's nginx server block for forward-auth, with the ports and paths of a test.
@@ -1771,48 +1779,26 @@ fn nginx_forward_auth_serves_signed_in_users_only() {
     let ndir = inst.path().join("nginx");
     std::fs::create_dir_all(&ndir).unwrap();
     let tree = std::fs::canonicalize(inst.path().join("public")).unwrap();
-    let _nginx = Nginx::start(&ndir, &nginx_conf(&ndir, port, &gate.addr, &tree), port);
+    let _nginx = start_nginx(&ndir, &nginx_conf(&ndir, port, &gate.addr, &tree), port);
     let member = issue_token(&inst, "pia@example.com", "p");
     signed_in_users_only_through_a_proxy(&format!("127.0.0.1:{port}"), &link, &member);
 }
 
-/// A Caddy server (Debian package `caddy`) run with `Caddyfile` in `dir`, killed when dropped.
-struct Caddy {
-    child: Child,
-}
-
-impl Caddy {
-    fn start(dir: &Path, caddyfile: &str, port: u16) -> Caddy {
-        std::fs::write(dir.join("Caddyfile"), caddyfile).unwrap();
-        let log = std::fs::File::create(dir.join("caddy.log")).unwrap();
-        let child = Command::new("caddy")
-            .args(["run", "--adapter", "caddyfile", "--config"])
-            .arg(dir.join("Caddyfile"))
-            .env("HOME", dir)
-            .env("XDG_DATA_HOME", dir)
-            .env("XDG_CONFIG_HOME", dir)
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("caddy runs (Debian package caddy, installed by .ci/run)");
-        let start = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "caddy did not start: {}",
-                std::fs::read_to_string(dir.join("caddy.log")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Caddy { child }
-    }
-}
-
-impl Drop for Caddy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// A Caddy server (Debian package `caddy`) run with `caddyfile` in `dir`.
+fn start_caddy(dir: &Path, caddyfile: &str, port: u16) -> Proxy {
+    std::fs::write(dir.join("Caddyfile"), caddyfile).unwrap();
+    let log = std::fs::File::create(dir.join("caddy.log")).unwrap();
+    let child = Command::new("caddy")
+        .args(["run", "--adapter", "caddyfile", "--config"])
+        .arg(dir.join("Caddyfile"))
+        .env("HOME", dir)
+        .env("XDG_DATA_HOME", dir)
+        .env("XDG_CONFIG_HOME", dir)
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("caddy runs (Debian package caddy, installed by .ci/run)");
+    Proxy::listening(child, port, &dir.join("caddy.log"))
 }
 
 /// docs/gate.md's Caddy site block for forward-auth, with the ports and paths of a test, over
@@ -1847,7 +1833,7 @@ fn caddy_forward_auth_serves_signed_in_users_only() {
     let cdir = inst.path().join("caddy");
     std::fs::create_dir_all(&cdir).unwrap();
     let tree = std::fs::canonicalize(inst.path().join("public")).unwrap();
-    let _caddy = Caddy::start(&cdir, &caddy_conf(port, &gate.addr, &tree), port);
+    let _caddy = start_caddy(&cdir, &caddy_conf(port, &gate.addr, &tree), port);
     signed_in_users_only_through_a_proxy(&format!("127.0.0.1:{port}"), &link, &member);
 }
 
@@ -2239,12 +2225,7 @@ fn private_table_of_the_demo_is_invisible_to_analysts() {
         "orders",
     ]);
     let summary: serde_json::Value = serde_json::from_slice(&select.stdout).unwrap();
-    let tickets = summary["tables"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["name"] == "support_tickets")
-        .unwrap();
+    let tickets = common::summary_table(&summary, "support_tickets");
     assert_eq!(
         (tickets["status"].as_str(), tickets["rows"].as_u64()),
         (Some("skipped"), Some(500)),

@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::summary_table as table;
+
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -93,15 +95,6 @@ fn build_json(d: &Path, flags: &[&str]) -> (Option<i32>, serde_json::Value, Stri
         json,
         String::from_utf8_lossy(&out.stderr).to_string(),
     )
-}
-
-fn table<'a>(summary: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
-    summary["tables"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["name"] == name)
-        .unwrap_or_else(|| panic!("table {name} in {summary}"))
 }
 
 fn state(d: &Path) -> serde_json::Value {

@@ -135,3 +135,13 @@ pub fn column<'a>(table: &'a serde_json::Value, name: &str) -> &'a serde_json::V
         .find(|c| c["name"] == name)
         .unwrap_or_else(|| panic!("no column {name} in the profile"))
 }
+
+/// The entry of table `name` in a `broker build --json` summary.
+pub fn summary_table<'a>(summary: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    summary["tables"]
+        .as_array()
+        .expect("a summary with tables")
+        .iter()
+        .find(|t| t["name"] == name)
+        .unwrap_or_else(|| panic!("no table {name} in the summary {summary}"))
+}
