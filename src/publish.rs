@@ -232,6 +232,133 @@ pub fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> anyhow::Result
     write_atomic(path, text.as_bytes())
 }
 
+/// JSON as broker lays out the files it publishes (twins, `meta/`): the objects and arrays down
+/// to nesting level `lines_to` (the outermost value is level 1) have one member per line,
+/// indented by two spaces; anything deeper is written on one line, without spaces. A table's
+/// twin with `lines_to` 3 gets one line per column (about 1.5 KB each) instead of one per
+/// statistic: half the bytes of pretty JSON, and each line still fits a line-oriented reader.
+/// Ends with a newline. Errors: those of `value`'s `Serialize`.
+pub fn json_bytes(value: &impl Serialize, lines_to: usize) -> anyhow::Result<Vec<u8>> {
+    let mut bytes = Vec::with_capacity(64 * 1024);
+    let layout = JsonLayout {
+        level: 0,
+        lines_to,
+        has_value: false,
+    };
+    let mut ser = serde_json::Serializer::with_formatter(&mut bytes, layout);
+    value.serialize(&mut ser).context("cannot serialise JSON")?;
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
+/// The formatter of [`json_bytes`]: serde_json's pretty layout above `lines_to`, its compact one
+/// below.
+struct JsonLayout {
+    /// Nesting level of the innermost open object or array (0 outside any).
+    level: usize,
+    lines_to: usize,
+    /// Whether the innermost open object or array has a member yet.
+    has_value: bool,
+}
+
+impl JsonLayout {
+    fn begin<W: ?Sized + std::io::Write>(&mut self, w: &mut W, open: &[u8]) -> std::io::Result<()> {
+        self.level += 1;
+        self.has_value = false;
+        w.write_all(open)
+    }
+
+    fn end<W: ?Sized + std::io::Write>(&mut self, w: &mut W, close: &[u8]) -> std::io::Result<()> {
+        self.level -= 1;
+        if self.level < self.lines_to && self.has_value {
+            w.write_all(b"\n")?;
+            self.indent(w, self.level)?;
+        }
+        w.write_all(close)
+    }
+
+    fn member<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        if !first {
+            w.write_all(b",")?;
+        }
+        if self.level <= self.lines_to {
+            w.write_all(b"\n")?;
+            self.indent(w, self.level)?;
+        }
+        Ok(())
+    }
+
+    fn indent<W: ?Sized + std::io::Write>(&self, w: &mut W, level: usize) -> std::io::Result<()> {
+        const SPACES: &[u8] = &[b' '; 64];
+        let mut n = level * 2;
+        while n > 0 {
+            let k = n.min(SPACES.len());
+            w.write_all(&SPACES[..k])?;
+            n -= k;
+        }
+        Ok(())
+    }
+}
+
+impl serde_json::ser::Formatter for JsonLayout {
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.begin(w, b"[")
+    }
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.end(w, b"]")
+    }
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.member(w, first)
+    }
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, _: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.begin(w, b"{")
+    }
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.end(w, b"}")
+    }
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.member(w, first)
+    }
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        w.write_all(if self.level <= self.lines_to {
+            b": "
+        } else {
+            b":"
+        })
+    }
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, _: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+}
+
+/// Write `bytes` to `path` in a staging tree, creating folders: neither atomic nor durable,
+/// since nobody reads the staging tree before [`Staging::publish`], which fsyncs every file it
+/// keeps. Errors: I/O errors, naming the path.
+pub fn write_staged(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent)
+            .with_context(|| format!("{}: cannot create folder", parent.display()))?;
+    }
+    fs::write(path, bytes).with_context(|| format!("{}: cannot write", path.display()))
+}
+
 /// Write `bytes` to `path` atomically and durably: temp file in the same folder, fsync, rename,
 /// fsync of the folder. Errors: I/O errors, naming the path.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
@@ -811,6 +938,31 @@ fn prune(builds: &Path, current: &str, keep: usize) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_lines_down_to_a_level_then_one_line() {
+        let v = serde_json::json!({
+            "a": 1,
+            "columns": [{"name": "id", "top": [1, 2]}, {"name": "x y", "top": []}],
+            "empty": {},
+            "list": [],
+        });
+        let text = String::from_utf8(json_bytes(&v, 2).unwrap()).unwrap();
+        assert_eq!(
+            text,
+            "{\n  \"a\": 1,\n  \"columns\": [\n    {\"name\":\"id\",\"top\":[1,2]},\n    \
+             {\"name\":\"x y\",\"top\":[]}\n  ],\n  \"empty\": {},\n  \"list\": []\n}\n"
+        );
+        // Level 0 is one line; a deep level is serde_json's pretty layout.
+        assert_eq!(
+            String::from_utf8(json_bytes(&v, 0).unwrap()).unwrap(),
+            format!("{}\n", serde_json::to_string(&v).unwrap())
+        );
+        assert_eq!(
+            String::from_utf8(json_bytes(&v, 9).unwrap()).unwrap(),
+            format!("{}\n", serde_json::to_string_pretty(&v).unwrap())
+        );
+    }
 
     #[test]
     fn publish_swaps_links_unchanged_files_and_prunes() {

@@ -1134,6 +1134,10 @@ fn run_metrics(
 /// The build's profiles of every table, in each view of the tree.
 const PROFILES_FILE: &str = "meta/profiles.json";
 
+/// Levels of the `meta/` JSON files laid out one member per line ([`publish::json_bytes`]):
+/// one line per column of a table.
+const META_LINES_TO: usize = 4;
+
 /// One view of the catalog written into `dir` (the staging root, or the private overlay in
 /// it): `meta/profiles.json` and `meta/schema.json` ([`write_meta`]; `previous_profiles` is the
 /// published file of the same view), the site ([`site::render`], or [`site::render_subset`]
@@ -1146,101 +1150,157 @@ fn render_view(
     (input, only): (&SiteInput, Option<&site::Subset>),
     manifest: &Manifest,
 ) -> anyhow::Result<Vec<String>> {
-    write_meta(dir, previous_profiles, &input.built_at, &input.tables)?;
     let theme = config.theme.as_deref();
-    let warnings = match only {
-        Some(subset) => site::render_subset(input, dir, theme, subset)?,
-        None => site::render(input, dir, theme)?,
-    };
-    publish::write_json_atomic(&dir.join("meta/manifest.json"), manifest)?;
+    // The meta files are written mostly on one thread: alongside the pages.
+    let (meta, warnings) = rayon::join(
+        || write_meta(dir, previous_profiles, &input.built_at, &input.tables),
+        || match only {
+            Some(subset) => site::render_subset(input, dir, theme, subset),
+            None => site::render(input, dir, theme),
+        },
+    );
+    meta?;
+    let warnings = warnings?;
+    let bytes = publish::json_bytes(manifest, META_LINES_TO)?;
+    publish::write_staged(&dir.join("meta/manifest.json"), &bytes)?;
     Ok(warnings)
 }
 
-/// `meta/profiles.json` and `meta/schema.json`. The profiles' `generated_at` is the time of
-/// the build that last changed a profile: a build that changed none keeps the previous tree's
-/// time, so the file keeps its bytes (and rsync skips it).
+/// `meta/profiles.json` and `meta/schema.json`, written into the staging tree (`root`; the
+/// publish fsyncs them). The profiles' `generated_at` is the time of the build that last changed
+/// a profile: a build that changed none keeps the previous tree's file, so it keeps its bytes
+/// (and rsync skips it). The profiles are serialised once (100+ MB for 1,000 tables × 50
+/// columns) and compared as bytes after the header, not parsed.
 fn write_meta(
     root: &Path,
     previous_profiles: Option<&Path>,
     built_at: &str,
     reports: &[TableReport],
 ) -> anyhow::Result<()> {
-    let mut profiles = ProfilesFile {
+    let profiles = profile::ProfilesFileRef {
         version: PROFILES_VERSION,
-        generated_at: built_at.to_string(),
+        generated_at: built_at,
         tables: reports
             .iter()
-            .filter_map(|r| r.profile.clone().map(|p| (r.spec.name.clone(), p)))
+            .filter_map(|r| r.profile.as_ref().map(|p| (r.spec.name.as_str(), p)))
             .collect(),
     };
-    // Compare bytes, not parsed values: the previous file of a large catalog is 100+ MB.
-    let pretty = |p: &ProfilesFile| -> anyhow::Result<Vec<u8>> {
-        let mut bytes = serde_json::to_vec_pretty(p)?;
-        bytes.push(b'\n');
-        Ok(bytes)
+    let mut bytes = publish::json_bytes(&profiles, META_LINES_TO)?;
+    // The tables, from the `"tables"` key on: the header before it holds only the version and
+    // the time.
+    let tables_part = |b: &[u8]| -> Option<usize> {
+        memchr::memmem::find(&b[..b.len().min(256)], b"\"tables\":")
     };
-    let previous_bytes = previous_profiles.and_then(|p| std::fs::read(p).ok());
-    let previous_time = previous_bytes.as_deref().and_then(|b| {
+    if let Some(previous) = previous_profiles.and_then(|p| std::fs::read(p).ok()) {
         #[derive(serde::Deserialize)]
         struct Head {
-            generated_at: String,
+            version: u32,
         }
-        serde_json::from_slice::<Head>(b)
-            .ok()
-            .map(|h| h.generated_at)
-    });
-    let mut bytes = Vec::new();
-    if let Some(t) = previous_time {
-        profiles.generated_at = t;
-        bytes = pretty(&profiles)?;
-        if previous_bytes.as_deref() != Some(bytes.as_slice()) {
-            profiles.generated_at = built_at.to_string();
-            bytes.clear();
+        let same_version = serde_json::Deserializer::from_slice(&previous)
+            .into_iter::<Head>()
+            .next()
+            .and_then(Result::ok)
+            .is_some_and(|h| h.version == PROFILES_VERSION);
+        let same_tables = match (tables_part(&bytes), tables_part(&previous)) {
+            (Some(a), Some(b)) => bytes[a..] == previous[b..],
+            _ => false,
+        };
+        if same_version && same_tables {
+            bytes = previous;
         }
     }
-    drop(previous_bytes);
-    if bytes.is_empty() {
-        bytes = pretty(&profiles)?;
-    }
-    publish::write_atomic(&root.join(PROFILES_FILE), &bytes)?;
-    let tables: BTreeMap<&str, serde_json::Value> = reports
+    publish::write_staged(&root.join(PROFILES_FILE), &bytes)?;
+    drop(bytes);
+
+    let tables: BTreeMap<&str, SchemaTable> = reports
         .iter()
-        .map(|r| {
-            let columns: Vec<serde_json::Value> = r
+        .map(|r| (r.spec.name.as_str(), SchemaTable::of(r)))
+        .collect();
+    let bytes = publish::json_bytes(&SchemaFile { tables, version: 1 }, META_LINES_TO)?;
+    publish::write_staged(&root.join("meta/schema.json"), &bytes)
+}
+
+/// `meta/schema.json`: every declared table's columns, types and keys. Fields in alphabetical
+/// order, as the file has always had them.
+#[derive(Serialize)]
+struct SchemaFile<'a> {
+    tables: BTreeMap<&'a str, SchemaTable<'a>>,
+    version: u32,
+}
+
+/// One table of [`SchemaFile`].
+#[derive(Serialize)]
+struct SchemaTable<'a> {
+    columns: Vec<SchemaColumn<'a>>,
+    description: &'a str,
+    files: Vec<&'a str>,
+    folder: &'a str,
+    foreign_keys: Vec<SchemaForeignKey<'a>>,
+    id: &'a str,
+    primary_key: &'a [String],
+    sync_strategy: SyncStrategy,
+}
+
+/// One column of a [`SchemaTable`].
+#[derive(Serialize)]
+struct SchemaColumn<'a> {
+    description: Option<&'a str>,
+    meaning: Option<&'static str>,
+    name: &'a str,
+    note: Option<&'a str>,
+    source_name: &'a str,
+    #[serde(rename = "type")]
+    column_type: crate::content::ColumnType,
+    type_source: &'a str,
+}
+
+/// A foreign key of a [`SchemaTable`].
+#[derive(Serialize)]
+struct SchemaForeignKey<'a> {
+    column: &'a str,
+    description: Option<&'a str>,
+    references: &'a str,
+}
+
+impl<'a> SchemaTable<'a> {
+    fn of(r: &'a TableReport) -> Self {
+        let spec = &r.spec;
+        SchemaTable {
+            columns: r
                 .synced
                 .iter()
                 .flat_map(|s| s.columns.iter())
-                .map(|c| {
-                    serde_json::json!({
-                        "name": c.name,
-                        "source_name": c.source_name,
-                        "type": c.column_type,
-                        "type_source": c.type_source,
-                        "meaning": c.column_type.meaning(),
-                        "note": c.note,
-                        "description": r.spec.column(&c.name).and_then(|d| d.description.clone()),
-                    })
+                .map(|c| SchemaColumn {
+                    description: spec.column(&c.name).and_then(|d| d.description.as_deref()),
+                    meaning: c.column_type.meaning(),
+                    name: &c.name,
+                    note: c.note.as_deref(),
+                    source_name: &c.source_name,
+                    column_type: c.column_type,
+                    type_source: c.type_source,
                 })
-                .collect();
-            (
-                r.spec.name.as_str(),
-                serde_json::json!({
-                    "id": r.spec.id,
-                    "description": r.spec.description,
-                    "folder": r.spec.folder,
-                    "primary_key": r.spec.primary_key,
-                    "sync_strategy": r.spec.sync_strategy,
-                    "foreign_keys": r.spec.foreign_keys,
-                    "files": r.synced.iter().flat_map(|s| s.files.iter().map(|f| f.path.clone())).collect::<Vec<_>>(),
-                    "columns": columns,
-                }),
-            )
-        })
-        .collect();
-    publish::write_json_atomic(
-        &root.join("meta/schema.json"),
-        &serde_json::json!({"version": 1, "tables": tables}),
-    )
+                .collect(),
+            description: &spec.description,
+            files: r
+                .synced
+                .iter()
+                .flat_map(|s| s.files.iter().map(|f| f.path.as_str()))
+                .collect(),
+            folder: &spec.folder,
+            foreign_keys: spec
+                .foreign_keys
+                .iter()
+                .map(|k| SchemaForeignKey {
+                    column: &k.column,
+                    description: k.description.as_deref(),
+                    references: &k.references,
+                })
+                .collect(),
+            id: &spec.id,
+            primary_key: &spec.primary_key,
+            sync_strategy: spec.sync_strategy,
+        }
+    }
 }
 
 fn summarize(

@@ -21,6 +21,18 @@ pub struct ProfilesFile {
     pub tables: BTreeMap<String, TableProfile>,
 }
 
+/// [`ProfilesFile`] borrowing its profiles, to write it without copying them: serialises to
+/// the same JSON.
+#[derive(Debug, Serialize)]
+pub struct ProfilesFileRef<'a> {
+    /// Always [`PROFILES_VERSION`].
+    pub version: u32,
+    /// RFC 3339 UTC time the build started.
+    pub generated_at: &'a str,
+    /// Profile per table name.
+    pub tables: BTreeMap<&'a str, &'a TableProfile>,
+}
+
 /// Statistics of one table.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct TableProfile {
