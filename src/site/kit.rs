@@ -5,6 +5,8 @@
 
 use std::fmt::Write as _;
 
+use rayon::prelude::*;
+
 use crate::content::Metric;
 use crate::site::format::{self, first_line};
 use crate::site::private::logical_path;
@@ -116,15 +118,27 @@ pub fn query_name(name: &str) -> String {
     }
 }
 
-/// One line of text (newlines and control characters replaced by spaces) for a SQL comment
-/// or a Markdown cell.
-fn one_line(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect::<String>()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
+/// One line of text (newlines and control characters replaced by spaces, runs of whitespace
+/// by one space, trimmed) for a SQL comment or a Markdown cell. Borrows `s` when it is one
+/// already, as most names and descriptions are.
+fn one_line(s: &str) -> std::borrow::Cow<'_, str> {
+    let mut previous_space = true;
+    let clean = s.chars().all(|c| {
+        let ok = !c.is_control() && (!c.is_whitespace() || (c == ' ' && !previous_space));
+        previous_space = c == ' ';
+        ok
+    }) && !s.ends_with(' ');
+    if clean {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    std::borrow::Cow::Owned(
+        s.chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect::<String>()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
 }
 
 /// The `read_parquet(...)` call over a synced table's files; `None` when it has none.
@@ -190,7 +204,7 @@ pub fn views_sql(input: &SiteInput) -> String {
                     .as_deref()
                     .map(|e| one_line(first_line(e)))
                     .filter(|e| !e.is_empty())
-                    .unwrap_or_else(|| "sync failed".to_string());
+                    .unwrap_or("sync failed".into());
                 let _ = writeln!(s, "-- {}: not available ({why})", one_line(name));
             }
         }
@@ -268,9 +282,17 @@ pub fn agents_md(input: &SiteInput) -> String {
     if input.tables.is_empty() {
         s.push_str("No tables are declared.\n\n");
     }
-    for report in &input.tables {
-        table_section(&mut s, report, input);
-    }
+    // Written in parallel: a section lists every column of its table.
+    let sections: Vec<String> = input
+        .tables
+        .par_iter()
+        .map(|report| {
+            let mut section = String::new();
+            table_section(&mut section, report, input);
+            section
+        })
+        .collect();
+    sections.iter().for_each(|section| s.push_str(section));
 
     s.push_str("## Metrics\n\n");
     if input.metrics.is_empty() {
@@ -307,7 +329,7 @@ fn table_section(s: &mut String, report: &TableReport, input: &SiteInput) {
             .error
             .as_deref()
             .map(|e| one_line(first_line(e)))
-            .unwrap_or_else(|| "sync failed".to_string());
+            .unwrap_or("sync failed".into());
         let _ = writeln!(s, "**Not available**: {why}\n");
         return;
     };
@@ -513,6 +535,24 @@ fn metric_section(s: &mut String, m: &Metric) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_line_joins_whitespace_and_borrows_clean_text() {
+        for (text, line) in [
+            ("Orders of the shop", "Orders of the shop"),
+            (" lead", "lead"),
+            ("trail ", "trail"),
+            ("two  spaces", "two spaces"),
+            ("tab\there", "tab here"),
+            ("line\r\nbreak", "line break"),
+            ("no\u{a0}break space", "no break space"),
+            ("bell\u{7}", "bell"),
+            ("", ""),
+        ] {
+            assert_eq!(one_line(text), line, "{text:?}");
+        }
+        assert!(matches!(one_line("a b"), std::borrow::Cow::Borrowed("a b")));
+    }
 
     #[test]
     fn quoting() {

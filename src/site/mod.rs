@@ -65,23 +65,19 @@ pub struct SiteInput {
     pub brand: brand::Brand,
 }
 
-/// Write `bytes` to `out/rel`, creating folders.
+/// Write `bytes` to `out/rel` (in the staging tree), creating folders.
 fn write(out: &Path, rel: &str, bytes: &[u8]) -> anyhow::Result<()> {
-    let path = out.join(rel);
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("{}: cannot create folder", parent.display()))?;
-    }
-    std::fs::write(&path, bytes).with_context(|| format!("{}: cannot write", path.display()))
+    crate::publish::write_staged(&out.join(rel), bytes)
 }
 
-/// Pretty JSON with a trailing newline (deterministic: map keys sorted by serde_json).
+/// Levels of a JSON twin laid out one member per line ([`crate::publish::json_bytes`]): a
+/// table's twin gets one line per column.
+pub const TWIN_LINES_TO: usize = 3;
+
+/// A JSON twin's bytes ([`crate::publish::json_bytes`] to [`TWIN_LINES_TO`]; map keys sorted
+/// by serde_json, so the bytes are deterministic).
 fn to_json(v: &impl Serialize) -> anyhow::Result<Vec<u8>> {
-    // Sized for a table's twin (about 120 KB with 50 columns), so it is not copied as it grows.
-    let mut bytes = Vec::with_capacity(128 * 1024);
-    serde_json::to_writer_pretty(&mut bytes, v).context("cannot serialise a JSON twin")?;
-    bytes.push(b'\n');
-    Ok(bytes)
+    crate::publish::json_bytes(v, TWIN_LINES_TO).context("cannot serialise a JSON twin")
 }
 
 /// A page's JSON twin as the template variable `data`, parsed from the twin's bytes on first
@@ -196,150 +192,190 @@ fn render_pages(
 ) -> anyhow::Result<Vec<String>> {
     let theme = theme::Theme::load(theme_dir)?;
     let site = pages::Site::new(input);
+    let r = Render {
+        input,
+        site: &site,
+        theme: &theme,
+        out,
+        only,
+    };
     let mut warnings = site.reference_warnings();
+    // The parts write separate files and run side by side: the table pages are most of the
+    // work, and the search index and the analyst kit are built mostly on one thread.
+    let ((index, kit), ((tables, metrics), docs)) = rayon::join(
+        || rayon::join(|| r.search_index(), || r.catalog_and_kit()),
+        || {
+            rayon::join(
+                || rayon::join(|| r.table_pages(), || r.metric_pages()),
+                || r.doc_pages(),
+            )
+        },
+    );
+    index?;
+    kit?;
+    tables?;
+    metrics?;
+    warnings.extend(docs?);
+    Ok(warnings)
+}
 
-    // The one script that changes on every build: when each table was last synced.
-    crate::publish::write_atomic(
-        &out.join("meta/freshness.js"),
-        site.freshness_script()?.as_bytes(),
-    )?;
+/// One render of the site into `out`: what its parts share.
+struct Render<'a> {
+    input: &'a SiteInput,
+    site: &'a pages::Site<'a>,
+    theme: &'a theme::Theme,
+    out: &'a Path,
+    only: Option<&'a Subset>,
+}
 
-    // Dashboard.
-    let (ctx, twin) = site.dashboard();
-    let ctx = minijinja::Value::from_serialize(&ctx);
-    page(
-        &theme,
-        out,
-        "index.html",
-        "index.html",
-        ctx,
-        to_json(&twin)?,
-    )?;
-
-    // Tables.
-    let (ctx, twin) = site.table_catalog();
-    page(
-        &theme,
-        out,
-        "tables.html",
-        "tables/index.html",
-        minijinja::Value::from_serialize(&ctx),
-        to_json(&twin)?,
-    )?;
-    let partials = pages::RustPartials::for_theme(&theme);
-    let table_pages: Vec<&TableReport> = input
-        .tables
-        .iter()
-        .filter(|t| only.is_none_or(|o| o.tables.contains(&t.spec.name)))
-        .collect();
-    table_pages.par_iter().try_for_each(|t| {
-        let (ctx, twin) = site.table(t, partials)?;
-        page(
-            &theme,
-            out,
-            "table.html",
-            &pages::table_path(&t.spec.name),
-            ctx,
-            twin,
-        )
-    })?;
-
-    // Metrics.
-    let (ctx, twin) = site.metric_catalog();
-    page(
-        &theme,
-        out,
-        "metrics.html",
-        "metrics/index.html",
-        minijinja::Value::from_serialize(&ctx),
-        to_json(&twin)?,
-    )?;
-    let metric_pages: Vec<&MetricResult> = input
-        .metrics
-        .iter()
-        .filter(|m| only.is_none_or(|o| o.metrics.contains(&m.metric.name)))
-        .collect();
-    metric_pages.par_iter().try_for_each(|m| {
-        let (ctx, twin) = site.metric(m);
-        page(
-            &theme,
-            out,
-            "metric.html",
-            &pages::metric_path(&m.metric),
-            minijinja::Value::from_serialize(&ctx),
-            to_json(&twin)?,
-        )
-    })?;
-
-    // Docs.
-    let (ctx, twin, intro) = site.docs_index();
-    let mut ctx = minijinja::Value::from_serialize(&ctx);
-    if let Some(r) = &intro {
-        if let Some(d) = input.content.docs.iter().find(|d| d.slug == "index") {
-            warnings.extend(site.check_links(d, r));
-        }
-        ctx = minijinja::context! { content => minijinja::Value::from_safe_string(r.html.clone()), ..ctx };
+impl Render<'_> {
+    /// `tables/<name>.html` of every table (of the subset), in parallel.
+    fn table_pages(&self) -> anyhow::Result<()> {
+        let partials = pages::RustPartials::for_theme(self.theme);
+        let tables: Vec<&TableReport> = self
+            .input
+            .tables
+            .iter()
+            .filter(|t| self.only.is_none_or(|o| o.tables.contains(&t.spec.name)))
+            .collect();
+        tables.par_iter().try_for_each(|t| {
+            let (ctx, twin) = self.site.table(t, partials)?;
+            page(
+                self.theme,
+                self.out,
+                "table.html",
+                &pages::table_path(&t.spec.name),
+                ctx,
+                twin,
+            )
+        })
     }
-    page(
-        &theme,
-        out,
-        "docs.html",
-        "docs/index.html",
-        ctx,
-        to_json(&twin)?,
-    )?;
-    let doc_pages = input
-        .content
-        .docs
-        .iter()
-        .filter(|d| d.slug != "index" && only.is_none_or(|o| o.docs.contains(&d.slug)));
-    for d in doc_pages {
-        let (ctx, twin, rendered) = site.doc(d);
-        warnings.extend(site.check_links(d, &rendered));
-        // The Markdown HTML is generated here (raw HTML escaped, URLs checked): the only
-        // content marked safe.
-        let ctx = minijinja::context! {
-            content => minijinja::Value::from_safe_string(rendered.html),
-            ..minijinja::Value::from_serialize(&ctx)
-        };
+
+    /// `metrics/<category>/<name>.html` of every metric (of the subset), in parallel.
+    fn metric_pages(&self) -> anyhow::Result<()> {
+        let metrics: Vec<&MetricResult> = self
+            .input
+            .metrics
+            .iter()
+            .filter(|m| self.only.is_none_or(|o| o.metrics.contains(&m.metric.name)))
+            .collect();
+        metrics.par_iter().try_for_each(|m| {
+            let (ctx, twin) = self.site.metric(m);
+            page(
+                self.theme,
+                self.out,
+                "metric.html",
+                &pages::metric_path(&m.metric),
+                minijinja::Value::from_serialize(&ctx),
+                to_json(&twin)?,
+            )
+        })
+    }
+
+    /// `docs/index.html` and `docs/<slug>.html` of every doc (of the subset). Returns the
+    /// broken links' warnings.
+    fn doc_pages(&self) -> anyhow::Result<Vec<String>> {
+        let (site, input) = (self.site, self.input);
+        let mut warnings = Vec::new();
+        let (ctx, twin, intro) = site.docs_index();
+        let mut ctx = minijinja::Value::from_serialize(&ctx);
+        if let Some(r) = &intro {
+            if let Some(d) = input.content.docs.iter().find(|d| d.slug == "index") {
+                warnings.extend(site.check_links(d, r));
+            }
+            ctx = minijinja::context! { content => minijinja::Value::from_safe_string(r.html.clone()), ..ctx };
+        }
         page(
-            &theme,
-            out,
-            "doc.html",
-            &pages::doc_path(&d.slug),
+            self.theme,
+            self.out,
+            "docs.html",
+            "docs/index.html",
             ctx,
             to_json(&twin)?,
         )?;
+        let docs =
+            input.content.docs.iter().filter(|d| {
+                d.slug != "index" && self.only.is_none_or(|o| o.docs.contains(&d.slug))
+            });
+        for d in docs {
+            let (ctx, twin, rendered) = site.doc(d);
+            warnings.extend(site.check_links(d, &rendered));
+            // The Markdown HTML is generated here (raw HTML escaped, URLs checked): the only
+            // content marked safe.
+            let ctx = minijinja::context! {
+                content => minijinja::Value::from_safe_string(rendered.html),
+                ..minijinja::Value::from_serialize(&ctx)
+            };
+            page(
+                self.theme,
+                self.out,
+                "doc.html",
+                &pages::doc_path(&d.slug),
+                ctx,
+                to_json(&twin)?,
+            )?;
+        }
+        Ok(warnings)
     }
 
-    // Search index (`search/`, loaded by `assets/search.js`).
-    for f in search::build(input)? {
-        write(out, &f.path, f.text.as_bytes())?;
+    /// The search index (`search/`, loaded by `assets/search.js`).
+    fn search_index(&self) -> anyhow::Result<()> {
+        for f in search::build(self.input)? {
+            write(self.out, &f.path, f.text.as_bytes())?;
+        }
+        Ok(())
     }
 
-    // Static assets, then the instance's accent colours and logo (which win over a theme's
-    // files of the same name).
-    let assets = if only.is_none() {
-        theme.static_files()?
-    } else {
-        Vec::new()
-    };
-    for (name, bytes) in assets {
-        write(out, &format!("assets/{name}"), &bytes)?;
-    }
-    if let Some(accent) = input.brand.accent.as_ref().filter(|_| only.is_none()) {
-        write(out, "assets/brand.css", accent.css().as_bytes())?;
-    }
-    if let Some(brand::Logo::Svg { svg, .. }) = input.brand.logo.as_ref().filter(|_| only.is_none())
-    {
-        write(out, "assets/logo.svg", svg.as_bytes())?;
-    }
+    /// `meta/freshness.js`, the dashboard, the table and metric indexes, the static assets
+    /// (with the instance's accent colours and logo, which win over a theme's files of the same
+    /// name) and the analyst kit.
+    fn catalog_and_kit(&self) -> anyhow::Result<()> {
+        let (site, input, out, theme) = (self.site, self.input, self.out, self.theme);
+        // The one script that changes on every build: when each table was last synced.
+        write(
+            out,
+            "meta/freshness.js",
+            site.freshness_script()?.as_bytes(),
+        )?;
+        let (ctx, twin) = site.dashboard();
+        let ctx = minijinja::Value::from_serialize(&ctx);
+        page(theme, out, "index.html", "index.html", ctx, to_json(&twin)?)?;
+        let (ctx, twin) = site.table_catalog();
+        let ctx = minijinja::Value::from_serialize(&ctx);
+        page(
+            theme,
+            out,
+            "tables.html",
+            "tables/index.html",
+            ctx,
+            to_json(&twin)?,
+        )?;
+        let (ctx, twin) = site.metric_catalog();
+        let ctx = minijinja::Value::from_serialize(&ctx);
+        page(
+            theme,
+            out,
+            "metrics.html",
+            "metrics/index.html",
+            ctx,
+            to_json(&twin)?,
+        )?;
 
-    // Analyst kit.
-    write(out, "analyst/views.sql", kit::views_sql(input).as_bytes())?;
-    write(out, "analyst/AGENTS.md", kit::agents_md(input).as_bytes())?;
+        if self.only.is_none() {
+            for (name, bytes) in theme.static_files()? {
+                write(out, &format!("assets/{name}"), &bytes)?;
+            }
+            if let Some(accent) = input.brand.accent.as_ref() {
+                write(out, "assets/brand.css", accent.css().as_bytes())?;
+            }
+            if let Some(brand::Logo::Svg { svg, .. }) = input.brand.logo.as_ref() {
+                write(out, "assets/logo.svg", svg.as_bytes())?;
+            }
+        }
 
-    Ok(warnings)
+        write(out, "analyst/views.sql", kit::views_sql(input).as_bytes())?;
+        write(out, "analyst/AGENTS.md", kit::agents_md(input).as_bytes())
+    }
 }
 
 #[cfg(test)]

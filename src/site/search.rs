@@ -254,15 +254,14 @@ pub fn name_rank(query: &str, name: &str) -> u8 {
         0
     } else if name.starts_with(query) {
         1
-    } else if !query.is_empty()
-        && name
-            .as_bytes()
+    } else if query.as_bytes().first().is_some_and(|&q0| {
+        name.as_bytes()
             .windows(query.len())
-            .any(|w| w == query.as_bytes())
-    {
+            .any(|w| w[0] == q0 && w == query.as_bytes())
+    }) {
         // `name.contains(query)` (a UTF-8 needle matches only at character boundaries),
         // without building a searcher: names are short and this runs for every entry of a big
-        // shard.
+        // shard, and most windows differ in their first byte.
         2
     } else {
         3
@@ -603,13 +602,14 @@ pub fn build(input: &SiteInput) -> anyhow::Result<Vec<SearchFile>> {
 fn group_by_prefix<'a>(tokens: &[Posting<'a>], n: usize) -> Vec<(String, Vec<Posting<'a>>)> {
     let mut out: Vec<(String, Vec<Posting<'a>>)> = Vec::new();
     for &(t, items) in tokens {
-        if t.chars().count() < n {
+        // The byte length of the first `n` characters, if `t` has that many.
+        let Some(len) = t.char_indices().map(|(i, c)| i + c.len_utf8()).nth(n - 1) else {
             continue;
-        }
-        let key: String = t.chars().take(n).collect();
+        };
+        let key = &t[..len];
         match out.last_mut() {
-            Some((k, g)) if *k == key => g.push((t, items)),
-            _ => out.push((key, vec![(t, items)])),
+            Some((k, g)) if k == key => g.push((t, items)),
+            _ => out.push((key.to_string(), vec![(t, items)])),
         }
     }
     out
