@@ -8,6 +8,8 @@
 # 1,000 pages.
 #
 # Usage: bench/render.sh [TABLES] [COLUMNS] [METRICS]    (default 1000 50 100)
+# RUNS: how many first builds to time (default 3; the best render is reported, as Hugo's best
+# of 3 is).
 # Work folder: $BENCH_DIR (default /var/tmp/broker-bench/render).
 set -euo pipefail
 tables="${1:-1000}"
@@ -27,13 +29,31 @@ if [ ! -f "$inst/content/data_description.md" ]; then
     echo "generating $tables tables x $columns columns, $metrics metrics into $inst"
     python3 bench/catalog.py "$inst" --tables "$tables" --columns "$columns" --metrics "$metrics"
 fi
-rm -rf "$inst/public" "$inst/.public.builds" "$inst/state"
+# Earlier runs' trees are moved aside, and deleted only at the end: on ext4 without a journal
+# (this machine's disk), creating files within a minute or so of deleting thousands makes every
+# new inode skip the recently deleted ones (ext4's `recently_deleted()`), which measured as up
+# to half of the render's time. A cron build an hour after its last prune does not pay that.
+aside="$work/aside.$$"
+mkdir -p "$aside"
+trap 'rm -rf "$aside"' EXIT
+set_aside() { for d in public .public.builds state; do [ -e "$inst/$d" ] && mv "$inst/$d" "$aside/$1.$d"; done; true; }
 
 seconds() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("%.3f" % d["timings"][sys.argv[2]])' "$@"; }
 
-echo "first build (sync, profile, metrics, render, publish):"
-/usr/bin/time -f "%e s wall, %M KiB peak RSS" "$broker" build --instance "$inst" --json -q > "$work/first.json"
-for s in sync profile metrics render site publish; do printf '  %-8s %8s s\n' "$s" "$(seconds "$work/first.json" $s)"; done
+# The first build, from an empty output, ${RUNS:-3} times; the render figures are the best run's.
+runs="${RUNS:-3}"
+best_render=""
+for i in $(seq 1 "$runs"); do
+    set_aside "run$i"
+    echo "first build, run $i of $runs (sync, profile, metrics, render, publish):"
+    /usr/bin/time -f "  %e s wall, %M KiB peak RSS" "$broker" build --instance "$inst" --json -q > "$work/first.$i.json"
+    for s in sync profile metrics render render_cpu site publish; do printf '  %-10s %8s s\n' "$s" "$(seconds "$work/first.$i.json" $s)"; done
+    r=$(seconds "$work/first.$i.json" render)
+    if [ -z "$best_render" ] || python3 -c "import sys; sys.exit(not $r < $best_render)"; then
+        best_render=$r
+        cp "$work/first.$i.json" "$work/first.json"
+    fi
+done
 first_root=$(readlink -f "$inst/public")
 pages=$(find "$first_root/tables" -name '*.html' | wc -l)
 files=$(find "$first_root" -type f | wc -l)
@@ -42,7 +62,7 @@ echo "  $pages table pages (with the catalog page), $files files in the tree"
 sleep 1
 echo "rebuild with nothing changed:"
 /usr/bin/time -f "%e s wall, %M KiB peak RSS" "$broker" build --instance "$inst" --json -q > "$work/second.json"
-for s in sync profile metrics render site publish; do printf '  %-8s %8s s\n' "$s" "$(seconds "$work/second.json" $s)"; done
+for s in sync profile metrics render render_cpu site publish; do printf '  %-10s %8s s\n' "$s" "$(seconds "$work/second.json" $s)"; done
 second_root=$(readlink -f "$inst/public")
 rewritten=$(python3 - "$first_root" "$second_root" <<'EOF'
 import os, sys
@@ -61,9 +81,10 @@ EOF
 echo "  files rewritten: $rewritten"
 
 render=$(seconds "$work/first.json" render)
+render_cpu=$(seconds "$work/first.json" render_cpu)
 rerender=$(seconds "$work/second.json" render)
 per1000=$(python3 -c "print('%.3f' % ($render * 1000 / $tables))")
-echo "broker render: $render s for $tables table pages + $metrics metric pages = $per1000 s per 1,000 table pages (no-change rebuild: $rerender s)"
+echo "broker render: $render s ($render_cpu CPU s; best of $runs) for $tables table pages + $metrics metric pages = $per1000 s per 1,000 table pages (no-change rebuild: $rerender s)"
 
 # Peer: Hugo on 1,000 simple pages, in the same run.
 if command -v hugo >/dev/null 2>&1; then

@@ -78,7 +78,8 @@ pub struct Summary {
     /// Warnings (broken links, metrics naming unknown tables, …).
     pub warnings: Vec<String>,
     /// Seconds per stage (`sync`, `profile`, `metrics`, `site`, `publish`), and `render`: the
-    /// part of `site` that renders the pages, twins and assets.
+    /// part of `site` that renders the pages, twins, assets and `meta/`; `render_cpu`: the CPU
+    /// seconds (user and system, all threads) the process spent in `render`.
     pub timings: BTreeMap<&'static str, f64>,
 }
 
@@ -443,6 +444,7 @@ fn build(
     let manifest = Manifest::of(&build_id, &built_at, &kept)?;
     let mut site_warnings = config.brand.warnings(&config.file.display().to_string());
     let t_render = Instant::now();
+    let cpu_render = process_cpu_seconds();
     let root = staging.root();
     let previous_full = previous
         .as_deref()
@@ -497,6 +499,7 @@ fn build(
         }
     }
     timings.insert("render", t_render.elapsed().as_secs_f64());
+    timings.insert("render_cpu", process_cpu_seconds() - cpu_render);
     for w in &site_warnings {
         log.warn(w);
     }
@@ -1129,6 +1132,18 @@ fn run_metrics(
         }
     }
     Ok(results)
+}
+
+/// CPU seconds (user and system) the process has used so far, all threads together
+/// (`getrusage(RUSAGE_SELF)`); 0 if the call fails.
+fn process_cpu_seconds() -> f64 {
+    // SAFETY: `getrusage` only writes the struct it is given, which is zeroed and ours.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return 0.0;
+    }
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }
 
 /// The build's profiles of every table, in each view of the tree.
