@@ -47,6 +47,7 @@
 //!
 //! Everything is sorted and holds no time, so an unchanged instance gives the same bytes.
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::OnceLock;
 
@@ -150,6 +151,10 @@ fn spelt_out(c: char) -> Option<&'static str> {
 /// base, lowercase, drop combining marks, spell out `ß ø æ œ ł đ ð þ ı ħ ŧ`
 /// (`Zákazník` → `zakaznik`, `Ørsted` → `orsted`, `straße` → `strasse`; `顧客` is unchanged).
 pub fn fold(s: &str) -> String {
+    // ASCII has nothing to decompose, drop or spell out.
+    if s.is_ascii() {
+        return s.to_ascii_lowercase();
+    }
     let table = fold_table();
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
@@ -187,56 +192,67 @@ fn is_cjk(c: char) -> bool {
         | 0xAC00..=0xD7AF | 0xF900..=0xFAFF | 0x20000..=0x2FFFF)
 }
 
+/// [`fold`] of one word, borrowed when folding would not change it (lowercase ASCII: most
+/// words of a catalog).
+fn fold_word(w: &str) -> Cow<'_, str> {
+    if w.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+        Cow::Borrowed(w)
+    } else {
+        Cow::Owned(fold(w))
+    }
+}
+
 /// The folded words of `text`: runs of letters, digits and combining marks, also split where a
 /// lowercase letter is followed by an uppercase one (`orderDate` → `order`, `date`;
 /// `customer_id` → `customer`, `id`). Empty words are dropped; order is kept.
-pub fn words(text: &str) -> Vec<String> {
+pub fn words(text: &str) -> Vec<Cow<'_, str>> {
     let mut out = Vec::new();
-    let mut cur = String::new();
+    let mut start: Option<usize> = None;
     let mut prev_lower = false;
-    let flush = |cur: &mut String, out: &mut Vec<String>| {
-        if !cur.is_empty() {
-            let w = fold(cur);
+    let mut flush = |start: &mut Option<usize>, end: usize| {
+        if let Some(s) = start.take() {
+            let w = fold_word(&text[s..end]);
             if !w.is_empty() {
                 out.push(w);
             }
-            cur.clear();
         }
     };
-    for c in text.chars() {
+    for (i, c) in text.char_indices() {
         if !is_word_char(c) {
-            flush(&mut cur, &mut out);
+            flush(&mut start, i);
             prev_lower = false;
             continue;
         }
         if prev_lower && c.is_uppercase() {
-            flush(&mut cur, &mut out);
+            flush(&mut start, i);
         }
-        cur.push(c);
+        start.get_or_insert(i);
         prev_lower = c.is_lowercase();
     }
-    flush(&mut cur, &mut out);
+    flush(&mut start, text.len());
     out
 }
 
 /// The tokens `text` is indexed under: its [`words`], and for a word holding CJK characters also
 /// the rest of the word from each later CJK character on (at most 16 per word). Sorted, unique.
 /// With `stop`, English stop words are left out (descriptions).
-pub fn tokens(text: &str, stop: bool) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
+pub fn tokens(text: &str, stop: bool) -> Vec<Cow<'_, str>> {
+    let mut out = Vec::new();
     for w in words(text).into_iter().take(MAX_WORDS_PER_TEXT) {
-        if stop && STOP_WORDS.contains(&w.as_str()) {
+        if stop && STOP_WORDS.contains(&&*w) {
             continue;
         }
         if w.chars().any(is_cjk) {
             for (i, c) in w.char_indices().skip(1).take(15) {
                 if is_cjk(c) {
-                    out.insert(w[i..].to_string());
+                    out.push(Cow::Owned(w[i..].to_string()));
                 }
             }
         }
-        out.insert(w);
+        out.push(w);
     }
+    out.sort_unstable();
+    out.dedup();
     out
 }
 
@@ -250,22 +266,27 @@ pub fn compact(s: &str) -> String {
 /// the query, 2 the name contains it, 3 neither (the entry matched by another word: a
 /// description, a synonym). Lower is better; `search.js` ranks the same way.
 pub fn name_rank(query: &str, name: &str) -> u8 {
-    if name == query {
-        0
-    } else if name.starts_with(query) {
-        1
-    } else if query.as_bytes().first().is_some_and(|&q0| {
-        name.as_bytes()
-            .windows(query.len())
-            .any(|w| w[0] == q0 && w == query.as_bytes())
-    }) {
-        // `name.contains(query)` (a UTF-8 needle matches only at character boundaries),
-        // without building a searcher: names are short and this runs for every entry of a big
-        // shard, and most windows differ in their first byte.
-        2
-    } else {
-        3
+    let (q, n) = (query.as_bytes(), name.as_bytes());
+    let Some(&q0) = q.first() else {
+        return if n.is_empty() { 0 } else { 1 };
+    };
+    // `name.contains(query)` (a UTF-8 needle matches only at character boundaries), compared
+    // byte by byte from each place the first byte occurs: names are short and this runs for
+    // every entry of a big shard, where calling `memcmp` or `memchr` cost more than the
+    // comparisons themselves.
+    let Some(last) = n.len().checked_sub(q.len()) else {
+        return 3;
+    };
+    for i in 0..=last {
+        if n[i] == q0 && (1..q.len()).all(|j| n[i + j] == q[j]) {
+            return match (i, n.len() == q.len()) {
+                (0, true) => 0,
+                (0, false) => 1,
+                _ => 2,
+            };
+        }
     }
+    3
 }
 
 /// The file of a shard key under `search/`: ASCII letters and digits as they are, any other
@@ -341,39 +362,60 @@ struct ColumnEntry {
 
 /// The collected index before it is cut into shards.
 struct Index {
-    /// Compact names per table (for ranking).
-    table_names: Vec<String>,
+    /// Number of tables.
+    tables: usize,
     /// Compact name, display name and synonyms per metric.
     metric_names: Vec<Vec<String>>,
     /// Columns per table.
     columns: Vec<Vec<ColumnEntry>>,
-    /// Compact column names per table.
-    column_names: Vec<Vec<String>>,
+    /// Per table, the [`Index::entry`] number of its first column.
+    first_column: Vec<usize>,
+    /// The compact names of the tables and columns, by entry number, end to end in one buffer
+    /// (metrics' are empty; see `metric_names`): ranking reads one for every entry of a big
+    /// shard, so they sit together rather than behind a pointer each.
+    names: String,
+    /// Per entry, the end of its name in `names` (its start is the previous entry's end).
+    name_ends: Vec<u32>,
+    /// Per entry, its place among results of equal rank (as in `search.js`): tables, metrics,
+    /// then columns; tables and metrics in input order, columns by table then name.
+    order: Vec<u32>,
     /// Token → entries, sorted by token; each token's entries sorted and unique.
     postings: Vec<(String, Vec<Item>)>,
 }
 
 impl Index {
+    /// Number of entries: tables, metrics and columns.
+    fn entries(&self) -> usize {
+        self.name_ends.len()
+    }
+
+    /// The entry's number in `0..entries()`: tables, then metrics, then columns table by table.
+    fn entry(&self, item: Item) -> usize {
+        match item {
+            Item::Table(t) => t,
+            Item::Metric(m) => self.tables + m,
+            Item::Column(t, c) => self.first_column[t] + c,
+        }
+    }
+
     fn rank(&self, query: &str, item: Item) -> u8 {
         match item {
-            Item::Table(t) => name_rank(query, &self.table_names[t]),
             Item::Metric(m) => self.metric_names[m]
                 .iter()
                 .map(|n| name_rank(query, n))
                 .min()
                 .unwrap_or(3),
-            Item::Column(t, c) => name_rank(query, &self.column_names[t][c]),
+            _ => {
+                let e = self.entry(item);
+                let start = e.checked_sub(1).map_or(0, |p| self.name_ends[p] as usize);
+                name_rank(query, &self.names[start..self.name_ends[e] as usize])
+            }
         }
     }
 
-    /// The order of entries of equal rank (as in `search.js`): tables, metrics, then columns;
-    /// tables and metrics in input order, columns by table then name.
-    fn order(&self, item: Item) -> (u8, usize, &str) {
-        match item {
-            Item::Table(t) => (0, t, ""),
-            Item::Metric(m) => (1, m, ""),
-            Item::Column(t, c) => (3, t, self.columns[t][c].name.as_str()),
-        }
+    /// The entry's place among results of equal rank.
+    fn order(&self, item: Item) -> u32 {
+        self.order[self.entry(item)]
     }
 }
 
@@ -420,31 +462,42 @@ fn table_columns(t: &crate::site::TableReport) -> Vec<(String, String, Option<St
 pub fn build(input: &SiteInput) -> anyhow::Result<Vec<SearchFile>> {
     let mut types: Vec<String> = Vec::new();
     let mut type_ids: HashMap<String, usize> = HashMap::new();
-    // Each table's words (its description, its columns' names and descriptions), folded in
-    // parallel: the costly part of the index on a large catalog.
-    let table_tokens: Vec<Vec<(String, Item)>> = input
+    // Token → entries. Each table's words (its description, its columns' names and
+    // descriptions) are folded and grouped in parallel, the costly part of the index on a
+    // large catalog: a catalog repeats a few thousand words hundreds of thousands of times, so
+    // a token is copied only the first time a thread meets it.
+    let add = |by_token: &mut HashMap<String, Vec<Item>>, text: &str, stop: bool, item: Item| {
+        for w in tokens(text, stop) {
+            match by_token.get_mut(&*w) {
+                Some(items) => items.push(item),
+                None => {
+                    by_token.insert(w.into_owned(), vec![item]);
+                }
+            }
+        }
+    };
+    let mut by_token: HashMap<String, Vec<Item>> = input
         .tables
         .par_iter()
         .enumerate()
-        .map(|(ti, t)| {
-            let mut out: Vec<(String, Item)> = tokens(&t.spec.description, true)
-                .into_iter()
-                .map(|w| (w, Item::Table(ti)))
-                .collect();
+        .fold(HashMap::new, |mut by_token, (ti, t)| {
+            add(&mut by_token, &t.spec.description, true, Item::Table(ti));
             for (ci, (cname, _, desc)) in table_columns(t).into_iter().enumerate() {
                 let item = Item::Column(ti, ci);
-                out.extend(tokens(&cname, false).into_iter().map(|w| (w, item)));
+                add(&mut by_token, &cname, false, item);
                 if let Some(d) = &desc {
-                    out.extend(tokens(d, true).into_iter().map(|w| (w, item)));
+                    add(&mut by_token, d, true, item);
                 }
             }
-            out
+            by_token
         })
-        .collect();
-    let mut pairs: Vec<(String, Item)> = table_tokens.into_iter().flatten().collect();
-    let mut add = |text: &str, stop: bool, item: Item| {
-        pairs.extend(tokens(text, stop).into_iter().map(|t| (t, item)));
-    };
+        .reduce(HashMap::new, |a, b| {
+            let (mut a, b) = if a.len() >= b.len() { (a, b) } else { (b, a) };
+            for (w, mut items) in b {
+                a.entry(w).or_default().append(&mut items);
+            }
+            a
+        });
 
     // Folders in catalog order.
     let folder_order = input
@@ -518,7 +571,7 @@ pub fn build(input: &SiteInput) -> anyhow::Result<Vec<SearchFile>> {
             }
         }
         metrics_json.push(entry);
-        add(&m.description, true, Item::Metric(mi));
+        add(&mut by_token, &m.description, true, Item::Metric(mi));
         let mut names = vec![compact(&m.name), compact(&m.display_name)];
         names.extend(m.synonyms.iter().map(|s| compact(s)));
         metric_names.push(names);
@@ -539,12 +592,7 @@ pub fn build(input: &SiteInput) -> anyhow::Result<Vec<SearchFile>> {
         })
         .collect();
 
-    // Token → entries: grouped by hashing (a catalog repeats a few thousand words hundreds of
-    // thousands of times), then the tokens and each token's entries sorted.
-    let mut by_token: HashMap<String, Vec<Item>> = HashMap::new();
-    for (w, item) in pairs {
-        by_token.entry(w).or_default().push(item);
-    }
+    // The tokens and each token's entries sorted.
     let mut postings: Vec<(String, Vec<Item>)> = by_token.into_iter().collect();
     postings.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
     postings.par_iter_mut().for_each(|(_, items)| {
@@ -552,11 +600,49 @@ pub fn build(input: &SiteInput) -> anyhow::Result<Vec<SearchFile>> {
         items.dedup();
     });
 
+    let first_column: Vec<usize> = columns
+        .iter()
+        .scan(input.tables.len() + metric_names.len(), |next, cols| {
+            let first = *next;
+            *next += cols.len();
+            Some(first)
+        })
+        .collect();
+    let mut names = String::new();
+    let mut name_ends = Vec::new();
+    let table_names = input.tables.iter().map(|t| compact(&t.spec.name));
+    let metric_slots = metric_names.iter().map(|_| String::new());
+    for name in table_names
+        .chain(metric_slots)
+        .chain(column_names.into_iter().flatten())
+    {
+        names.push_str(&name);
+        name_ends.push(names.len() as u32);
+    }
+    let mut by_order: Vec<(u8, usize, &str, usize)> = (0..input.tables.len())
+        .map(|t| (0, t, "", t))
+        .chain((0..metric_names.len()).map(|m| (1, m, "", input.tables.len() + m)))
+        .chain(columns.iter().enumerate().flat_map(|(t, cols)| {
+            let first = first_column[t];
+            cols.iter()
+                .enumerate()
+                .map(move |(c, e)| (3, t, e.name.as_str(), first + c))
+        }))
+        .collect();
+    by_order.sort_unstable();
+    let mut order = vec![0; by_order.len()];
+    for (place, &(_, _, _, entry)) in by_order.iter().enumerate() {
+        order[entry] = place as u32;
+    }
+    drop(by_order);
     let index = Index {
-        table_names: input.tables.iter().map(|t| compact(&t.spec.name)).collect(),
+        tables: input.tables.len(),
         metric_names,
         columns,
-        column_names,
+        first_column,
+        names,
+        name_ends,
+        order,
         postings,
     };
 
@@ -636,15 +722,14 @@ fn emit(
         }
     }
     // The best entries for the query `key`, as search.js ranks them.
-    type Ranked<'s> = ((u8, (u8, usize, &'s str)), Item);
-    let mut items: Vec<Item> = group
+    type Ranked = ((u8, u32), Item);
+    // Each entry once (a group of a common word holds hundreds of thousands of hits: marking
+    // them is cheaper than sorting them), ranked.
+    let mut seen = vec![false; index.entries()];
+    let mut ranked: Vec<Ranked> = group
         .iter()
         .flat_map(|(_, items)| items.iter().copied())
-        .collect();
-    items.sort_unstable();
-    items.dedup();
-    let mut ranked: Vec<Ranked> = items
-        .into_iter()
+        .filter(|&i| !std::mem::replace(&mut seen[index.entry(i)], true))
         .map(|i| ((index.rank(&key, i), index.order(i)), i))
         .collect();
     if ranked.len() > SUMMARY_ITEMS {
@@ -824,6 +909,11 @@ mod tests {
         assert_eq!(name_rank("cust", "customerid"), 1);
         assert_eq!(name_rank("id", "customerid"), 2);
         assert_eq!(name_rank("zip", "customerid"), 3);
+        assert_eq!(name_rank("aab", "aaab"), 2);
+        assert_eq!(name_rank("ida", "id"), 3);
+        assert_eq!(name_rank("", ""), 0);
+        assert_eq!(name_rank("", "id"), 1);
+        assert_eq!(name_rank("čí", "čísło"), 1);
     }
 
     #[test]
