@@ -1184,7 +1184,7 @@ fn render_view(
 /// `meta/profiles.json` and `meta/schema.json`, written into the staging tree (`root`; the
 /// publish fsyncs them). The profiles' `generated_at` is the time of the build that last changed
 /// a profile: a build that changed none keeps the previous tree's file, so it keeps its bytes
-/// (and rsync skips it). The profiles are serialised once (100+ MB for 1,000 tables × 50
+/// (and rsync skips it). The profiles are serialised once (about 50 MB for 1,000 tables × 50
 /// columns) and compared as bytes after the header, not parsed.
 fn write_meta(
     root: &Path,
