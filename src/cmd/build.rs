@@ -1201,27 +1201,20 @@ fn write_meta(
             .collect(),
     };
     let mut bytes = publish::json_bytes(&profiles, META_LINES_TO)?;
-    // The tables, from the `"tables"` key on: the header before it holds only the version and
-    // the time.
-    let tables_part = |b: &[u8]| -> Option<usize> {
-        memchr::memmem::find(&b[..b.len().min(256)], b"\"tables\":")
-    };
+    // The previous file is kept when it differs only in its time: the same bytes before the
+    // `"generated_at"` key (the version) and from the `"tables"` key on. Both keys are in the
+    // first few dozen bytes; nothing is parsed.
+    let key = |b: &[u8], key: &[u8]| memchr::memmem::find(&b[..b.len().min(256)], key);
+    let split = |b: &[u8]| Some((key(b, b"\"generated_at\":")?, key(b, b"\"tables\":")?));
     if let Some(previous) = previous_profiles.and_then(|p| std::fs::read(p).ok()) {
-        #[derive(serde::Deserialize)]
-        struct Head {
-            version: u32,
-        }
-        let same_version = serde_json::Deserializer::from_slice(&previous)
-            .into_iter::<Head>()
-            .next()
-            .and_then(Result::ok)
-            .is_some_and(|h| h.version == PROFILES_VERSION);
-        let same_tables = match (tables_part(&bytes), tables_part(&previous)) {
-            (Some(a), Some(b)) => bytes[a..] == previous[b..],
-            _ => false,
-        };
-        if same_version && same_tables {
-            bytes = previous;
+        if let (Some((time, tables)), Some((previous_time, previous_tables))) =
+            (split(&bytes), split(&previous))
+        {
+            if bytes[..time] == previous[..previous_time]
+                && bytes[tables..] == previous[previous_tables..]
+            {
+                bytes = previous;
+            }
         }
     }
     publish::write_staged(&root.join(PROFILES_FILE), &bytes)?;
