@@ -4,7 +4,7 @@
 //! written here as SVG markup, at most a few hundred elements per column and tens of thousands
 //! per table page: writing them straight into one string costs a fraction of building a
 //! template value per bar and rendering it with a macro. Every text that comes from the data
-//! (values, periods, column names) is HTML-escaped by [`Escaped`], the escaper of the theme's
+//! (values, periods, column names) is HTML-escaped by [`push_escaped`], the escaper of the theme's
 //! autoescape, so the markup is what a template would have produced. Themes style the charts with CSS classes (`bar`, `hit`,
 //! `track`, `axis`, `label`, `num`, `baseline`), which use the theme's variables, so the charts
 //! follow the light and dark schemes. A metric's line chart ([`metric_charts`]) is a display
@@ -14,13 +14,11 @@
 //! width, heights and y positions are pixels. The SVG fills the width of its box at any screen
 //! size while its text keeps its size.
 
-use std::fmt::Write as _;
-
 use serde_json::{json, Value};
 
 use crate::profile::{Histogram, PeriodHistogram};
 use crate::site::format;
-use crate::site::theme::Escaped;
+use crate::site::theme::push_escaped;
 
 /// Pixel height of the bars' area of a column chart: the bar of the largest count is this
 /// tall, the others proportionally shorter (a non-zero count at least 1 px, so it shows).
@@ -66,7 +64,7 @@ fn push_num(out: &mut String, x: f64) {
         out.push('-');
     }
     let m = m.unsigned_abs();
-    let _ = write!(out, "{}", m / 1000);
+    out.push_str(itoa::Buffer::new().format(m / 1000));
     let frac = m % 1000;
     if frac != 0 {
         let digits = [
@@ -107,29 +105,68 @@ pub struct Chart {
 
 /// "1 value", "1,234 values".
 fn values_text(n: u64) -> String {
+    let mut out = String::new();
+    push_values_text(&mut out, n);
+    out
+}
+
+/// Append [`values_text`]`(n)` to `out`.
+fn push_values_text(out: &mut String, n: u64) {
     if n == 1 {
-        "1 value".to_string()
+        out.push_str("1 value");
     } else {
-        format!("{} values", format::int(n))
+        format::push_int(out, n);
+        out.push_str(" values");
     }
 }
 
-/// The first `LABEL_CHARS` characters of a value, with `…` when cut.
-pub fn shorten(s: &str) -> String {
-    if s.chars().count() <= LABEL_CHARS {
-        s.to_string()
-    } else {
-        let mut out: String = s.chars().take(LABEL_CHARS - 1).collect();
-        out.push('…');
-        out
+/// The first `LABEL_CHARS` characters of a value, with `…` when cut (borrowed when whole).
+pub fn shorten(s: &str) -> std::borrow::Cow<'_, str> {
+    match s.char_indices().nth(LABEL_CHARS) {
+        None => s.into(),
+        Some(_) => {
+            let mut out: String = s.chars().take(LABEL_CHARS - 1).collect();
+            out.push('…');
+            out.into()
+        }
     }
 }
 
-/// One bar of a column chart: the text of its tooltip, its count and its axis label.
-struct Bin {
-    title: String,
+/// What a bar of a column chart holds, as its tooltip names it before its count.
+enum BinName<'a> {
+    /// One value or period.
+    Value(&'a str),
+    /// The values in `[from, to)`, or `[from, to]` when `closed` (the last bin).
+    Range {
+        from: &'a str,
+        to: &'a str,
+        closed: bool,
+    },
+}
+
+/// One bar of a column chart: what it holds, its count and its axis label.
+struct Bin<'a> {
+    name: BinName<'a>,
     count: u64,
-    label: String,
+    label: &'a str,
+}
+
+impl Bin<'_> {
+    /// Append its tooltip, escaped: `2025-03: 12 values`, `[0, 10): 1 value`.
+    fn push_title(&self, out: &mut String) {
+        match self.name {
+            BinName::Value(v) => push_escaped(out, v),
+            BinName::Range { from, to, closed } => {
+                out.push('[');
+                push_escaped(out, from);
+                out.push_str(", ");
+                push_escaped(out, to);
+                out.push(if closed { ']' } else { ')' });
+            }
+        }
+        out.push_str(": ");
+        push_values_text(out, self.count);
+    }
 }
 
 /// One axis label of a column chart: its text, x in percent and `text-anchor`.
@@ -145,23 +182,23 @@ fn axis_label<'a>(text: &'a str, x: f64, anchor: &'static str) -> AxisLabel<'a> 
 
 /// Axis labels: under every bar when there are at most `every_up_to` bars (one bar: in the
 /// middle), else the first bar's at the left end and the last one's at the right end.
-fn axis_labels(bins: &[Bin], every_up_to: usize) -> Vec<AxisLabel<'_>> {
+fn axis_labels<'a>(bins: &[Bin<'a>], every_up_to: usize) -> Vec<AxisLabel<'a>> {
     let n = bins.len();
     if n == 1 {
-        return vec![axis_label(&bins[0].label, 50.0, "middle")];
+        return vec![axis_label(bins[0].label, 50.0, "middle")];
     }
     if n <= every_up_to {
         let slot = 100.0 / n as f64;
         return bins
             .iter()
             .enumerate()
-            .map(|(i, b)| axis_label(&b.label, slot * (i as f64 + 0.5), "middle"))
+            .map(|(i, b)| axis_label(b.label, slot * (i as f64 + 0.5), "middle"))
             .collect();
     }
     match (bins.first(), bins.last()) {
         (Some(a), Some(b)) => vec![
-            axis_label(&a.label, 0.0, "start"),
-            axis_label(&b.label, 100.0, "end"),
+            axis_label(a.label, 0.0, "start"),
+            axis_label(b.label, 100.0, "end"),
         ],
         _ => Vec::new(),
     }
@@ -177,7 +214,9 @@ fn column_chart(bins: &[Bin], labels: &[AxisLabel], aria: &str, caption: String)
     let mut svg = String::with_capacity(300 + bins.len() * 200);
     svg.push_str("<svg class=\"chart chart-columns\" width=\"100%\" height=\"");
     push_num(&mut svg, COLUMN_CHART_HEIGHT);
-    let _ = write!(svg, "\" role=\"img\" aria-label=\"{}\">", Escaped(aria));
+    svg.push_str("\" role=\"img\" aria-label=\"");
+    push_escaped(&mut svg, aria);
+    svg.push_str("\">");
     svg.push_str("\n  <line class=\"baseline\" x1=\"0\" x2=\"100%\" y1=\"");
     push_num(&mut svg, PLOT_HEIGHT);
     svg.push_str("\" y2=\"");
@@ -192,11 +231,9 @@ fn column_chart(bins: &[Bin], labels: &[AxisLabel], aria: &str, caption: String)
         if b.count > 0 {
             h = h.max(1.0);
         }
-        let _ = write!(
-            svg,
-            "\n  <g class=\"bin\"><title>{}</title><rect class=\"hit\" x=\"",
-            Escaped(&b.title)
-        );
+        svg.push_str("\n  <g class=\"bin\"><title>");
+        b.push_title(&mut svg);
+        svg.push_str("</title><rect class=\"hit\" x=\"");
         push_pct(&mut svg, slot * i as f64);
         svg.push_str("\" y=\"0\" width=\"");
         push_pct(&mut svg, slot);
@@ -217,12 +254,11 @@ fn column_chart(bins: &[Bin], labels: &[AxisLabel], aria: &str, caption: String)
         push_pct(&mut svg, l.x);
         svg.push_str("\" y=\"");
         push_num(&mut svg, COLUMN_CHART_HEIGHT - 4.0);
-        let _ = write!(
-            svg,
-            "\" text-anchor=\"{}\">{}</text>",
-            l.anchor,
-            Escaped(l.text)
-        );
+        svg.push_str("\" text-anchor=\"");
+        svg.push_str(l.anchor);
+        svg.push_str("\">");
+        push_escaped(&mut svg, l.text);
+        svg.push_str("</text>");
     }
     svg.push_str("\n</svg>");
     Chart { caption, svg }
@@ -270,13 +306,14 @@ pub fn numeric_histogram(column: &str, h: &Histogram) -> Option<Chart> {
         _ => None,
     };
     if let Some(values) = by_value {
-        let bins: Vec<Bin> = values
+        let labels: Vec<String> = values.iter().map(|&v| format::float(Some(v))).collect();
+        let bins: Vec<Bin> = labels
             .iter()
             .zip(&h.counts)
-            .map(|(&v, &count)| Bin {
-                title: format!("{}: {}", format::float(Some(v)), values_text(count)),
+            .map(|(label, &count)| Bin {
+                name: BinName::Value(label),
                 count,
-                label: format::float(Some(v)),
+                label,
             })
             .collect();
         let n = bins.len();
@@ -308,18 +345,14 @@ pub fn numeric_histogram(column: &str, h: &Histogram) -> Option<Chart> {
         .counts
         .iter()
         .enumerate()
-        .map(|(i, &count)| {
-            let close = if i + 1 == n { "]" } else { ")" };
-            Bin {
-                title: format!(
-                    "[{}, {}{close}: {}",
-                    edges[i],
-                    edges[i + 1],
-                    values_text(count)
-                ),
-                count,
-                label: String::new(),
-            }
+        .map(|(i, &count)| Bin {
+            name: BinName::Range {
+                from: &edges[i],
+                to: &edges[i + 1],
+                closed: i + 1 == n,
+            },
+            count,
+            label: "",
         })
         .collect();
     let (first, last) = (&edges[0], &edges[n]);
@@ -359,9 +392,9 @@ pub fn period_histogram(column: &str, p: &PeriodHistogram) -> Option<Chart> {
         .bins
         .iter()
         .map(|b| Bin {
-            title: format!("{}: {}", b.period, values_text(b.count)),
+            name: BinName::Value(&b.period),
             count: b.count,
-            label: b.period.clone(),
+            label: &b.period,
         })
         .collect();
     // The busiest period: the first of those with the largest count.
@@ -398,9 +431,9 @@ pub fn period_histogram(column: &str, p: &PeriodHistogram) -> Option<Chart> {
 }
 
 /// One row of a bar chart.
-pub struct BarRow {
+pub struct BarRow<'a> {
     /// The value, as text.
-    pub value: String,
+    pub value: &'a str,
     /// Rows holding it.
     pub count: u64,
     /// Its share, 0–100.
@@ -418,30 +451,28 @@ pub fn bar_chart(what: &str, rows: &[BarRow]) -> Option<Chart> {
         .iter()
         .filter_map(|r| r.pct.filter(|p| p.is_finite()))
         .fold(0.0_f64, f64::max);
-    let listed: Vec<String> = rows
-        .iter()
-        .map(|r| {
-            format!(
-                "{} {} ({})",
-                if r.value.is_empty() {
-                    "(empty)".to_string()
-                } else {
-                    shorten(&r.value)
-                },
-                format::int(r.count),
-                format::pct(r.pct)
-            )
-        })
-        .collect();
-    let mut svg = String::with_capacity(200 + rows.len() * 400);
+    let mut svg = String::with_capacity(200 + rows.len() * 450);
     svg.push_str("<svg class=\"chart chart-bars\" width=\"100%\" height=\"");
     push_num(&mut svg, rows.len() as f64 * ROW_HEIGHT);
-    let _ = write!(
-        svg,
-        "\" role=\"img\" aria-label=\"{}: {}\">",
-        Escaped(what),
-        Escaped(&listed.join(", "))
-    );
+    // The label lists every row: `value count (share)`, the values cut as on the bars.
+    svg.push_str("\" role=\"img\" aria-label=\"");
+    push_escaped(&mut svg, what);
+    svg.push_str(": ");
+    for (i, r) in rows.iter().enumerate() {
+        if i > 0 {
+            svg.push_str(", ");
+        }
+        match r.value.is_empty() {
+            true => svg.push_str("(empty)"),
+            false => push_escaped(&mut svg, &shorten(r.value)),
+        }
+        svg.push(' ');
+        format::push_int(&mut svg, r.count);
+        svg.push_str(" (");
+        format::push_pct(&mut svg, r.pct);
+        svg.push(')');
+    }
+    svg.push_str("\">");
     for (i, r) in rows.iter().enumerate() {
         let top = i as f64 * ROW_HEIGHT;
         let width = match r.pct.filter(|p| p.is_finite()) {
@@ -449,33 +480,33 @@ pub fn bar_chart(what: &str, rows: &[BarRow]) -> Option<Chart> {
             _ => 0.0,
         };
         let empty = r.value.is_empty();
-        let title = format!(
-            "{}: {} ({})",
-            if empty { "(empty)" } else { r.value.as_str() },
-            values_text(r.count),
-            format::pct(r.pct)
-        );
-        let _ = write!(
-            svg,
-            "\n  <g class=\"row\"><title>{}</title>\n    <text class=\"label{}\" x=\"0\" y=\"",
-            Escaped(&title),
-            if empty { " empty" } else { "" }
-        );
+        svg.push_str("\n  <g class=\"row\"><title>");
+        match empty {
+            true => svg.push_str("(empty)"),
+            false => push_escaped(&mut svg, r.value),
+        }
+        svg.push_str(": ");
+        push_values_text(&mut svg, r.count);
+        svg.push_str(" (");
+        format::push_pct(&mut svg, r.pct);
+        svg.push_str(")</title>\n    <text class=\"label");
+        if empty {
+            svg.push_str(" empty");
+        }
+        svg.push_str("\" x=\"0\" y=\"");
         push_num(&mut svg, top + 13.0);
         svg.push_str("\">");
-        if empty {
-            svg.push_str("(empty)");
-        } else {
-            let _ = write!(svg, "{}", Escaped(&shorten(&r.value)));
+        match empty {
+            true => svg.push_str("(empty)"),
+            false => push_escaped(&mut svg, &shorten(r.value)),
         }
         svg.push_str("</text>\n    <text class=\"num\" x=\"100%\" y=\"");
         push_num(&mut svg, top + 13.0);
-        let _ = write!(
-            svg,
-            "\" text-anchor=\"end\">{} · {}</text>\n    <rect class=\"track\" x=\"0\" y=\"",
-            format::int(r.count),
-            format::pct(r.pct)
-        );
+        svg.push_str("\" text-anchor=\"end\">");
+        format::push_int(&mut svg, r.count);
+        svg.push_str(" · ");
+        format::push_pct(&mut svg, r.pct);
+        svg.push_str("</text>\n    <rect class=\"track\" x=\"0\" y=\"");
         push_num(&mut svg, top + 18.0);
         svg.push_str(
             "\" width=\"100%\" height=\"8\" rx=\"2\"/>\n    <rect class=\"bar\" x=\"0\" y=\"",

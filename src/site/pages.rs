@@ -1270,10 +1270,10 @@ fn plus_minus(e: Option<f64>) -> Option<String> {
 /// The distinct count of a column: `3 (100%)` when exact (with its share of non-null values),
 /// `≈ 1,234,000 (±2.4%)` for an estimate (with its error bound when known).
 fn distinct_text(c: &ColumnProfile) -> String {
-    let n = format::int(c.distinct_count);
     if c.distinct_exact {
-        return format!("{n} ({})", format::pct(c.distinct_pct));
+        return count_share(c.distinct_count, c.distinct_pct);
     }
+    let n = format::int(c.distinct_count);
     match plus_minus(c.distinct_error_pct) {
         Some(e) => format!("≈ {n} ({e})"),
         None => format!("≈ {n}"),
@@ -1282,7 +1282,12 @@ fn distinct_text(c: &ColumnProfile) -> String {
 
 /// `count (share)`, the share as [`format::pct`].
 fn count_share(n: u64, pct: Option<f64>) -> String {
-    format!("{} ({})", format::int(n), format::pct(pct))
+    let mut text = String::with_capacity(24);
+    format::push_int(&mut text, n);
+    text.push_str(" (");
+    format::push_pct(&mut text, pct);
+    text.push(')');
+    text
 }
 
 /// The display model of one column profile: its statistics (every undefined one as "n/a"),
@@ -1398,12 +1403,12 @@ fn column_view<'a>(c: &'a ColumnProfile, description: Option<&'a str>) -> Column
         stats.push(stat("false", count_share(b.false_count, false_pct)));
         let rows = [
             charts::BarRow {
-                value: "true".into(),
+                value: "true",
                 count: b.true_count,
                 pct: true_pct,
             },
             charts::BarRow {
-                value: "false".into(),
+                value: "false",
                 count: b.false_count,
                 pct: false_pct,
             },
@@ -1418,7 +1423,7 @@ fn column_view<'a>(c: &'a ColumnProfile, description: Option<&'a str>) -> Column
                 .top_values
                 .iter()
                 .map(|v| charts::BarRow {
-                    value: v.value.clone(),
+                    value: &v.value,
                     count: v.count,
                     pct: Some(v.pct),
                 })
@@ -1770,13 +1775,14 @@ struct StatView {
     wide: bool,
 }
 
-/// One chart of a column card: its title, caption and SVG (a safe string: the markup of
-/// [`charts`], whose texts are escaped there).
+/// One chart of a column card: its title, caption and SVG (the markup of [`charts`], whose
+/// texts are escaped there: a safe string for templates).
 #[derive(Serialize)]
 struct ChartView {
     title: &'static str,
     caption: String,
-    svg: minijinja::Value,
+    #[serde(serialize_with = "safe_html")]
+    svg: String,
 }
 
 impl ChartView {
@@ -1784,9 +1790,14 @@ impl ChartView {
         ChartView {
             title,
             caption: chart.caption,
-            svg: minijinja::Value::from_safe_string(chart.svg),
+            svg: chart.svg,
         }
     }
+}
+
+/// Markup as a template value that autoescape leaves as it is.
+fn safe_html<S: serde::Serializer>(html: &str, serializer: S) -> Result<S::Ok, S::Error> {
+    minijinja::Value::from_safe_string(html.to_string()).serialize(serializer)
 }
 
 /// A table page's sample rows: column names and, per row, each cell's text or NULL.

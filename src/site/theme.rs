@@ -118,6 +118,32 @@ impl std::fmt::Display for Escaped<'_> {
     }
 }
 
+/// Append `s` to `out` escaped as [`Escaped`] writes it; text with nothing to escape (most of
+/// it) is copied in one piece.
+pub fn push_escaped(out: &mut String, s: &str) {
+    let special = |b: &u8| matches!(b, b'&' | b'<' | b'>' | b'"' | b'\'');
+    let Some(first) = s.bytes().position(|b| special(&b)) else {
+        out.push_str(s);
+        return;
+    };
+    out.push_str(&s[..first]);
+    let mut last = first;
+    for (i, b) in s.bytes().enumerate().skip(first) {
+        let entity = match b {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\'' => "&#39;",
+            _ => continue,
+        };
+        out.push_str(&s[last..i]);
+        out.push_str(entity);
+        last = i + 1;
+    }
+    out.push_str(&s[last..]);
+}
+
 fn safe_name(name: &str) -> bool {
     !name.is_empty()
         && !name.starts_with(['/', '\\'])

@@ -4,27 +4,17 @@
 //! byte for byte (`src/site/tests.rs` renders both ways and compares). A table page holds
 //! thousands of these elements; writing them straight into one string costs a fraction of
 //! turning the views into template values and interpreting the loops. Every text is escaped by
-//! [`Escaped`], the escaper of the theme's autoescape.
+//! [`crate::site::theme::push_escaped`], the escaper of the theme's autoescape.
 
 use std::fmt::Write as _;
 
 use super::{ColumnView, SampleView, SchemaColumn};
-use crate::site::theme::Escaped;
+// `text(out, s)`: append `s`, escaped.
+use crate::site::theme::push_escaped as text;
 
 /// `s` when the template would find it true: present and not empty.
 fn truthy(s: Option<&str>) -> Option<&str> {
     s.filter(|s| !s.is_empty())
-}
-
-/// Append `s`, escaped (most texts hold nothing to escape: copied as they are then).
-fn text(out: &mut String, s: &str) {
-    if s.bytes()
-        .any(|b| matches!(b, b'&' | b'<' | b'>' | b'"' | b'\''))
-    {
-        let _ = write!(out, "{}", Escaped(s));
-    } else {
-        out.push_str(s);
-    }
 }
 
 /// Each of `items`, escaped, between `open` and `close`.
@@ -194,7 +184,7 @@ pub(super) fn column_card(out: &mut String, c: &ColumnView) {
             out.push_str("</span>");
         }
         out.push_str("</figcaption>\n          ");
-        out.push_str(ch.svg.as_str().unwrap_or_default());
+        out.push_str(&ch.svg);
         out.push_str("\n        </figure>\n");
     }
     if !c.samples.is_empty() {
