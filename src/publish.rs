@@ -352,11 +352,30 @@ impl serde_json::ser::Formatter for JsonLayout {
 /// since nobody reads the staging tree before [`Staging::publish`], which fsyncs every file it
 /// keeps. Errors: I/O errors, naming the path.
 pub fn write_staged(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent)
-            .with_context(|| format!("{}: cannot create folder", parent.display()))?;
+    write_staged_pieces(path, &[bytes])
+}
+
+/// [`write_staged`] of the concatenation of `pieces`, without concatenating them. The folders
+/// are created when the file cannot be for want of them (most files go into a folder that
+/// exists by then).
+pub fn write_staged_pieces(path: &Path, pieces: &[&[u8]]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut file = match File::create(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(parent) = path.parent() {
+                fs::create_dir_all(parent)
+                    .with_context(|| format!("{}: cannot create folder", parent.display()))?;
+            }
+            File::create(path)
+        }
+        other => other,
     }
-    fs::write(path, bytes).with_context(|| format!("{}: cannot write", path.display()))
+    .with_context(|| format!("{}: cannot write", path.display()))?;
+    for piece in pieces {
+        file.write_all(piece)
+            .with_context(|| format!("{}: cannot write", path.display()))?;
+    }
+    Ok(())
 }
 
 /// Write `bytes` to `path` atomically and durably: temp file in the same folder, fsync, rename,

@@ -123,6 +123,25 @@ fn page(
     ctx: minijinja::Value,
     twin: Vec<u8>,
 ) -> anyhow::Result<()> {
+    page_with_parts(
+        theme,
+        out,
+        (template, path),
+        ctx,
+        twin,
+        &pages::RustParts::default(),
+    )
+}
+
+/// [`page`], the page's `parts` written in place of their markers ([`pages::RustParts`]).
+fn page_with_parts(
+    theme: &theme::Theme,
+    out: &Path,
+    (template, path): (&str, &str),
+    ctx: minijinja::Value,
+    twin: Vec<u8>,
+    parts: &pages::RustParts,
+) -> anyhow::Result<()> {
     write(out, &pages::json_path(path), &twin)?;
     // `data`: the twin, for themes that want the raw input.
     let data = minijinja::Value::from_object(LazyTwin {
@@ -133,7 +152,7 @@ fn page(
     let html = theme
         .render(template, ctx)
         .with_context(|| format!("rendering {path}"))?;
-    write(out, path, html.as_bytes())
+    crate::publish::write_staged_pieces(&out.join(path), &parts.pieces(&html))
 }
 
 /// Render every page, its JSON twin, static assets and the analyst kit into `out` (the staging
@@ -239,14 +258,14 @@ impl Render<'_> {
             .filter(|t| self.only.is_none_or(|o| o.tables.contains(&t.spec.name)))
             .collect();
         tables.par_iter().try_for_each(|t| {
-            let (ctx, twin) = self.site.table(t, partials)?;
-            page(
+            let (ctx, twin, parts) = self.site.table(t, partials)?;
+            page_with_parts(
                 self.theme,
                 self.out,
-                "table.html",
-                &pages::table_path(&t.spec.name),
+                ("table.html", &pages::table_path(&t.spec.name)),
                 ctx,
                 twin,
+                &parts,
             )
         })
     }

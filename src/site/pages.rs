@@ -182,19 +182,71 @@ impl RustPartials {
     }
 }
 
-/// `views` written as HTML by `write` when `in_rust` (the views are emptied then: the template
-/// does not read them), else the views as they are and no HTML.
-fn in_rust<T: Default>(
-    in_rust: bool,
-    views: T,
-    write: impl Fn(&mut String, &T),
-) -> (T, Option<minijinja::Value>) {
-    if !in_rust {
-        return (views, None);
+/// The parts of a table page written in Rust ([`RustPartials`]), in page order. In the template
+/// context each is a marker ([`part_marker`]), which [`RustParts::pieces`] replaces by the
+/// part's markup when the page is written: the markup (most of the page) is never copied into
+/// a template value nor through the template's output.
+#[derive(Debug, Default)]
+pub struct RustParts(Vec<String>);
+
+/// The marker of part `i` in a rendered page: an HTML comment, which no escaped text can hold
+/// (autoescape writes `<` as `&lt;`).
+fn part_marker(i: usize) -> String {
+    format!("<!--broker:part:{i}-->")
+}
+
+impl RustParts {
+    /// `views` written as HTML by `write` when `in_rust`, kept here and returned as its
+    /// marker (the views are emptied then: the template does not read them); else the views
+    /// as they are and no HTML.
+    fn add<T: Default>(
+        &mut self,
+        in_rust: bool,
+        views: T,
+        write: impl Fn(&mut String, &T),
+    ) -> (T, Option<minijinja::Value>) {
+        if !in_rust {
+            return (views, None);
+        }
+        let mut html = String::with_capacity(16 * 1024);
+        write(&mut html, &views);
+        if html.is_empty() {
+            // Falsy in the template, as an empty part has always been.
+            return (T::default(), Some(minijinja::Value::from_safe_string(html)));
+        }
+        let marker = part_marker(self.0.len());
+        self.0.push(html);
+        (
+            T::default(),
+            Some(minijinja::Value::from_safe_string(marker)),
+        )
     }
-    let mut html = String::with_capacity(16 * 1024);
-    write(&mut html, &views);
-    (T::default(), Some(minijinja::Value::from_safe_string(html)))
+
+    /// `page` (rendered from a context holding these parts' markers) as the pieces of the
+    /// finished page, in order: the text around each marker and the part in its place. A
+    /// marker the page does not hold (a theme's `base.html` without the content block) leaves
+    /// its part out.
+    pub fn pieces<'a>(&'a self, page: &'a str) -> Vec<&'a [u8]> {
+        let mut found: Vec<(usize, usize, &String)> = self
+            .0
+            .iter()
+            .enumerate()
+            .filter_map(|(i, part)| {
+                let marker = part_marker(i);
+                page.find(&marker).map(|at| (at, at + marker.len(), part))
+            })
+            .collect();
+        found.sort_unstable_by_key(|&(at, ..)| at);
+        let mut pieces = Vec::with_capacity(2 * found.len() + 1);
+        let mut from = 0;
+        for (at, end, part) in found {
+            pieces.push(&page.as_bytes()[from..at]);
+            pieces.push(part.as_bytes());
+            from = end;
+        }
+        pieces.push(&page.as_bytes()[from..]);
+        pieces
+    }
 }
 
 /// Indexes over the input shared by all pages.
@@ -552,7 +604,7 @@ impl<'a> Site<'a> {
         &self,
         r: &TableReport,
         partials: RustPartials,
-    ) -> anyhow::Result<(minijinja::Value, Vec<u8>)> {
+    ) -> anyhow::Result<(minijinja::Value, Vec<u8>, RustParts)> {
         let spec = &r.spec;
         let path = table_path(&spec.name);
         let path = path.as_str();
@@ -738,13 +790,14 @@ impl<'a> Site<'a> {
             .unwrap_or_default();
 
         let sample = profile.map(sample_view);
-        let (schema, schema_html) = in_rust(partials.schema, schema, |out, s| {
+        let mut parts = RustParts::default();
+        let (schema, schema_html) = parts.add(partials.schema, schema, |out, s| {
             partials::schema_section(out, s)
         });
-        let (sample, sample_html) = in_rust(partials.sample, sample, |out, s| {
+        let (sample, sample_html) = parts.add(partials.sample, sample, |out, s| {
             partials::sample_section(out, s.as_ref())
         });
-        let (columns, columns_html) = in_rust(partials.columns, columns, |out, cs| {
+        let (columns, columns_html) = parts.add(partials.columns, columns, |out, cs| {
             out.reserve(cs.len() * 4096);
             for c in cs {
                 partials::column_card(out, c);
@@ -941,6 +994,7 @@ impl<'a> Site<'a> {
         Ok((
             minijinja::Value::from_serialize(&ctx),
             crate::site::to_json(&twin)?,
+            parts,
         ))
     }
 

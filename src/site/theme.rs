@@ -121,8 +121,7 @@ impl std::fmt::Display for Escaped<'_> {
 /// Append `s` to `out` escaped as [`Escaped`] writes it; text with nothing to escape (most of
 /// it) is copied in one piece.
 pub fn push_escaped(out: &mut String, s: &str) {
-    let special = |b: &u8| matches!(b, b'&' | b'<' | b'>' | b'"' | b'\'');
-    let Some(first) = s.bytes().position(|b| special(&b)) else {
+    let Some(first) = first_special(s.as_bytes()) else {
         out.push_str(s);
         return;
     };
@@ -142,6 +141,30 @@ pub fn push_escaped(out: &mut String, s: &str) {
         last = i + 1;
     }
     out.push_str(&s[last..]);
+}
+
+/// Index of the first of `& < > " '` in `bytes`. Eight bytes at a time: a byte of a word `w`
+/// equals `c` where `w ^ c·0x0101…` has a zero byte, which `(x − 0x0101…) & !x & 0x8080…`
+/// detects without a false positive for the word as a whole ("Determine if a word has a zero
+/// byte", Anderson, *Bit Twiddling Hacks*); the byte is then found one at a time.
+fn first_special(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let has = |w: u64, c: u8| {
+        let x = w ^ (ONES * c as u64);
+        x.wrapping_sub(ONES) & !x & HIGHS
+    };
+    let special = |b: &u8| matches!(b, b'&' | b'<' | b'>' | b'"' | b'\'');
+    let mut words = bytes.chunks_exact(8);
+    let mut at = 0;
+    for word in words.by_ref() {
+        let w = u64::from_le_bytes(word.try_into().unwrap_or_default());
+        if has(w, b'&') | has(w, b'<') | has(w, b'>') | has(w, b'"') | has(w, b'\'') != 0 {
+            return word.iter().position(special).map(|i| at + i);
+        }
+        at += 8;
+    }
+    words.remainder().iter().position(special).map(|i| at + i)
 }
 
 fn safe_name(name: &str) -> bool {
@@ -252,5 +275,33 @@ impl Theme {
             }
         }
         Ok(files.into_iter().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The word-at-a-time search finds every special character at every offset, and
+    /// `push_escaped` writes what `Escaped` writes.
+    #[test]
+    fn push_escaped_writes_what_escaped_writes() {
+        let plain = "abcdefghijklmnopqrstuvwxyz é 0123456789";
+        for special in ["&", "<", ">", "\"", "'"] {
+            for at in 0..plain.len() {
+                if !plain.is_char_boundary(at) {
+                    continue;
+                }
+                let s = format!("{}{special}{}", &plain[..at], &plain[at..]);
+                assert_eq!(first_special(s.as_bytes()), Some(at), "{s}");
+                let mut out = String::from("x");
+                push_escaped(&mut out, &s);
+                assert_eq!(out, format!("x{}", Escaped(&s)));
+            }
+        }
+        assert_eq!(first_special(plain.as_bytes()), None);
+        let mut out = String::new();
+        push_escaped(&mut out, "a<b>&\"c'\u{80}&");
+        assert_eq!(out, "a&lt;b&gt;&amp;&quot;c&#39;\u{80}&amp;");
     }
 }
