@@ -251,6 +251,28 @@ pub fn json_bytes(value: &impl Serialize, lines_to: usize) -> anyhow::Result<Vec
     Ok(bytes)
 }
 
+/// A value serialised once in [`json_bytes`]'s layout, to be written into one or more files
+/// as a member of an object or array (serde_json's `RawValue`): laid out as at nesting level 1
+/// of a file written with `lines_to` (the members of the file's outermost value). Written deeper,
+/// its lines get the deeper indentation (see `JsonLayout::write_raw_fragment`), so a file
+/// that holds it at level `k` comes out as `json_bytes` with `lines_to + k − 1` would write the
+/// value itself. Errors: those of `value`'s `Serialize`.
+pub fn json_piece(
+    value: &impl Serialize,
+    lines_to: usize,
+) -> anyhow::Result<Box<serde_json::value::RawValue>> {
+    let mut bytes = Vec::with_capacity(64 * 1024);
+    let layout = JsonLayout {
+        level: 1,
+        lines_to,
+        has_value: false,
+    };
+    let mut ser = serde_json::Serializer::with_formatter(&mut bytes, layout);
+    value.serialize(&mut ser).context("cannot serialise JSON")?;
+    let text = String::from_utf8(bytes).context("serialised JSON is not UTF-8")?;
+    serde_json::value::RawValue::from_string(text).context("serialised JSON does not parse")
+}
+
 /// The formatter of [`json_bytes`]: serde_json's pretty layout above `lines_to`, its compact one
 /// below.
 struct JsonLayout {
@@ -305,6 +327,25 @@ impl JsonLayout {
 }
 
 impl serde_json::ser::Formatter for JsonLayout {
+    /// A [`json_piece`], laid out at level 1: each of its lines indented by two spaces more per
+    /// level below that (a JSON string holds no raw newline: every newline is layout).
+    fn write_raw_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        let deeper = self.level.saturating_sub(1);
+        let mut rest = fragment.as_bytes();
+        if deeper > 0 {
+            while let Some(i) = memchr::memchr(b'\n', rest) {
+                w.write_all(&rest[..=i])?;
+                self.indent(w, deeper)?;
+                rest = &rest[i + 1..];
+            }
+        }
+        w.write_all(rest)
+    }
+
     fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
         self.begin(w, b"[")
     }
@@ -981,6 +1022,59 @@ mod tests {
             String::from_utf8(json_bytes(&v, 9).unwrap()).unwrap(),
             format!("{}\n", serde_json::to_string_pretty(&v).unwrap())
         );
+    }
+
+    /// A piece serialised once comes out, at any depth, as the whole file serialised at once.
+    #[test]
+    fn a_json_piece_is_laid_out_as_the_value_it_stands_for() {
+        use serde::ser::SerializeMap as _;
+        /// `value`, or the piece standing for it, inside `depth` objects `{"levelN": …, "n": N}`.
+        struct Nested<'a, T: Serialize> {
+            value: &'a T,
+            depth: usize,
+        }
+        impl<T: Serialize> Serialize for Nested<'_, T> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                if self.depth == 0 {
+                    return self.value.serialize(s);
+                }
+                let level = self.depth - 1;
+                let inner = Nested {
+                    value: self.value,
+                    depth: level,
+                };
+                let mut map = s.serialize_map(Some(2))?;
+                map.serialize_entry(&format!("level{level}"), &inner)?;
+                map.serialize_entry("n", &level)?;
+                map.end()
+            }
+        }
+        let profile = serde_json::json!({
+            "table": "orders",
+            "columns": [{"name": "id", "top": [1, 2]}, {"name": "a\nb", "top": []}],
+            "empty": [],
+        });
+        let piece = json_piece(&profile, 3).unwrap();
+        for depth in 1..=4 {
+            let lines_to = 2 + depth;
+            let whole = Nested {
+                value: &profile,
+                depth,
+            };
+            let pieced = Nested {
+                value: &piece,
+                depth,
+            };
+            let want = String::from_utf8(json_bytes(&whole, lines_to).unwrap()).unwrap();
+            let got = String::from_utf8(json_bytes(&pieced, lines_to).unwrap()).unwrap();
+            assert_eq!(got, want, "at depth {depth}");
+            // One line per column, indented by its level.
+            let column = format!(
+                "\n{}{{\"name\":\"id\",\"top\":[1,2]}},",
+                "  ".repeat(depth + 2)
+            );
+            assert!(want.contains(&column), "{want}");
+        }
     }
 
     #[test]

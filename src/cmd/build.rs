@@ -1150,8 +1150,9 @@ fn process_cpu_seconds() -> f64 {
 const PROFILES_FILE: &str = "meta/profiles.json";
 
 /// Levels of the `meta/` JSON files laid out one member per line ([`publish::json_bytes`]):
-/// one line per column of a table.
-const META_LINES_TO: usize = 4;
+/// one line per column of a table. A profile sits one level deeper in `meta/profiles.json`
+/// than in a table's twin, where [`site::ProfileJson`] lays it out.
+const META_LINES_TO: usize = site::TWIN_LINES_TO + 1;
 
 /// One view of the catalog written into `dir` (the staging root, or the private overlay in
 /// it): `meta/profiles.json` and `meta/schema.json` ([`write_meta`]; `previous_profiles` is the
@@ -1166,13 +1167,19 @@ fn render_view(
     manifest: &Manifest,
 ) -> anyhow::Result<Vec<String>> {
     let theme = config.theme.as_deref();
+    let profiles = site::ProfileJson::of(&input.tables)?;
     // The meta files are written mostly on one thread: alongside the pages.
     let (meta, warnings) = rayon::join(
-        || write_meta(dir, previous_profiles, &input.built_at, &input.tables),
-        || match only {
-            Some(subset) => site::render_subset(input, dir, theme, subset),
-            None => site::render(input, dir, theme),
+        || {
+            write_meta(
+                dir,
+                previous_profiles,
+                &input.built_at,
+                &input.tables,
+                &profiles,
+            )
         },
+        || site::render_with_profiles(input, dir, theme, only, &profiles),
     );
     meta?;
     let warnings = warnings?;
@@ -1184,20 +1191,22 @@ fn render_view(
 /// `meta/profiles.json` and `meta/schema.json`, written into the staging tree (`root`; the
 /// publish fsyncs them). The profiles' `generated_at` is the time of the build that last changed
 /// a profile: a build that changed none keeps the previous tree's file, so it keeps its bytes
-/// (and rsync skips it). The profiles are serialised once (about 50 MB for 1,000 tables × 50
-/// columns) and compared as bytes after the header, not parsed.
+/// (and rsync skips it). The profiles (`profiles`, of `reports`, as the twins hold them; about
+/// 50 MB for 1,000 tables × 50 columns) are compared as bytes after the header, not parsed.
 fn write_meta(
     root: &Path,
     previous_profiles: Option<&Path>,
     built_at: &str,
     reports: &[TableReport],
+    profiles: &site::ProfileJson,
 ) -> anyhow::Result<()> {
     let profiles = profile::ProfilesFileRef {
         version: PROFILES_VERSION,
         generated_at: built_at,
         tables: reports
             .iter()
-            .filter_map(|r| r.profile.as_ref().map(|p| (r.spec.name.as_str(), p)))
+            .enumerate()
+            .filter_map(|(i, r)| profiles.get(i).map(|p| (r.spec.name.as_str(), p)))
             .collect(),
     };
     let mut bytes = publish::json_bytes(&profiles, META_LINES_TO)?;

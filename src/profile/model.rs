@@ -29,8 +29,8 @@ pub struct ProfilesFileRef<'a> {
     pub version: u32,
     /// RFC 3339 UTC time the build started.
     pub generated_at: &'a str,
-    /// Profile per table name.
-    pub tables: BTreeMap<&'a str, &'a TableProfile>,
+    /// Profile per table name, serialised ([`crate::site::ProfileJson`]).
+    pub tables: BTreeMap<&'a str, &'a serde_json::value::RawValue>,
 }
 
 /// Statistics of one table.

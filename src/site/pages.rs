@@ -594,15 +594,17 @@ impl<'a> Site<'a> {
 
     /// `tables/<name>.html`.
     ///
-    /// Returns the page's template context and its JSON twin's bytes (both built from typed
+    /// Returns the page's template context, its JSON twin's bytes (both built from typed
     /// views, without an intermediate `serde_json::Value` of the profile: a table page carries
-    /// every column's statistics and charts, and this is the site's hot path).
-    /// `partials`: the parts written in Rust (see [`RustPartials`]).
+    /// every column's statistics and charts, and this is the site's hot path) and the parts
+    /// written in Rust (`partials`, see [`RustPartials`]). `profile_json`: the table's profile
+    /// as [`crate::site::ProfileJson`] holds it, for the twin.
     ///
     /// Errors: the twin cannot be serialised.
     pub fn table(
         &self,
         r: &TableReport,
+        profile_json: Option<&serde_json::value::RawValue>,
         partials: RustPartials,
     ) -> anyhow::Result<(minijinja::Value, Vec<u8>, RustParts)> {
         let spec = &r.spec;
@@ -971,7 +973,7 @@ impl<'a> Site<'a> {
             name: &spec.name,
             spec,
             synced: r.synced.as_ref().map(super::private::logical_files),
-            profile: r.profile.as_ref(),
+            profile: profile_json,
             error: r.error.as_deref(),
             sync_state: r.sync_state.as_ref().map(stable_state),
             foreign_keys_in: fk_in_list
@@ -1877,7 +1879,8 @@ struct TableTwin<'a> {
     name: &'a str,
     spec: &'a crate::content::TableSpec,
     synced: Option<std::borrow::Cow<'a, crate::sync::SyncedTable>>,
-    profile: Option<&'a TableProfile>,
+    /// The profile as [`crate::site::ProfileJson`] holds it.
+    profile: Option<&'a serde_json::value::RawValue>,
     error: Option<&'a str>,
     sync_state: Option<Value>,
     foreign_keys_in: Vec<Value>,
