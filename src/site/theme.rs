@@ -99,34 +99,26 @@ pub struct Escaped<'a>(pub &'a str);
 
 impl std::fmt::Display for Escaped<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let s = self.0;
-        let mut last = 0;
-        for (i, b) in s.bytes().enumerate() {
-            let entity = match b {
-                b'&' => "&amp;",
-                b'<' => "&lt;",
-                b'>' => "&gt;",
-                b'"' => "&quot;",
-                b'\'' => "&#39;",
-                _ => continue,
-            };
-            f.write_str(&s[last..i])?;
-            f.write_str(entity)?;
-            last = i + 1;
-        }
-        f.write_str(&s[last..])
+        escape_runs(self.0, |piece| f.write_str(piece))
     }
 }
 
 /// Append `s` to `out` escaped as [`Escaped`] writes it; text with nothing to escape (most of
 /// it) is copied in one piece.
 pub fn push_escaped(out: &mut String, s: &str) {
+    let _ = escape_runs(s, |piece| {
+        out.push_str(piece);
+        Ok::<(), std::convert::Infallible>(())
+    });
+}
+
+/// `s` escaped, given to `write` piece by piece: the runs between special characters and the
+/// entity of each; `s` whole when it holds none. Stops at `write`'s first error.
+fn escape_runs<E>(s: &str, mut write: impl FnMut(&str) -> Result<(), E>) -> Result<(), E> {
     let Some(first) = first_special(s.as_bytes()) else {
-        out.push_str(s);
-        return;
+        return write(s);
     };
-    out.push_str(&s[..first]);
-    let mut last = first;
+    let mut last = 0;
     for (i, b) in s.bytes().enumerate().skip(first) {
         let entity = match b {
             b'&' => "&amp;",
@@ -136,11 +128,11 @@ pub fn push_escaped(out: &mut String, s: &str) {
             b'\'' => "&#39;",
             _ => continue,
         };
-        out.push_str(&s[last..i]);
-        out.push_str(entity);
+        write(&s[last..i])?;
+        write(entity)?;
         last = i + 1;
     }
-    out.push_str(&s[last..]);
+    write(&s[last..])
 }
 
 /// Index of the first of `& < > " '` in `bytes`. Eight bytes at a time: a byte of a word `w`
