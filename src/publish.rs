@@ -239,15 +239,21 @@ pub fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> anyhow::Result
 /// statistic: half the bytes of pretty JSON, and each line still fits a line-oriented reader.
 /// Ends with a newline. Errors: those of `value`'s `Serialize`.
 pub fn json_bytes(value: &impl Serialize, lines_to: usize) -> anyhow::Result<Vec<u8>> {
+    let mut bytes = laid_out(value, 0, lines_to)?;
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
+/// `value` serialised by [`JsonLayout`] as if inside `level` open objects or arrays.
+fn laid_out(value: &impl Serialize, level: usize, lines_to: usize) -> anyhow::Result<Vec<u8>> {
     let mut bytes = Vec::with_capacity(64 * 1024);
     let layout = JsonLayout {
-        level: 0,
+        level,
         lines_to,
         has_value: false,
     };
     let mut ser = serde_json::Serializer::with_formatter(&mut bytes, layout);
     value.serialize(&mut ser).context("cannot serialise JSON")?;
-    bytes.push(b'\n');
     Ok(bytes)
 }
 
@@ -261,15 +267,8 @@ pub fn json_piece(
     value: &impl Serialize,
     lines_to: usize,
 ) -> anyhow::Result<Box<serde_json::value::RawValue>> {
-    let mut bytes = Vec::with_capacity(64 * 1024);
-    let layout = JsonLayout {
-        level: 1,
-        lines_to,
-        has_value: false,
-    };
-    let mut ser = serde_json::Serializer::with_formatter(&mut bytes, layout);
-    value.serialize(&mut ser).context("cannot serialise JSON")?;
-    let text = String::from_utf8(bytes).context("serialised JSON is not UTF-8")?;
+    let text =
+        String::from_utf8(laid_out(value, 1, lines_to)?).context("serialised JSON is not UTF-8")?;
     serde_json::value::RawValue::from_string(text).context("serialised JSON does not parse")
 }
 
