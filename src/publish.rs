@@ -258,18 +258,119 @@ fn laid_out(value: &impl Serialize, level: usize, lines_to: usize) -> anyhow::Re
 }
 
 /// A value serialised once in [`json_bytes`]'s layout, to be written into one or more files
-/// as a member of an object or array (serde_json's `RawValue`): laid out as at nesting level 1
-/// of a file written with `lines_to` (the members of the file's outermost value). Written deeper,
-/// its lines get the deeper indentation (see `JsonLayout::write_raw_fragment`), so a file
-/// that holds it at level `k` comes out as `json_bytes` with `lines_to + k − 1` would write the
-/// value itself. Errors: those of `value`'s `Serialize`.
-pub fn json_piece(
+/// as a member of an object or array ([`Places::piece`], [`json_spliced`]): laid out as at
+/// nesting level 1 of a file written with `lines_to` (the members of the file's outermost
+/// value). Errors: those of `value`'s `Serialize`.
+pub fn json_piece(value: &impl Serialize, lines_to: usize) -> anyhow::Result<String> {
+    String::from_utf8(laid_out(value, 1, lines_to)?).context("serialised JSON is not UTF-8")
+}
+
+/// The places of the [`json_piece`]s in one document written by [`json_spliced`]: what has been
+/// written so far, and where each piece goes.
+#[derive(Debug, Default)]
+pub struct Places<'a> {
+    written: std::cell::RefCell<Vec<u8>>,
+    pieces: std::cell::RefCell<Vec<(usize, &'a str, usize)>>,
+}
+
+impl<'a> Places<'a> {
+    /// `piece` (a [`json_piece`]) as a member of a value given to [`json_spliced`] with these
+    /// places, at nesting `level` (1: a member of the document's outermost value; a piece
+    /// deeper than 1 gets two more spaces of indentation per level on each of its lines, so
+    /// the document comes out as [`json_bytes`] with `lines_to + level − 1` would write the
+    /// value itself).
+    pub fn piece<'p>(&'p self, piece: &'a str, level: usize) -> Piece<'p, 'a> {
+        Piece {
+            piece,
+            level,
+            places: self,
+        }
+    }
+}
+
+/// A [`json_piece`] standing in a value ([`Places::piece`]). Serialised by [`json_spliced`], it
+/// leaves `null` in the document and notes the place, where the piece then replaces it;
+/// serialised by anything else, it is `null`.
+#[derive(Debug, Clone, Copy)]
+pub struct Piece<'p, 'a> {
+    piece: &'a str,
+    level: usize,
+    places: &'p Places<'a>,
+}
+
+impl Serialize for Piece<'_, '_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let at = self.places.written.borrow().len();
+        self.places
+            .pieces
+            .borrow_mut()
+            .push((at, self.piece, self.level));
+        s.serialize_unit()
+    }
+}
+
+/// The writer of [`json_spliced`]: into [`Places`]' buffer, which [`Piece`]s read their place
+/// from.
+struct PlacesWriter<'p, 'a>(&'p Places<'a>);
+
+impl std::io::Write for PlacesWriter<'_, '_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.written.borrow_mut().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.0.written.borrow_mut().extend_from_slice(buf);
+        Ok(())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// [`json_bytes`] of a value holding [`Piece`]s of `places` (and of no other [`Places`]), each
+/// written as its [`json_piece`]: a value serialised once goes into several documents without
+/// being serialised or parsed again. Errors: those of `value`'s `Serialize`.
+pub fn json_spliced(
     value: &impl Serialize,
     lines_to: usize,
-) -> anyhow::Result<Box<serde_json::value::RawValue>> {
-    let text =
-        String::from_utf8(laid_out(value, 1, lines_to)?).context("serialised JSON is not UTF-8")?;
-    serde_json::value::RawValue::from_string(text).context("serialised JSON does not parse")
+    places: &Places<'_>,
+) -> anyhow::Result<Vec<u8>> {
+    places.written.borrow_mut().clear();
+    places.pieces.borrow_mut().clear();
+    let layout = JsonLayout {
+        level: 0,
+        lines_to,
+        has_value: false,
+    };
+    let mut ser = serde_json::Serializer::with_formatter(PlacesWriter(places), layout);
+    value.serialize(&mut ser).context("cannot serialise JSON")?;
+    let written = places.written.take();
+    let pieces = places.pieces.take();
+    let mut out = Vec::with_capacity(
+        written.len() + pieces.iter().map(|(_, p, _)| p.len() + 64).sum::<usize>() + 1,
+    );
+    let mut from = 0;
+    for (at, piece, level) in pieces {
+        if written.get(at..at + 4) != Some(b"null") {
+            bail!("a JSON piece is not where it was noted (at byte {at})");
+        }
+        out.extend_from_slice(&written[from..at]);
+        let deeper = level.saturating_sub(1);
+        let mut rest = piece.as_bytes();
+        if deeper > 0 {
+            // A JSON string holds no raw newline: every newline of a piece is layout.
+            while let Some(i) = memchr::memchr(b'\n', rest) {
+                out.extend_from_slice(&rest[..=i]);
+                out.resize(out.len() + 2 * deeper, b' ');
+                rest = &rest[i + 1..];
+            }
+        }
+        out.extend_from_slice(rest);
+        from = at + 4;
+    }
+    out.extend_from_slice(&written[from..]);
+    out.push(b'\n');
+    Ok(out)
 }
 
 /// The formatter of [`json_bytes`]: serde_json's pretty layout above `lines_to`, its compact one
@@ -326,25 +427,6 @@ impl JsonLayout {
 }
 
 impl serde_json::ser::Formatter for JsonLayout {
-    /// A [`json_piece`], laid out at level 1: each of its lines indented by two spaces more per
-    /// level below that (a JSON string holds no raw newline: every newline is layout).
-    fn write_raw_fragment<W: ?Sized + std::io::Write>(
-        &mut self,
-        w: &mut W,
-        fragment: &str,
-    ) -> std::io::Result<()> {
-        let deeper = self.level.saturating_sub(1);
-        let mut rest = fragment.as_bytes();
-        if deeper > 0 {
-            while let Some(i) = memchr::memchr(b'\n', rest) {
-                w.write_all(&rest[..=i])?;
-                self.indent(w, deeper)?;
-                rest = &rest[i + 1..];
-            }
-        }
-        w.write_all(rest)
-    }
-
     fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
         self.begin(w, b"[")
     }
@@ -1060,12 +1142,13 @@ mod tests {
                 value: &profile,
                 depth,
             };
+            let places = Places::default();
             let pieced = Nested {
-                value: &piece,
+                value: &places.piece(&piece, depth),
                 depth,
             };
             let want = String::from_utf8(json_bytes(&whole, lines_to).unwrap()).unwrap();
-            let got = String::from_utf8(json_bytes(&pieced, lines_to).unwrap()).unwrap();
+            let got = String::from_utf8(json_spliced(&pieced, lines_to, &places).unwrap()).unwrap();
             assert_eq!(got, want, "at depth {depth}");
             // One line per column, indented by its level.
             let column = format!(

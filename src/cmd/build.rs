@@ -1200,16 +1200,20 @@ fn write_meta(
     reports: &[TableReport],
     profiles: &site::ProfileJson,
 ) -> anyhow::Result<()> {
+    let places = publish::Places::default();
     let profiles = profile::ProfilesFileRef {
         version: PROFILES_VERSION,
         generated_at: built_at,
         tables: reports
             .iter()
             .enumerate()
-            .filter_map(|(i, r)| profiles.get(i).map(|p| (r.spec.name.as_str(), p)))
+            .filter_map(|(i, r)| {
+                let piece = places.piece(profiles.get(i)?, 2);
+                Some((r.spec.name.as_str(), piece))
+            })
             .collect(),
     };
-    let mut bytes = publish::json_bytes(&profiles, META_LINES_TO)?;
+    let mut bytes = publish::json_spliced(&profiles, META_LINES_TO, &places)?;
     // The previous file is kept when it differs only in its time: the same bytes before the
     // `"generated_at"` key (the version) and from the `"tables"` key on. Both keys are in the
     // first few dozen bytes; nothing is parsed.
@@ -1287,8 +1291,11 @@ impl<'a> SchemaTable<'a> {
                 .synced
                 .iter()
                 .flat_map(|s| s.columns.iter())
-                .map(|c| SchemaColumn {
-                    description: spec.column(&c.name).and_then(|d| d.description.as_deref()),
+                .enumerate()
+                .map(|(i, c)| SchemaColumn {
+                    description: spec
+                        .column_at(i, &c.name)
+                        .and_then(|d| d.description.as_deref()),
                     meaning: c.column_type.meaning(),
                     name: &c.name,
                     note: c.note.as_deref(),

@@ -441,6 +441,23 @@ impl TableSpec {
     pub fn column(&self, name: &str) -> Option<&ColumnSpec> {
         self.columns.iter().find(|c| c.name == name)
     }
+
+    /// [`TableSpec::column`], looked for at position `at` first: where it is when the data's
+    /// columns follow the declaration, as they almost always do, so a lookup per column of a
+    /// wide table costs one comparison instead of a scan.
+    pub fn column_at(&self, at: usize, name: &str) -> Option<&ColumnSpec> {
+        match self.columns.get(at) {
+            Some(c) if c.name == name => Some(c),
+            _ => self.column(name),
+        }
+    }
+
+    /// The declaration of the data's column at position `at`, read under the header
+    /// `source_name` and named `name`: by its header first, then by its name.
+    pub fn column_of(&self, at: usize, source_name: &str, name: &str) -> Option<&ColumnSpec> {
+        self.column_at(at, source_name)
+            .or_else(|| self.column_at(at, name))
+    }
 }
 
 #[derive(Deserialize)]

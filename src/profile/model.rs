@@ -30,7 +30,7 @@ pub struct ProfilesFileRef<'a> {
     /// RFC 3339 UTC time the build started.
     pub generated_at: &'a str,
     /// Profile per table name, serialised ([`crate::site::ProfileJson`]).
-    pub tables: BTreeMap<&'a str, &'a serde_json::value::RawValue>,
+    pub tables: BTreeMap<&'a str, crate::publish::Piece<'a, 'a>>,
 }
 
 /// Statistics of one table.
@@ -84,6 +84,17 @@ pub struct TableProfile {
     pub fingerprint: String,
     /// One entry per column, in schema order.
     pub columns: Vec<ColumnProfile>,
+}
+
+impl TableProfile {
+    /// The profile of the column named `name`, looked for at position `at` first (where it is
+    /// when the caller walks the table's columns in order), then by a scan.
+    pub fn column_at(&self, at: usize, name: &str) -> Option<&ColumnProfile> {
+        match self.columns.get(at) {
+            Some(c) if c.name == name => Some(c),
+            _ => self.columns.iter().find(|c| c.name == name),
+        }
+    }
 }
 
 /// A table related to the profiled one by a foreign key from `data_description.md`.

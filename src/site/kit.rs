@@ -7,8 +7,9 @@ use std::fmt::Write as _;
 
 use rayon::prelude::*;
 
-use crate::content::Metric;
+use crate::content::{ForeignKey, Metric};
 use crate::site::format::{self, first_line};
+use crate::site::pages::foreign_keys_in;
 use crate::site::private::logical_path;
 use crate::site::{SiteInput, TableReport};
 
@@ -283,12 +284,14 @@ pub fn agents_md(input: &SiteInput) -> String {
         s.push_str("No tables are declared.\n\n");
     }
     // Written in parallel: a section lists every column of its table.
+    let fk_in = foreign_keys_in(&input.tables);
     let sections: Vec<String> = input
         .tables
         .par_iter()
         .map(|report| {
             let mut section = String::new();
-            table_section(&mut section, report, input);
+            let incoming = fk_in.get(report.spec.name.as_str());
+            table_section(&mut section, report, incoming.map_or(&[], Vec::as_slice));
             section
         })
         .collect();
@@ -318,7 +321,9 @@ pub fn agents_md(input: &SiteInput) -> String {
     s
 }
 
-fn table_section(s: &mut String, report: &TableReport, input: &SiteInput) {
+/// The section of one table: its facts, a row per column, and its joins (`incoming`: the
+/// foreign keys of other tables that point at it, as `(table, key)`).
+fn table_section(s: &mut String, report: &TableReport, incoming: &[(&str, &ForeignKey)]) {
     let spec = &report.spec;
     let _ = writeln!(s, "### {}\n", md_code(&spec.name));
     if !spec.description.trim().is_empty() {
@@ -384,16 +389,15 @@ fn table_section(s: &mut String, report: &TableReport, input: &SiteInput) {
     }
     s.push('\n');
     s.push_str("| Column | Type | Description | Profile |\n|---|---|---|---|\n");
-    for col in &synced.columns {
+    for (i, col) in synced.columns.iter().enumerate() {
         let desc = spec
-            .column(&col.source_name)
-            .or_else(|| spec.column(&col.name))
+            .column_of(i, &col.source_name, &col.name)
             .and_then(|c| c.description.as_deref())
             .unwrap_or("");
         let profile = report
             .profile
             .as_ref()
-            .and_then(|p| p.columns.iter().find(|c| c.name == col.name));
+            .and_then(|p| p.column_at(i, &col.name));
         let mut notes = Vec::new();
         if let Some(p) = profile {
             notes.push(format!("nulls {}", format::pct(p.null_pct)));
@@ -439,17 +443,6 @@ fn table_section(s: &mut String, report: &TableReport, input: &SiteInput) {
         );
     }
     s.push('\n');
-    let incoming: Vec<(&str, &crate::content::ForeignKey)> = input
-        .tables
-        .iter()
-        .flat_map(|t| {
-            t.spec
-                .foreign_keys
-                .iter()
-                .filter(|fk| fk.target().is_some_and(|(tt, _)| tt == spec.name))
-                .map(move |fk| (t.spec.name.as_str(), fk))
-        })
-        .collect();
     if !spec.foreign_keys.is_empty() || !incoming.is_empty() {
         s.push_str("Joins:\n\n");
         for fk in &spec.foreign_keys {

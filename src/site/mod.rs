@@ -85,7 +85,7 @@ fn to_json(v: &impl Serialize) -> anyhow::Result<Vec<u8>> {
 /// deeper into `meta/profiles.json` (100 MB of JSON for 1,000 tables × 50 columns serialised
 /// once instead of twice).
 #[derive(Debug, Default)]
-pub struct ProfileJson(Vec<Option<Box<serde_json::value::RawValue>>>);
+pub struct ProfileJson(Vec<Option<String>>);
 
 impl ProfileJson {
     /// The profiles of `tables`, serialised in parallel. Errors: a profile cannot be serialised.
@@ -104,7 +104,7 @@ impl ProfileJson {
     }
 
     /// The profile of `tables[i]` (of the tables given to [`ProfileJson::of`]), if it has one.
-    pub fn get(&self, i: usize) -> Option<&serde_json::value::RawValue> {
+    pub fn get(&self, i: usize) -> Option<&str> {
         self.0.get(i).and_then(Option::as_deref)
     }
 }

@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use anyhow::Context as _;
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -249,6 +250,23 @@ impl RustParts {
     }
 }
 
+/// The foreign keys that point at each table: target table name → `(table, key)` of each
+/// declaration, in the order of `tables` and of their declarations.
+pub fn foreign_keys_in(tables: &[TableReport]) -> BTreeMap<&str, Vec<(&str, &ForeignKey)>> {
+    let mut fk_in: BTreeMap<&str, Vec<(&str, &ForeignKey)>> = BTreeMap::new();
+    for t in tables {
+        for fk in &t.spec.foreign_keys {
+            if let Some((target, _)) = fk.target() {
+                fk_in
+                    .entry(target)
+                    .or_default()
+                    .push((t.spec.name.as_str(), fk));
+            }
+        }
+    }
+    fk_in
+}
+
 /// Indexes over the input shared by all pages.
 pub struct Site<'a> {
     /// The input.
@@ -264,18 +282,10 @@ impl<'a> Site<'a> {
     /// Build the indexes.
     pub fn new(input: &'a SiteInput) -> Site<'a> {
         let mut tables = BTreeMap::new();
-        let mut fk_in: BTreeMap<&str, Vec<(&str, &ForeignKey)>> = BTreeMap::new();
         for t in &input.tables {
             tables.entry(t.spec.name.as_str()).or_insert(t);
-            for fk in &t.spec.foreign_keys {
-                if let Some((target, _)) = fk.target() {
-                    fk_in
-                        .entry(target)
-                        .or_default()
-                        .push((t.spec.name.as_str(), fk));
-                }
-            }
         }
+        let fk_in = foreign_keys_in(&input.tables);
         let mut metrics_by_table: BTreeMap<String, Vec<&Metric>> = BTreeMap::new();
         for m in &input.metrics {
             for t in m.metric.tables_used() {
@@ -604,7 +614,7 @@ impl<'a> Site<'a> {
     pub fn table(
         &self,
         r: &TableReport,
-        profile_json: Option<&serde_json::value::RawValue>,
+        profile_json: Option<&str>,
         partials: RustPartials,
     ) -> anyhow::Result<(minijinja::Value, Vec<u8>, RustParts)> {
         let spec = &r.spec;
@@ -617,12 +627,12 @@ impl<'a> Site<'a> {
             Some(s) => s
                 .columns
                 .iter()
-                .map(|c| {
+                .enumerate()
+                .map(|(i, c)| {
                     let desc = spec
-                        .column(&c.source_name)
-                        .or_else(|| spec.column(&c.name))
+                        .column_of(i, &c.source_name, &c.name)
                         .and_then(|d| d.description.as_deref());
-                    let p = profile.and_then(|p| p.columns.iter().find(|x| x.name == c.name));
+                    let p = profile.and_then(|p| p.column_at(i, &c.name));
                     let anchor = column_anchor(&c.name);
                     SchemaColumn {
                         name: &c.name,
@@ -783,8 +793,11 @@ impl<'a> Site<'a> {
             .map(|p| {
                 p.columns
                     .iter()
-                    .map(|c| {
-                        let desc = spec.column(&c.name).and_then(|d| d.description.as_deref());
+                    .enumerate()
+                    .map(|(i, c)| {
+                        let desc = spec
+                            .column_at(i, &c.name)
+                            .and_then(|d| d.description.as_deref());
                         column_view(c, desc)
                     })
                     .collect()
@@ -967,13 +980,14 @@ impl<'a> Site<'a> {
                     .map(|d| json!({"date": d.latest, "column": d.column})),
             },
         };
+        let places = crate::publish::Places::default();
         let twin = TableTwin {
             version: JSON_VERSION,
             kind: "table",
             name: &spec.name,
             spec,
             synced: r.synced.as_ref().map(super::private::logical_files),
-            profile: profile_json,
+            profile: profile_json.map(|p| places.piece(p, 1)),
             error: r.error.as_deref(),
             sync_state: r.sync_state.as_ref().map(stable_state),
             foreign_keys_in: fk_in_list
@@ -995,7 +1009,8 @@ impl<'a> Site<'a> {
         };
         Ok((
             minijinja::Value::from_serialize(&ctx),
-            crate::site::to_json(&twin)?,
+            crate::publish::json_spliced(&twin, crate::site::TWIN_LINES_TO, &places)
+                .context("cannot serialise a JSON twin")?,
             parts,
         ))
     }
@@ -1880,7 +1895,7 @@ struct TableTwin<'a> {
     spec: &'a crate::content::TableSpec,
     synced: Option<std::borrow::Cow<'a, crate::sync::SyncedTable>>,
     /// The profile as [`crate::site::ProfileJson`] holds it.
-    profile: Option<&'a serde_json::value::RawValue>,
+    profile: Option<crate::publish::Piece<'a, 'a>>,
     error: Option<&'a str>,
     sync_state: Option<Value>,
     foreign_keys_in: Vec<Value>,

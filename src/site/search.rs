@@ -435,11 +435,11 @@ fn table_columns(t: &crate::site::TableReport) -> Vec<(String, String, Option<St
         Some(s) => s
             .columns
             .iter()
-            .map(|c| {
+            .enumerate()
+            .map(|(i, c)| {
                 let desc = t
                     .spec
-                    .column(&c.source_name)
-                    .or_else(|| t.spec.column(&c.name))
+                    .column_of(i, &c.source_name, &c.name)
                     .and_then(|d| d.description.clone());
                 (c.name.clone(), c.column_type.as_str().to_string(), desc)
             })
