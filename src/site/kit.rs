@@ -214,29 +214,57 @@ pub fn views_sql(input: &SiteInput) -> String {
 }
 
 /// Escape text for a Markdown table cell.
+#[cfg(test)]
 fn md_cell(s: &str) -> String {
-    one_line(s).replace('\\', "\\\\").replace('|', "\\|")
+    let mut out = String::new();
+    push_cell(&mut out, s);
+    out
+}
+
+/// Append `s` to `out` as the text of a Markdown table cell: one line, `\` and `|` escaped.
+fn push_cell(out: &mut String, s: &str) {
+    let s = one_line(s);
+    let mut rest = s.as_ref();
+    while let Some(i) = memchr::memchr2(b'\\', b'|', rest.as_bytes()) {
+        out.push_str(&rest[..i]);
+        out.push('\\');
+        out.push_str(&rest[i..=i]);
+        rest = &rest[i + 1..];
+    }
+    out.push_str(rest);
 }
 
 /// Inline code span that survives backticks in `s`.
 fn md_code(s: &str) -> String {
+    let mut out = String::new();
+    push_code(&mut out, s);
+    out
+}
+
+/// Append [`md_code`] of `s` to `out`.
+fn push_code(out: &mut String, s: &str) {
     let s = one_line(s);
     let mut run = 0;
     let mut longest = 0;
-    for c in s.chars() {
-        if c == '`' {
+    for c in s.bytes() {
+        if c == b'`' {
             run += 1;
             longest = longest.max(run);
         } else {
             run = 0;
         }
     }
-    let fence = "`".repeat(longest + 1);
-    if longest > 0 || s.starts_with(' ') {
-        format!("{fence} {s} {fence}")
-    } else {
-        format!("{fence}{s}{fence}")
+    let fence = |out: &mut String| (0..=longest).for_each(|_| out.push('`'));
+    let pad = longest > 0 || s.starts_with(' ');
+    fence(out);
+    if pad {
+        out.push(' ');
     }
+    out.push_str(&s);
+    if pad {
+        out.push(' ');
+    }
+    fence(out);
 }
 
 /// A fenced code block whose fence is longer than any backtick run inside.
@@ -389,6 +417,7 @@ fn table_section(s: &mut String, report: &TableReport, incoming: &[(&str, &Forei
     }
     s.push('\n');
     s.push_str("| Column | Type | Description | Profile |\n|---|---|---|---|\n");
+    let mut cell = String::new();
     for (i, col) in synced.columns.iter().enumerate() {
         let desc = spec
             .column_of(i, &col.source_name, &col.name)
@@ -398,16 +427,42 @@ fn table_section(s: &mut String, report: &TableReport, incoming: &[(&str, &Forei
             .profile
             .as_ref()
             .and_then(|p| p.column_at(i, &col.name));
-        let mut notes = Vec::new();
+        // Each cell's text is put together in `cell`, then escaped into `s`.
+        cell.clear();
+        push_code(&mut cell, &col.name);
+        if col.source_name != col.name {
+            cell.push_str(" (header ");
+            push_code(&mut cell, &col.source_name);
+            cell.push(')');
+        }
+        if spec.primary_key.contains(&col.name) {
+            cell.push_str(" PK");
+        }
+        s.push_str("| ");
+        push_cell(s, &cell);
+        s.push_str(" | ");
+        cell.clear();
+        cell.push_str(col.column_type.as_str());
+        if let Some(meaning) = col.column_type.meaning() {
+            let _ = write!(cell, " ({meaning})");
+        }
+        push_cell(s, &cell);
+        s.push_str(" | ");
+        push_cell(s, desc);
+        s.push_str(" | ");
+        cell.clear();
         if let Some(p) = profile {
-            notes.push(format!("nulls {}", format::pct(p.null_pct)));
-            notes.push(format!("distinct {}", format::int(p.distinct_count)));
+            cell.push_str("nulls ");
+            format::push_pct(&mut cell, p.null_pct);
+            cell.push_str("; distinct ");
+            format::push_int(&mut cell, p.distinct_count);
             if p.min.is_some() || p.max.is_some() {
-                notes.push(format!(
-                    "range {} … {}",
+                let _ = write!(
+                    cell,
+                    "; range {} … {}",
                     format::json_stat(p.min.as_ref()),
                     format::json_stat(p.max.as_ref())
-                ));
+                );
             }
             if p.string.is_some()
                 && p.distinct_exact
@@ -415,32 +470,24 @@ fn table_section(s: &mut String, report: &TableReport, incoming: &[(&str, &Forei
                 && p.distinct_count <= 12
                 && p.top_values.len() as u64 == p.distinct_count
             {
-                let vals: Vec<String> = p.top_values.iter().map(|v| md_code(&v.value)).collect();
-                notes.push(format!("values {}", vals.join(", ")));
+                cell.push_str("; values ");
+                for (i, v) in p.top_values.iter().enumerate() {
+                    if i > 0 {
+                        cell.push_str(", ");
+                    }
+                    push_code(&mut cell, &v.value);
+                }
             }
         }
-        let mut name = md_code(&col.name);
-        if col.source_name != col.name {
-            name.push_str(&format!(" (header {})", md_code(&col.source_name)));
-        }
-        if spec.primary_key.contains(&col.name) {
-            name.push_str(" PK");
-        }
-        let mut ty = col.column_type.as_str().to_string();
-        if let Some(meaning) = col.column_type.meaning() {
-            ty.push_str(&format!(" ({meaning})"));
-        }
         if let Some(note) = &col.note {
-            notes.push(format!("read: {note}"));
+            if !cell.is_empty() {
+                cell.push_str("; ");
+            }
+            cell.push_str("read: ");
+            cell.push_str(note);
         }
-        let _ = writeln!(
-            s,
-            "| {} | {} | {} | {} |",
-            md_cell(&name),
-            md_cell(&ty),
-            md_cell(desc),
-            md_cell(&notes.join("; "))
-        );
+        push_cell(s, &cell);
+        s.push_str(" |\n");
     }
     s.push('\n');
     if !spec.foreign_keys.is_empty() || !incoming.is_empty() {
