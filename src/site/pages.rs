@@ -1070,8 +1070,9 @@ impl<'a> Site<'a> {
         (ctx, twin)
     }
 
-    /// `metrics/<category>/<name>.html`.
-    pub fn metric(&self, mr: &MetricResult) -> (Value, Value) {
+    /// `metrics/<category>/<name>.html`: the page's template context, built from typed views
+    /// (a result's rows are most of a metric page), and its JSON twin.
+    pub fn metric<'m>(&self, mr: &'m MetricResult) -> (MetricPage<'m>, Value) {
         let m = &mr.metric;
         let path = metric_path(m);
         let path = path.as_str();
@@ -1090,43 +1091,48 @@ impl<'a> Site<'a> {
             .iter()
             .map(|t| json!({"name": t, "href": self.table_href(path, t, None)}))
             .collect();
-        let queries: Vec<Value> = m
+        let queries: Vec<QueryView> = m
             .queries
             .iter()
             .map(|q| {
                 let result = mr.results.iter().find(|r| r.key == q.key);
-                json!({
-                    "key": q.key,
-                    "title": q.title,
-                    "query": q.query,
-                    "anchor": format!("query-{}", q.key),
-                    "result": result.map(result_view),
-                    "charts": result.map(charts::metric_charts).unwrap_or_default(),
-                })
+                QueryView {
+                    key: &q.key,
+                    title: &q.title,
+                    query: &q.query,
+                    anchor: format!("query-{}", q.key),
+                    result: result.map(result_view),
+                    charts: result.map(charts::metric_charts).unwrap_or_default(),
+                }
             })
             .collect();
-        let ctx = json!({
-            "site": self.site(),
-            "page": self.page(path, &m.display_name, "metrics"),
-            "metric": {
-                "name": m.name,
-                "display_name": m.display_name,
-                "category": m.category,
-                "category_label": format::title_case(&m.category),
-                "category_href": format!("{}#category-{}", href(path, "metrics/index.html"), enc(&m.category)),
-                "description": m.description,
-                "definition": definition,
-                "tables": tables,
-                "expression": m.expression,
-                "dimensions": m.dimensions,
-                "notes": m.notes,
-                "synonyms": m.synonyms,
-                "validation": m.validation,
-                "file": m.file,
-                "failed": mr.failed(),
-                "queries": queries,
+        let ctx = MetricPage {
+            site: self.site(),
+            page: self.page(path, &m.display_name, "metrics"),
+            metric: MetricView {
+                name: &m.name,
+                display_name: &m.display_name,
+                category: &m.category,
+                category_label: format::title_case(&m.category),
+                category_href: format!(
+                    "{}#category-{}",
+                    href(path, "metrics/index.html"),
+                    enc(&m.category)
+                ),
+                description: &m.description,
+                definition,
+                tables,
+                expression: m.expression.as_deref(),
+                dimensions: &m.dimensions,
+                notes: &m.notes,
+                synonyms: &m.synonyms,
+                validation: m.validation.as_deref(),
+                file: &m.file,
+                failed: mr.failed(),
+                queries,
             },
-        });
+        };
+        // A `Value`, so every object's keys come out sorted, as the twin has always had them.
         let twin = json!({
             "version": JSON_VERSION,
             "kind": "metric",
@@ -1617,7 +1623,76 @@ fn sample_view(p: &TableProfile) -> SampleView<'_> {
     }
 }
 
-fn result_view(r: &QueryResult) -> Value {
+/// One query's result as a metric page shows it.
+#[derive(Serialize)]
+struct ResultView<'a> {
+    error: Option<&'a str>,
+    columns: Vec<ResultColumn<'a>>,
+    rows: Vec<Vec<ResultCell>>,
+    /// Rows of the whole result, formatted.
+    row_count: String,
+    /// Rows shown (the result keeps the first ones), formatted.
+    shown: String,
+    truncated: bool,
+}
+
+/// A result column: name, DuckDB type, and whether its values are right-aligned numbers.
+#[derive(Serialize)]
+struct ResultColumn<'a> {
+    name: &'a str,
+    r#type: &'a str,
+    numeric: bool,
+}
+
+/// A result cell: its text ([`format::cell`]), whether it is NULL, and whether it is a number.
+#[derive(Serialize)]
+struct ResultCell {
+    text: String,
+    null: bool,
+    numeric: bool,
+}
+
+/// A query of a metric page, with its result and charts.
+#[derive(Serialize)]
+struct QueryView<'a> {
+    key: &'a str,
+    title: &'a str,
+    query: &'a str,
+    anchor: String,
+    result: Option<ResultView<'a>>,
+    charts: Vec<Value>,
+}
+
+/// The metric of a metric page.
+#[derive(Serialize)]
+struct MetricView<'a> {
+    name: &'a str,
+    display_name: &'a str,
+    category: &'a str,
+    category_label: String,
+    category_href: String,
+    description: &'a str,
+    definition: Vec<Value>,
+    tables: Vec<Value>,
+    expression: Option<&'a str>,
+    dimensions: &'a [String],
+    notes: &'a [String],
+    synonyms: &'a [String],
+    validation: Option<&'a str>,
+    file: &'a str,
+    failed: bool,
+    queries: Vec<QueryView<'a>>,
+}
+
+/// A metric page's template context.
+#[derive(Serialize)]
+pub struct MetricPage<'a> {
+    site: Value,
+    page: Value,
+    metric: MetricView<'a>,
+}
+
+fn result_view(r: &QueryResult) -> ResultView<'_> {
     let numeric: Vec<bool> = r
         .column_types
         .iter()
@@ -1630,22 +1705,36 @@ fn result_view(r: &QueryResult) -> Value {
             .any(|k| t.contains(k))
         })
         .collect();
-    json!({
-        "error": r.error,
-        "columns": r.columns.iter().enumerate().map(|(i, c)| json!({
-            "name": c,
-            "type": r.column_types.get(i).cloned().unwrap_or_default(),
-            "numeric": numeric.get(i).copied().unwrap_or(false),
-        })).collect::<Vec<_>>(),
-        "rows": r.rows.iter().map(|row| row.iter().enumerate().map(|(i, v)| json!({
-            "text": format::cell(v),
-            "null": v.is_null(),
-            "numeric": numeric.get(i).copied().unwrap_or(false),
-        })).collect::<Vec<_>>()).collect::<Vec<_>>(),
-        "row_count": format::int(r.row_count),
-        "shown": format::int(r.rows.len() as u64),
-        "truncated": (r.rows.len() as u64) < r.row_count,
-    })
+    ResultView {
+        error: r.error.as_deref(),
+        columns: r
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| ResultColumn {
+                name: c,
+                r#type: r.column_types.get(i).map_or("", String::as_str),
+                numeric: numeric.get(i).copied().unwrap_or(false),
+            })
+            .collect(),
+        rows: r
+            .rows
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .enumerate()
+                    .map(|(i, v)| ResultCell {
+                        text: format::cell(v),
+                        null: v.is_null(),
+                        numeric: numeric.get(i).copied().unwrap_or(false),
+                    })
+                    .collect()
+            })
+            .collect(),
+        row_count: format::int(r.row_count),
+        shown: format::int(r.rows.len() as u64),
+        truncated: (r.rows.len() as u64) < r.row_count,
+    }
 }
 
 /// The shell commands that copy one table's data files from the server: resolve the current
