@@ -48,7 +48,7 @@
 //! Everything is sorted and holds no time, so an unchanged instance gives the same bytes.
 
 use std::borrow::Cow;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
 use rayon::prelude::*;
@@ -57,6 +57,12 @@ use serde_json::{json, Value};
 use crate::site::markdown;
 use crate::site::pages::{column_anchor, doc_path, metric_path, table_path};
 use crate::site::SiteInput;
+
+/// The hash maps of the index: keyed by words and numbers the catalog itself holds, hashed by
+/// foldhash with a fixed seed (the keys come from the catalog's own declarations, not from
+/// anyone who could choose them against the hash; SipHash took about 6% of the index's time).
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
+type HashSet<T> = std::collections::HashSet<T, foldhash::fast::FixedState>;
 
 /// Version of the index format.
 pub const FORMAT_VERSION: u32 = 1;
@@ -328,16 +334,38 @@ pub fn script_json(v: &Value) -> String {
 
 /// The start of a description, at most [`SNIPPET_CHARS`] characters, cut at a space with `…`.
 pub fn snippet(text: &str) -> String {
-    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.chars().count() <= SNIPPET_CHARS {
-        return one_line;
+    // The words joined by single spaces, up to the first SNIPPET_CHARS characters.
+    let mut out = String::with_capacity(text.len().min(4 * SNIPPET_CHARS) + 3);
+    let mut chars = 0;
+    let mut longer = false;
+    'words: for (k, word) in text.split_whitespace().enumerate() {
+        if k > 0 {
+            if chars == SNIPPET_CHARS {
+                longer = true;
+                break;
+            }
+            out.push(' ');
+            chars += 1;
+        }
+        for c in word.chars() {
+            if chars == SNIPPET_CHARS {
+                longer = true;
+                break 'words;
+            }
+            out.push(c);
+            chars += 1;
+        }
     }
-    let cut: String = one_line.chars().take(SNIPPET_CHARS).collect();
-    let cut = match cut.rfind(' ') {
-        Some(i) if i > SNIPPET_CHARS / 2 => &cut[..i],
-        _ => cut.as_str(),
-    };
-    format!("{}…", cut.trim_end_matches([',', '.', ';', ':']))
+    if !longer {
+        return out;
+    }
+    if let Some(i) = out.rfind(' ').filter(|&i| i > SNIPPET_CHARS / 2) {
+        out.truncate(i);
+    }
+    let keep = out.trim_end_matches([',', '.', ';', ':']).len();
+    out.truncate(keep);
+    out.push('…');
+    out
 }
 
 /// An entry that shards point at. Ordered as results of equal rank are: tables, metrics, then
@@ -430,7 +458,7 @@ pub struct SearchFile {
 
 /// The columns of a table as its page shows them: the synced ones, else the declared ones;
 /// `(name, type, description)`.
-fn table_columns(t: &crate::site::TableReport) -> Vec<(String, String, Option<String>)> {
+fn table_columns(t: &crate::site::TableReport) -> Vec<(&str, &'static str, Option<&str>)> {
     match &t.synced {
         Some(s) => s
             .columns
@@ -440,8 +468,8 @@ fn table_columns(t: &crate::site::TableReport) -> Vec<(String, String, Option<St
                 let desc = t
                     .spec
                     .column_of(i, &c.source_name, &c.name)
-                    .and_then(|d| d.description.clone());
-                (c.name.clone(), c.column_type.as_str().to_string(), desc)
+                    .and_then(|d| d.description.as_deref());
+                (c.name.as_str(), c.column_type.as_str(), desc)
             })
             .collect(),
         None => t
@@ -450,7 +478,7 @@ fn table_columns(t: &crate::site::TableReport) -> Vec<(String, String, Option<St
             .iter()
             .map(|c| {
                 let ty = c.column_type.map(|t| t.as_str()).unwrap_or("n/a");
-                (c.name.clone(), ty.to_string(), c.description.clone())
+                (c.name.as_str(), ty, c.description.as_deref())
             })
             .collect(),
     }
@@ -461,7 +489,7 @@ fn table_columns(t: &crate::site::TableReport) -> Vec<(String, String, Option<St
 /// Errors: none in practice (JSON encoding of strings); kept as a `Result` for the caller's `?`.
 pub fn build(input: &SiteInput) -> anyhow::Result<Vec<SearchFile>> {
     let mut types: Vec<String> = Vec::new();
-    let mut type_ids: HashMap<String, usize> = HashMap::new();
+    let mut type_ids: HashMap<&str, usize> = HashMap::default();
     // Token → entries. Each table's words (its description, its columns' names and
     // descriptions) are folded and grouped in parallel, the costly part of the index on a
     // large catalog: a catalog repeats a few thousand words hundreds of thousands of times, so
@@ -480,18 +508,18 @@ pub fn build(input: &SiteInput) -> anyhow::Result<Vec<SearchFile>> {
         .tables
         .par_iter()
         .enumerate()
-        .fold(HashMap::new, |mut by_token, (ti, t)| {
+        .fold(HashMap::default, |mut by_token, (ti, t)| {
             add(&mut by_token, &t.spec.description, true, Item::Table(ti));
             for (ci, (cname, _, desc)) in table_columns(t).into_iter().enumerate() {
                 let item = Item::Column(ti, ci);
-                add(&mut by_token, &cname, false, item);
-                if let Some(d) = &desc {
+                add(&mut by_token, cname, false, item);
+                if let Some(d) = desc {
                     add(&mut by_token, d, true, item);
                 }
             }
             by_token
         })
-        .reduce(HashMap::new, |a, b| {
+        .reduce(HashMap::default, |a, b| {
             let (mut a, b) = if a.len() >= b.len() { (a, b) } else { (b, a) };
             for (w, mut items) in b {
                 a.entry(w).or_default().append(&mut items);
@@ -520,11 +548,39 @@ pub fn build(input: &SiteInput) -> anyhow::Result<Vec<SearchFile>> {
         })
         .collect();
 
+    // Per table: its columns' records (type index still to assign), compact names and anchors
+    // (when not `column-<name>`), in parallel.
+    type TableColumns<'a> = (
+        Vec<(ColumnEntry, &'a str)>,
+        Vec<String>,
+        Vec<Option<String>>,
+    );
+    let per_table: Vec<TableColumns> = input
+        .tables
+        .par_iter()
+        .map(|t| {
+            let mut cols = Vec::new();
+            let mut names = Vec::new();
+            let mut anchor_row = Vec::new();
+            for (cname, ctype, desc) in table_columns(t) {
+                let anchor = column_anchor(cname);
+                anchor_row.push((anchor.strip_prefix("column-") != Some(cname)).then_some(anchor));
+                names.push(compact(cname));
+                let entry = ColumnEntry {
+                    name: cname.to_string(),
+                    type_index: 0,
+                    snippet: desc.map(snippet).unwrap_or_default(),
+                };
+                cols.push((entry, ctype));
+            }
+            (cols, names, anchor_row)
+        })
+        .collect();
     let mut tables_json = Vec::new();
     let mut columns = Vec::new();
     let mut column_names = Vec::new();
     let mut anchors: Vec<Vec<Option<String>>> = Vec::new();
-    for t in &input.tables {
+    for (t, (cols, names, anchor_row)) in input.tables.iter().zip(per_table) {
         let name = &t.spec.name;
         let mut entry = json!([
             name,
@@ -537,23 +593,20 @@ pub fn build(input: &SiteInput) -> anyhow::Result<Vec<SearchFile>> {
             }
         }
         tables_json.push(entry);
-        let mut cols = Vec::new();
-        let mut names = Vec::new();
-        let mut anchor_row = Vec::new();
-        for (cname, ctype, desc) in table_columns(t) {
-            let type_index = *type_ids.entry(ctype.clone()).or_insert_with(|| {
-                types.push(ctype.clone());
-                types.len() - 1
-            });
-            let anchor = column_anchor(&cname);
-            anchor_row.push((anchor != format!("column-{cname}")).then_some(anchor));
-            names.push(compact(&cname));
-            cols.push(ColumnEntry {
-                name: cname,
-                type_index,
-                snippet: desc.as_deref().map(snippet).unwrap_or_default(),
-            });
-        }
+        let cols: Vec<ColumnEntry> = cols
+            .into_iter()
+            .map(|(mut entry, ctype)| {
+                entry.type_index = match type_ids.get(ctype) {
+                    Some(&i) => i,
+                    None => {
+                        types.push(ctype.to_string());
+                        type_ids.insert(ctype, types.len() - 1);
+                        types.len() - 1
+                    }
+                };
+                entry
+            })
+            .collect();
         columns.push(cols);
         column_names.push(names);
         anchors.push(anchor_row);
@@ -726,12 +779,15 @@ fn emit(
     // Each entry once (a group of a common word holds hundreds of thousands of hits: marking
     // them is cheaper than sorting them), ranked.
     let mut seen = vec![false; index.entries()];
-    let mut ranked: Vec<Ranked> = group
-        .iter()
-        .flat_map(|(_, items)| items.iter().copied())
-        .filter(|&i| !std::mem::replace(&mut seen[index.entry(i)], true))
-        .map(|i| ((index.rank(&key, i), index.order(i)), i))
-        .collect();
+    let mut ranked: Vec<Ranked> =
+        Vec::with_capacity(group.iter().map(|(_, items)| items.len()).sum());
+    ranked.extend(
+        group
+            .iter()
+            .flat_map(|(_, items)| items.iter().copied())
+            .filter(|&i| !std::mem::replace(&mut seen[index.entry(i)], true))
+            .map(|i| ((index.rank(&key, i), index.order(i)), i)),
+    );
     if ranked.len() > SUMMARY_ITEMS {
         ranked.select_nth_unstable(SUMMARY_ITEMS);
         ranked.truncate(SUMMARY_ITEMS);
@@ -767,7 +823,8 @@ fn emit(
 /// A lower bound of the bytes of a full shard of `group` (words, hits, column records).
 fn estimate(index: &Index, group: &[Posting]) -> usize {
     let mut bytes = 0;
-    let mut cols: HashSet<(usize, usize)> = HashSet::new();
+    let mut cols: HashSet<(usize, usize)> =
+        HashSet::with_capacity_and_hasher(1024, Default::default());
     for (t, items) in group {
         bytes += t.len() + 4 + items.len() * 2;
         for i in items.iter() {
@@ -926,6 +983,21 @@ mod tests {
         let s = snippet(&long);
         assert!(s.ends_with('…'), "{s}");
         assert!(s.chars().count() <= SNIPPET_CHARS + 1, "{s}");
+        // Cut at the last space of the first 60 characters, trailing punctuation dropped.
+        assert_eq!(
+            snippet(
+                "The channel of the shipping, as the order system records it, for each order line"
+            ),
+            "The channel of the shipping, as the order system records…"
+        );
+        assert_eq!(
+            snippet("Zákazník, který si objednal zboží; jméno a příjmení, jak je zadal v e-shopu"),
+            "Zákazník, který si objednal zboží; jméno a příjmení, jak je…"
+        );
+        // Exactly 60 characters are kept whole; one more word makes a cut with no space left.
+        let sixty = "a".repeat(SNIPPET_CHARS);
+        assert_eq!(snippet(&sixty), sixty);
+        assert_eq!(snippet(&format!("{sixty} b")), format!("{sixty}…"));
     }
 
     #[test]
