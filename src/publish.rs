@@ -247,14 +247,24 @@ pub fn json_bytes(value: &impl Serialize, lines_to: usize) -> anyhow::Result<Vec
 /// `value` serialised by [`JsonLayout`] as if inside `level` open objects or arrays.
 fn laid_out(value: &impl Serialize, level: usize, lines_to: usize) -> anyhow::Result<Vec<u8>> {
     let mut bytes = Vec::with_capacity(64 * 1024);
+    lay_out(&mut bytes, value, level, lines_to)?;
+    Ok(bytes)
+}
+
+/// [`laid_out`] into `w`.
+fn lay_out(
+    w: impl std::io::Write,
+    value: &impl Serialize,
+    level: usize,
+    lines_to: usize,
+) -> anyhow::Result<()> {
     let layout = JsonLayout {
         level,
         lines_to,
         has_value: false,
     };
-    let mut ser = serde_json::Serializer::with_formatter(&mut bytes, layout);
-    value.serialize(&mut ser).context("cannot serialise JSON")?;
-    Ok(bytes)
+    let mut ser = serde_json::Serializer::with_formatter(w, layout);
+    value.serialize(&mut ser).context("cannot serialise JSON")
 }
 
 /// A value serialised once in [`json_bytes`]'s layout, to be written into one or more files
@@ -337,13 +347,7 @@ pub fn json_spliced(
 ) -> anyhow::Result<Vec<u8>> {
     places.written.borrow_mut().clear();
     places.pieces.borrow_mut().clear();
-    let layout = JsonLayout {
-        level: 0,
-        lines_to,
-        has_value: false,
-    };
-    let mut ser = serde_json::Serializer::with_formatter(PlacesWriter(places), layout);
-    value.serialize(&mut ser).context("cannot serialise JSON")?;
+    lay_out(PlacesWriter(places), value, 0, lines_to)?;
     let written = places.written.take();
     let pieces = places.pieces.take();
     let mut out = Vec::with_capacity(
