@@ -217,7 +217,7 @@ fn column_chart(bins: &[Bin], labels: &[AxisLabel], aria: &str, caption: String)
     svg.push_str("\" role=\"img\" aria-label=\"");
     push_escaped(&mut svg, aria);
     svg.push_str("\">");
-    svg.push_str("\n  <line class=\"baseline\" x1=\"0\" x2=\"100%\" y1=\"");
+    svg.push_str("<line class=\"baseline\" x1=\"0\" x2=\"100%\" y1=\"");
     push_num(&mut svg, PLOT_HEIGHT);
     svg.push_str("\" y2=\"");
     push_num(&mut svg, PLOT_HEIGHT);
@@ -231,11 +231,11 @@ fn column_chart(bins: &[Bin], labels: &[AxisLabel], aria: &str, caption: String)
         if b.count > 0 {
             h = h.max(1.0);
         }
-        svg.push_str("\n  <g class=\"bin\"><title>");
+        svg.push_str("<g class=\"bin\"><title>");
         b.push_title(&mut svg);
         svg.push_str("</title><rect class=\"hit\" x=\"");
         push_pct(&mut svg, slot * i as f64);
-        svg.push_str("\" y=\"0\" width=\"");
+        svg.push_str("\" width=\"");
         push_pct(&mut svg, slot);
         svg.push_str("\" height=\"");
         push_num(&mut svg, PLOT_HEIGHT);
@@ -250,7 +250,7 @@ fn column_chart(bins: &[Bin], labels: &[AxisLabel], aria: &str, caption: String)
         svg.push_str("\"/></g>");
     }
     for l in labels {
-        svg.push_str("\n  <text class=\"axis\" x=\"");
+        svg.push_str("<text class=\"axis\" x=\"");
         push_pct(&mut svg, l.x);
         svg.push_str("\" y=\"");
         push_num(&mut svg, COLUMN_CHART_HEIGHT - 4.0);
@@ -260,7 +260,7 @@ fn column_chart(bins: &[Bin], labels: &[AxisLabel], aria: &str, caption: String)
         push_escaped(&mut svg, l.text);
         svg.push_str("</text>");
     }
-    svg.push_str("\n</svg>");
+    svg.push_str("</svg>");
     Chart { caption, svg }
 }
 
@@ -480,7 +480,7 @@ pub fn bar_chart(what: &str, rows: &[BarRow]) -> Option<Chart> {
             _ => 0.0,
         };
         let empty = r.value.is_empty();
-        svg.push_str("\n  <g class=\"row\"><title>");
+        svg.push_str("<g class=\"row\"><title>");
         match empty {
             true => svg.push_str("(empty)"),
             false => push_escaped(&mut svg, r.value),
@@ -489,34 +489,32 @@ pub fn bar_chart(what: &str, rows: &[BarRow]) -> Option<Chart> {
         push_values_text(&mut svg, r.count);
         svg.push_str(" (");
         format::push_pct(&mut svg, r.pct);
-        svg.push_str(")</title>\n    <text class=\"label");
+        svg.push_str(")</title><text class=\"label");
         if empty {
             svg.push_str(" empty");
         }
-        svg.push_str("\" x=\"0\" y=\"");
+        svg.push_str("\" y=\"");
         push_num(&mut svg, top + 13.0);
         svg.push_str("\">");
         match empty {
             true => svg.push_str("(empty)"),
             false => push_escaped(&mut svg, &shorten(r.value)),
         }
-        svg.push_str("</text>\n    <text class=\"num\" x=\"100%\" y=\"");
+        svg.push_str("</text><text class=\"num\" x=\"100%\" y=\"");
         push_num(&mut svg, top + 13.0);
         svg.push_str("\" text-anchor=\"end\">");
         format::push_int(&mut svg, r.count);
         svg.push_str(" · ");
         format::push_pct(&mut svg, r.pct);
-        svg.push_str("</text>\n    <rect class=\"track\" x=\"0\" y=\"");
+        svg.push_str("</text><rect class=\"track\" y=\"");
         push_num(&mut svg, top + 18.0);
-        svg.push_str(
-            "\" width=\"100%\" height=\"8\" rx=\"2\"/>\n    <rect class=\"bar\" x=\"0\" y=\"",
-        );
+        svg.push_str("\" width=\"100%\" height=\"8\" rx=\"2\"/><rect class=\"bar\" y=\"");
         push_num(&mut svg, top + 18.0);
         svg.push_str("\" width=\"");
         push_pct(&mut svg, width);
-        svg.push_str("\" height=\"8\" rx=\"2\"/>\n  </g>");
+        svg.push_str("\" height=\"8\" rx=\"2\"/></g>");
     }
-    svg.push_str("\n</svg>");
+    svg.push_str("</svg>");
     Some(Chart {
         caption: String::new(),
         svg,
