@@ -955,6 +955,10 @@ fn histogram_svg_has_one_bar_per_count_with_proportional_heights() {
     );
     // The axis: the first and last edge at the ends.
     assert_eq!(texts(c, "<text class=\"axis\"", "</text>"), ["0", "4"]);
+    // One bin as written: no layout whitespace, no `y="0"` on the hit area (SVG's default).
+    assert!(c.contains(
+        "<g class=\"bin\"><title>[0, 1): 2 values</title><rect class=\"hit\" x=\"0%\" width=\"25%\" height=\"100\"/><rect class=\"bar\" x=\"2%\" y=\"50\" width=\"21%\" height=\"50\"/></g><g class=\"bin\">"
+    ), "{c}");
     assert_eq!(
         attrs(c, "<text class=\"axis\"", "text-anchor"),
         ["start", "end"]
@@ -1031,6 +1035,10 @@ fn top_values_and_booleans_are_bar_charts() {
         ]
     );
     assert!(c.contains("<text class=\"label empty\""));
+    // One row as written: no layout whitespace, no attribute that repeats SVG's default.
+    assert!(c.contains(
+        "<g class=\"row\"><title>&lt;b&gt;paid&lt;/b&gt;: 40 values (40%)</title><text class=\"label\" y=\"13\">&lt;b&gt;paid&lt;/b&gt;</text><text class=\"num\" x=\"100%\" y=\"13\" text-anchor=\"end\">40 · 40%</text><rect class=\"track\" y=\"18\" width=\"100%\" height=\"8\" rx=\"2\"/><rect class=\"bar\" y=\"18\" width=\"100%\" height=\"8\" rx=\"2\"/></g>"
+    ), "{c}");
 
     let b = card(&page, "column-is_gift");
     assert_eq!(stat_of(b, "true"), "3 (75%)");
