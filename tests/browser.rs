@@ -452,3 +452,48 @@ fn search_for_a_column_lands_on_its_table_page_and_anchor() {
     );
     assert!(b.console_errors().is_empty(), "{:?}", b.console_errors());
 }
+
+#[test]
+fn catalog_rows_say_when_each_table_was_synced_and_how_complete_it_is() {
+    let root = demo_site("catalog");
+    let b = Browser::open();
+    b.goto(&url(&root, "tables/index.html"));
+    // Filled in from meta/freshness.js by site.js; the demo was built moments ago.
+    let synced = wait_for(
+        &b,
+        "the orders row's sync time",
+        "var a = document.querySelector('[data-synced-ago=\"orders\"]'); return a && a.textContent !== 'on the dashboard' ? [a.textContent, a.title] : null;",
+    );
+    let text = synced[0].as_str().unwrap();
+    assert!(
+        text == "just now" || text.ends_with(" minutes ago"),
+        "{synced}"
+    );
+    let title = synced[1].as_str().unwrap();
+    assert!(title.ends_with("Z (UTC)"), "{synced}");
+    // Every synced row is filled in, and every profiled one has a completeness badge.
+    let rows = b.script(
+        "return Array.from(document.querySelectorAll('tr[data-search]')).map(function (r) { var s = r.querySelector('td.synced'); var q = r.querySelector('td:last-child .badge'); return [s.textContent, q ? q.textContent : null]; });",
+        &[],
+    );
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 9, "{rows:?}");
+    for r in rows {
+        assert_ne!(r[0], json!("on the dashboard"), "{rows:?}");
+        assert!(r[1].as_str().is_some_and(|p| p.ends_with('%')), "{rows:?}");
+    }
+    // The filter folds accents on both sides. The demo's table texts are ASCII, so one row's
+    // search text is given a Czech description first.
+    b.script(
+        "document.querySelector('tr[data-search^=\"customers \"]').setAttribute('data-search', 'customers zákazníci e-shopu');",
+        &[],
+    );
+    let visible = "return Array.from(document.querySelectorAll('tr[data-search]')).filter(function (r) { return !r.hidden; }).map(function (r) { return r.querySelector('code').textContent; });";
+    for typed in ["zakaznici", "ZÁKAZNÍCI"] {
+        let filter = b.find("#filter");
+        b.script("document.getElementById('filter').value = '';", &[]);
+        b.send_keys(&filter, typed);
+        assert_eq!(b.script(visible, &[]), json!(["customers"]), "{typed}");
+    }
+    assert!(b.console_errors().is_empty(), "{:?}", b.console_errors());
+}

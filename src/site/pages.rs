@@ -520,7 +520,10 @@ impl<'a> Site<'a> {
 
     // ---------------------------------------------------------------- tables
 
-    /// `tables/index.html`: tables grouped by folder.
+    /// `tables/index.html`: tables grouped by folder, each with description, rows, columns, size,
+    /// when it was last synced (filled in by the page's script from `meta/freshness.js`, so that
+    /// a build which changed no data leaves the page byte-identical) and a completeness badge
+    /// ([`quality_level`]).
     pub fn table_catalog(&self) -> (Value, Value) {
         let path = "tables/index.html";
         let catalog = &self.input.catalog;
@@ -555,6 +558,7 @@ impl<'a> Site<'a> {
                             columns.join(" ")
                         )
                         .to_lowercase();
+                        let completeness = t.profile.as_ref().and_then(|p| p.completeness_pct);
                         json!({
                             "name": t.spec.name,
                             "href": href(path, &table_path(&t.spec.name)),
@@ -562,7 +566,9 @@ impl<'a> Site<'a> {
                             "rows": t.synced.as_ref().map(|s| format::int(s.rows)).unwrap_or_else(|| NA.to_string()),
                             "columns": if columns.is_empty() { NA.to_string() } else { columns.len().to_string() },
                             "bytes": t.synced.as_ref().map(|s| format::bytes(s.bytes)).unwrap_or_else(|| NA.to_string()),
-                            "completeness": format::pct(t.profile.as_ref().and_then(|p| p.completeness_pct)),
+                            "completeness": format::pct(completeness),
+                            "quality": completeness.map(quality_level),
+                            "synced": t.sync_state.is_some(),
                             "failed": t.synced.is_none() || t.error.is_some(),
                             "private": t.spec.private,
                             "error": t.error.as_deref().map(format::first_line),
@@ -595,6 +601,7 @@ impl<'a> Site<'a> {
                     "columns": t.synced.as_ref().map(|s| s.columns.len()),
                     "bytes": t.synced.as_ref().map(|s| s.bytes),
                     "completeness_pct": t.profile.as_ref().and_then(|p| p.completeness_pct),
+                    "quality": t.profile.as_ref().and_then(|p| p.completeness_pct).map(quality_level),
                     "error": t.error,
                 })).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
@@ -1324,6 +1331,24 @@ fn toc(headings: &[markdown::Heading]) -> Vec<Value> {
 }
 
 /// One statistic of a column card; a long value (a timestamp) takes a whole row of the grid.
+/// The catalog's completeness badge for a table whose cells are `pct` % non-NULL: `"ok"` at
+/// least 100 − [`MISSING_PCT`] %, `"warn"` at least 100 − [`HIGH_MISSING_PCT`] %, else
+/// `"error"`: the thresholds of the column alerts `missing` and `high_missing`, applied to the
+/// whole table.
+///
+/// [`MISSING_PCT`]: crate::profile::alerts::MISSING_PCT
+/// [`HIGH_MISSING_PCT`]: crate::profile::alerts::HIGH_MISSING_PCT
+pub fn quality_level(pct: f64) -> &'static str {
+    use crate::profile::alerts::{HIGH_MISSING_PCT, MISSING_PCT};
+    if pct >= 100.0 - MISSING_PCT {
+        "ok"
+    } else if pct >= 100.0 - HIGH_MISSING_PCT {
+        "warn"
+    } else {
+        "error"
+    }
+}
+
 fn stat(label: &'static str, value: String) -> StatView {
     let wide = value.chars().count() > 19;
     StatView { label, value, wide }

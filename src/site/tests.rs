@@ -561,6 +561,72 @@ fn renders_every_page_and_twin() {
 }
 
 #[test]
+fn catalog_rows_carry_freshness_and_a_completeness_badge() {
+    let mut input = input();
+    input.tables[1].sync_state = Some(crate::state::TableState {
+        strategy: crate::content::SyncStrategy::FullRefresh,
+        layout: "single".into(),
+        cursor: None,
+        last_run: "2025-01-01T00:00:00Z".into(),
+        last_success: Some("2025-01-01T00:00:00Z".into()),
+        rows_read: 2,
+        rows_written: 2,
+        schema_fingerprint: String::new(),
+        columns: Vec::new(),
+        status: crate::state::SyncStatus::Ok,
+        error: None,
+        schema_history: Vec::new(),
+    });
+    let dir = crate::testkit::tempdir().unwrap();
+    render(&input, dir.path(), None).unwrap();
+    let page = read(dir.path(), "tables/index.html");
+    let row = |name: &str| -> String {
+        let at = page
+            .find(&format!("<tr data-search=\"{name} "))
+            .unwrap_or_else(|| panic!("{name}"));
+        page[at..at + page[at..].find("</tr>").unwrap()].to_string()
+    };
+    // orders: 93.3 % of its cells are set, between the `missing` (5 %) and `high_missing`
+    // (30 %) thresholds; no sync state recorded yet.
+    let orders = row("orders");
+    assert!(
+        orders.contains(
+            "<span class=\"badge badge-warn\" title=\"Share of cells that are not NULL\">93.3%</span>"
+        ),
+        "{orders}"
+    );
+    assert!(
+        orders.contains("<td class=\"synced\">never</td>"),
+        "{orders}"
+    );
+    // customers: synced, its time filled in from meta/freshness.js; not profiled: no badge.
+    let customers = row("customers");
+    assert!(
+        customers.contains(
+            "<a href=\"../index.html\" data-synced-ago=\"customers\">on the dashboard</a>"
+        ),
+        "{customers}"
+    );
+    assert!(
+        customers.ends_with("<td class=\"num\">n/a</td>\n      "),
+        "{customers}"
+    );
+    let twin: serde_json::Value =
+        serde_json::from_str(&read(dir.path(), "tables/index.json")).unwrap();
+    let orders = twin["folders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|f| f["tables"].as_array().unwrap())
+        .find(|t| t["name"] == "orders")
+        .unwrap();
+    assert_eq!(orders["quality"], "warn");
+    assert_eq!(super::pages::quality_level(95.0), "ok");
+    assert_eq!(super::pages::quality_level(94.9), "warn");
+    assert_eq!(super::pages::quality_level(69.9), "error");
+}
+
+#[test]
 fn table_page_escapes_user_data() {
     let dir = crate::testkit::tempdir().unwrap();
     render(&input(), dir.path(), None).unwrap();

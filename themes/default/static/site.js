@@ -19,6 +19,10 @@
     box.appendChild(button);
   });
 
+  // Lowercase without accents ("Zákazník" → "zakaznik"), so the filter finds either spelling.
+  function fold(s) {
+    return s.toLowerCase().normalize("NFD").replace(/[\u0300-\u036f]/g, "");
+  }
   // Table catalog filter: by table name, folder, description or column name.
   document.querySelectorAll("[data-filter-for]").forEach(function (box) {
     var scope = document.getElementById(box.getAttribute("data-filter-for"));
@@ -27,12 +31,12 @@
     box.hidden = false;
     var empty = scope.querySelector(".filter-empty");
     input.addEventListener("input", function () {
-      var words = input.value.toLowerCase().split(/\s+/).filter(Boolean);
+      var words = fold(input.value).split(/\s+/).filter(Boolean);
       var shown = 0;
       scope.querySelectorAll("[data-filter-group]").forEach(function (group) {
         var visible = 0;
         group.querySelectorAll("tr[data-search]").forEach(function (row) {
-          var text = row.getAttribute("data-search");
+          var text = row.brokerFolded || (row.brokerFolded = fold(row.getAttribute("data-search")));
           var ok = words.every(function (w) { return text.indexOf(w) !== -1; });
           row.hidden = !ok;
           if (ok) visible++;
@@ -77,5 +81,15 @@
     el.textContent = when ? "Synced " + when : "Never synced";
     if (t.last_success) el.title = t.last_success + " (UTC)";
     if (t.status === "failed") el.textContent += " · the last run failed";
+  });
+  // Catalog: the same, short ("3 hours ago"), in the table's row.
+  document.querySelectorAll("[data-synced-ago]").forEach(function (el) {
+    var t = fresh && fresh.tables && fresh.tables[el.getAttribute("data-synced-ago")];
+    if (!t) return;
+    var when = t.last_success ? ago(t.last_success) : null;
+    el.textContent = when || "never";
+    el.title = (t.last_success ? t.last_success + " (UTC)" : "No successful sync yet") +
+      (t.status === "failed" ? "; the last run failed" : "");
+    if (t.status === "failed") el.classList.add("sync-failed");
   });
 })();
