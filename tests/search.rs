@@ -279,6 +279,7 @@ fn generated() -> SiteInput {
             tables: tables.iter().map(|t| t.spec.clone()).collect(),
             metrics: metrics.iter().map(|m| m.metric.clone()).collect(),
             docs: Vec::new(),
+            data_description: String::new(),
         },
         tables,
         metrics,

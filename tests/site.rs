@@ -317,3 +317,88 @@ fn a_doc_reference_to_an_unknown_table_is_a_warning_naming_file_and_line() {
     assert!(html.contains(r#"<a href="../tables/orders.html#column-order_id">its key</a>"#));
     assert!(html.contains(r##"<a href="#">ordres</a>"##));
 }
+
+#[test]
+fn a_foreign_key_to_a_missing_table_or_column_is_a_warning_at_its_line_and_links_no_dead_anchor() {
+    let inst = common::demo_instance(None);
+    let dd = inst.path().join("content/data_description.md");
+    let text = std::fs::read_to_string(&dd).unwrap();
+    // support_tickets: its order key points at a column `orders` does not have, its customer
+    // key at a table that does not exist.
+    let text = text
+        .replacen(
+            "        references: orders.order_id\n        description: The order the ticket is about",
+            "        references: orders.order_no\n        description: The order the ticket is about",
+            1,
+        )
+        .replacen(
+            "        references: customers.customer_id\n        description: The customer who opened the ticket.",
+            "        references: clients.customer_id\n        description: The customer who opened the ticket.",
+            1,
+        );
+    std::fs::write(&dd, &text).unwrap();
+    let line_of = |needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    let out = common::broker(&[
+        "build",
+        "--instance",
+        inst.path().to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", common::text(&out));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let warnings: Vec<&str> = summary["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .filter(|w| w.contains("foreign key"))
+        .collect();
+    let file = inst.path().join("content/data_description.md");
+    assert_eq!(
+        warnings,
+        [
+            format!(
+                "{}:{}: table `support_tickets`: foreign key `customer_id` references `clients.customer_id`, which is not a declared table",
+                file.display(),
+                line_of("references: clients.customer_id")
+            ),
+            format!(
+                "{}:{}: table `support_tickets`: foreign key `order_id` references `orders.order_no`, but `orders` has no column `order_no`",
+                file.display(),
+                line_of("references: orders.order_no")
+            ),
+        ]
+    );
+    // Both pages link the relation to the top of the other table's page, not to an anchor
+    // that is not there.
+    let tickets =
+        std::fs::read_to_string(inst.path().join("public/tables/support_tickets.html")).unwrap();
+    let orders = std::fs::read_to_string(inst.path().join("public/tables/orders.html")).unwrap();
+    assert!(!tickets.contains("#column-order_no"));
+    assert!(tickets.contains("<a href=\"../tables/orders.html\"><code>orders.order_no</code></a>"));
+    assert!(!orders.contains("#column-order_no"));
+    assert!(orders.contains(
+        "<a href=\"../tables/support_tickets.html#column-order_id\"><code>support_tickets.order_id</code></a> → <code>order_no</code> <span class=\"muted small\">(no such column)</span>"
+    ));
+}
+
+#[test]
+fn table_names_differing_only_in_case_are_an_error_naming_both_lines() {
+    let inst = common::demo_instance(None);
+    let dd = inst.path().join("content/data_description.md");
+    let text = std::fs::read_to_string(&dd).unwrap();
+    let text = text.replacen("    name: payments\n", "    name: Orders\n", 1);
+    std::fs::write(&dd, &text).unwrap();
+    let line_of = |needle: &str| text.lines().position(|l| l == needle).unwrap() + 1;
+    let out = common::build(inst.path());
+    assert_eq!(out.status.code(), Some(2), "{}", common::text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let expected = format!(
+        "{}:{}: key `name`: duplicate table name `Orders` (first declared at line {} as `orders`, differing only in case (DuckDB and macOS file names ignore case))",
+        dd.display(),
+        line_of("    name: Orders"),
+        line_of("    name: orders"),
+    );
+    assert!(err.contains(&expected), "{err}\nexpected: {expected}");
+    assert!(!inst.path().join("public").exists(), "nothing published");
+}

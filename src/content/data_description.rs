@@ -218,6 +218,10 @@ pub struct ForeignKey {
     /// What the relation means.
     #[serde(default)]
     pub description: Option<String>,
+    /// The line of `data_description.md` that declares it (its `references:`; 1-based), for
+    /// messages; the table's line when it cannot be told.
+    #[serde(skip)]
+    pub line: usize,
 }
 
 impl ForeignKey {
@@ -572,7 +576,7 @@ pub fn parse(markdown: &str, path: &Path) -> anyhow::Result<Vec<TableSpec>> {
         );
     }
     let mut folder_mapping = BTreeMap::new();
-    let mut raw: Vec<(RawTable, usize)> = Vec::new();
+    let mut raw: Vec<(RawTable, usize, &YamlBlock)> = Vec::new();
     let mut errors = Vec::new();
     for block in &blocks {
         match serde_yaml::from_str::<Option<Block>>(block.text) {
@@ -584,14 +588,21 @@ pub fn parse(markdown: &str, path: &Path) -> anyhow::Result<Vec<TableSpec>> {
                     // A repeated name is found at its own line, not its first one.
                     let nth = raw[start..]
                         .iter()
-                        .filter(|(r, _)| r.name == t.name)
+                        .filter(|(r, _, _)| r.name == t.name)
                         .count();
                     let line = lines
                         .get(t.name.as_str())
                         .and_then(|l| l.get(nth))
                         .copied()
                         .unwrap_or(block.first_line);
-                    raw.push((t, line));
+                    let mut t = t;
+                    let mut from = line;
+                    for fk in &mut t.foreign_keys {
+                        fk.line =
+                            key_line(block, from, "references:", &fk.references).unwrap_or(line);
+                        from = fk.line.max(line);
+                    }
+                    raw.push((t, line, block));
                 }
             }
             Ok(None) => {}
@@ -606,12 +617,31 @@ pub fn parse(markdown: &str, path: &Path) -> anyhow::Result<Vec<TableSpec>> {
         }
     }
     let mut tables: Vec<TableSpec> = Vec::new();
-    for (t, line) in raw {
+    let ends: Vec<usize> = raw
+        .iter()
+        .skip(1)
+        .map(|(_, l, _)| *l)
+        .chain([usize::MAX])
+        .collect();
+    for ((t, line, block), end) in raw.into_iter().zip(ends) {
         match validate(t, line, &folder_mapping) {
             Ok(spec) => {
-                if let Some(first) = tables.iter().find(|x| x.name == spec.name) {
+                // Case-insensitively: DuckDB's view names and the data files on a laptop's
+                // case-insensitive file system (macOS, Windows) would collide.
+                if let Some(first) = tables
+                    .iter()
+                    .find(|x| x.name.eq_ignore_ascii_case(&spec.name))
+                {
+                    let same = if first.name == spec.name {
+                        String::new()
+                    } else {
+                        format!(
+                            " as `{}`, differing only in case (DuckDB and macOS file names ignore case)",
+                            first.name
+                        )
+                    };
                     errors.push(format!(
-                        "{}:{line}: key `name`: duplicate table name `{}` (first declared at line {})",
+                        "{}:{line}: key `name`: duplicate table name `{}` (first declared at line {}{same})",
                         path.display(),
                         spec.name,
                         first.line
@@ -620,7 +650,10 @@ pub fn parse(markdown: &str, path: &Path) -> anyhow::Result<Vec<TableSpec>> {
                     tables.push(spec);
                 }
             }
-            Err(e) => errors.push(format!("{}:{line}: {e}", path.display())),
+            Err(e) => {
+                let at = error_line(&e.to_string(), block, line, end).unwrap_or(line);
+                errors.push(format!("{}:{at}: {e}", path.display()))
+            }
         }
     }
     if !errors.is_empty() {
@@ -665,9 +698,72 @@ fn name_lines<'b>(block: &YamlBlock<'b>) -> BTreeMap<&'b str, Vec<usize>> {
         if let Some(v) = l.strip_prefix("name:") {
             let name = v.trim().trim_matches(|c| c == '"' || c == '\'');
             out.entry(name).or_default().push(block.first_line + i);
+        } else if let Some(at) = l.find("{name:").or_else(|| l.find(" name:")) {
+            // A flow mapping: `- {id: a.b, name: orders, ...}`.
+            let v = &l[at + 6..];
+            let v = v.split([',', '}']).next().unwrap_or("");
+            let name = v.trim().trim_matches(|c| c == '"' || c == '\'');
+            out.entry(name).or_default().push(block.first_line + i);
         }
     }
     out
+}
+
+/// The line of the key a [`validate`] error names (`key \`csv.decimal\`: …` → the `decimal:`
+/// line; `` `references: x` `` → that foreign key's line) within the table's entry, which runs
+/// from its `name:` line `from` to the next table's `end`; `None` when it is not there.
+fn error_line(msg: &str, block: &YamlBlock<'_>, from: usize, end: usize) -> Option<usize> {
+    if let Some(rest) = msg.split_once("`references: ").map(|(_, r)| r) {
+        let value = rest.split('`').next()?;
+        return key_line(block, from, "references:", value).filter(|l| *l < end);
+    }
+    let key = msg.strip_prefix("key `")?.split('`').next()?;
+    let last = format!("{}:", key.rsplit('.').next()?);
+    // A key before `name:` in the entry (`- id: …` first) is searched from the entry's start.
+    let lines: Vec<&str> = block.text.lines().collect();
+    let start = from
+        .saturating_sub(block.first_line)
+        .min(lines.len().checked_sub(1)?);
+    let entry_start = (0..=start)
+        .rev()
+        .find(|&i| lines[i].trim_start().starts_with("- "))
+        .unwrap_or(start);
+    lines
+        .iter()
+        .enumerate()
+        .skip(entry_start)
+        .take_while(|(i, _)| block.first_line + i < end)
+        .find(|(_, l)| {
+            let l = l
+                .trim_start()
+                .trim_start_matches("- ")
+                .trim_start_matches('{');
+            l.starts_with(&last)
+                || l.contains(&format!(" {last}"))
+                || l.contains(&format!("{{{last}"))
+        })
+        .map(|(i, _)| block.first_line + i)
+}
+
+/// The first file line at or after `from` of `block` holding `key` followed by `value` (quotes
+/// aside): `references: customers.id`, also inside a flow mapping (`{column: x, references: …}`).
+fn key_line(block: &YamlBlock<'_>, from: usize, key: &str, value: &str) -> Option<usize> {
+    let skip = from.saturating_sub(block.first_line);
+    block
+        .text
+        .lines()
+        .enumerate()
+        .skip(skip)
+        .find(|(_, l)| {
+            l.match_indices(key).any(|(i, _)| {
+                let rest = l[i + key.len()..].trim_start();
+                let rest = rest.trim_start_matches(['"', '\'']);
+                rest.strip_prefix(value).is_some_and(|r| {
+                    !r.starts_with(|c: char| c.is_alphanumeric() || c == '_' || c == '.')
+                })
+            })
+        })
+        .map(|(i, _)| block.first_line + i)
 }
 
 fn validate(
@@ -729,10 +825,20 @@ fn validate(
         );
     }
     let mut seen = std::collections::HashSet::new();
+    let mut folded = std::collections::HashMap::new();
     for c in &t.columns {
         if !seen.insert(c.name.as_str()) {
             bail!(
                 "key `columns`: column `{}` of table `{}` is declared twice",
+                c.name,
+                t.name
+            );
+        }
+        // DuckDB resolves column names case-insensitively: `Name` and `name` cannot both be
+        // queried.
+        if let Some(first) = folded.insert(c.name.to_lowercase(), c.name.as_str()) {
+            bail!(
+                "key `columns`: columns `{first}` and `{}` of table `{}` differ only in case (DuckDB ignores case in column names)",
                 c.name,
                 t.name
             );
@@ -841,6 +947,35 @@ mod tests {
     }
 
     #[test]
+    fn errors_name_the_line_of_their_key_and_names_differing_in_case_collide() {
+        let doc = "```yaml\ntables:\n  - id: a.b\n    name: b\n    description: d\n    sync_strategy: full_refresh\n    foreign_keys:\n      - column: x\n        references: c.y\n      - {column: z, references: nodot}\n```\n";
+        let e = parse(doc, Path::new("dd.md")).unwrap_err().to_string();
+        assert!(
+            e.starts_with("dd.md:10: key `foreign_keys`: `references: nodot`"),
+            "{e}"
+        );
+        let doc = "```yaml\ntables:\n  - id: a.b\n    name: b\n    description: d\n    sync_strategy: full_refresh\n    csv: {decimal: \";\"}\n```\n";
+        let e = parse(doc, Path::new("dd.md")).unwrap_err().to_string();
+        assert!(e.starts_with("dd.md:7: key `csv.decimal`"), "{e}");
+        let doc = "```yaml\ntables:\n  - id: a.b\n    name: b\n    description: d\n    sync_strategy: full_refresh\n    foreign_keys:\n      - column: x\n        references: c.y\n      - column: x2\n        references: c.y2\n```\n";
+        let t = parse(doc, Path::new("dd.md")).unwrap();
+        let lines: Vec<usize> = t[0].foreign_keys.iter().map(|f| f.line).collect();
+        assert_eq!(lines, [9, 11]);
+        let doc = "```yaml\ntables:\n  - {id: a.b, name: orders, description: d, sync_strategy: full_refresh}\n  - {id: a.c, name: Orders, description: d, sync_strategy: full_refresh}\n```\n";
+        let e = parse(doc, Path::new("dd.md")).unwrap_err().to_string();
+        assert!(
+            e.starts_with("dd.md:4: key `name`: duplicate table name `Orders` (first declared at line 3 as `orders`"),
+            "{e}"
+        );
+        let doc = "```yaml\ntables:\n  - id: a.b\n    name: b\n    description: d\n    sync_strategy: full_refresh\n    columns:\n      - name: Email\n      - name: email\n```\n";
+        let e = parse(doc, Path::new("dd.md")).unwrap_err().to_string();
+        assert!(
+            e.contains("columns `Email` and `email` of table `b` differ only in case"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn duplicate_names_and_bad_strategy_are_errors() {
         let doc = "```yaml\ntables:\n  - {id: a.b, name: b, description: d, sync_strategy: full_refresh}\n  - {id: a.c, name: b, description: d, sync_strategy: full_refresh}\n```\n";
         let e = parse(doc, Path::new("dd.md")).unwrap_err().to_string();
@@ -866,7 +1001,7 @@ mod tests {
     fn a_file_outside_the_source_folder_is_refused() {
         let doc = "```yaml\ntables:\n  - id: a.b\n    name: b\n    description: d\n    sync_strategy: full_refresh\n    file: ../../etc/passwd\n```\n";
         let e = parse(doc, Path::new("dd.md")).unwrap_err().to_string();
-        assert!(e.starts_with("dd.md:4: key `file`"), "{e}");
+        assert!(e.starts_with("dd.md:7: key `file`"), "{e}");
     }
 
     #[test]
@@ -918,7 +1053,7 @@ mod tests {
         ] {
             let e = with_csv(bad).unwrap_err().to_string();
             assert!(
-                e.starts_with("dd.md:4: ") && e.contains(&format!("key `{key}`")),
+                e.starts_with("dd.md:7: ") && e.contains(&format!("key `{key}`")),
                 "{bad}: {e}"
             );
         }

@@ -29,6 +29,9 @@ pub struct Content {
     pub metrics: Vec<Metric>,
     /// Docs pages sorted by slug.
     pub docs: Vec<Doc>,
+    /// Path of `data_description.md` as loaded, for messages (empty when not loaded from a
+    /// file).
+    pub data_description: String,
 }
 
 impl Content {
@@ -39,11 +42,11 @@ impl Content {
     /// Every error of every file is collected, one per line, so a user fixes them in one pass.
     pub fn load(content_dir: &Path) -> anyhow::Result<Content> {
         let mut errors = Vec::new();
-        let tables = data_description::load(&content_dir.join("data_description.md"))
-            .unwrap_or_else(|e| {
-                errors.push(e);
-                Vec::new()
-            });
+        let data_description = content_dir.join("data_description.md");
+        let tables = data_description::load(&data_description).unwrap_or_else(|e| {
+            errors.push(e);
+            Vec::new()
+        });
         let metrics = metrics::load_dir(&content_dir.join("metrics")).unwrap_or_else(|e| {
             errors.push(e);
             Vec::new()
@@ -60,6 +63,7 @@ impl Content {
             tables,
             metrics,
             docs,
+            data_description: data_description.display().to_string(),
         })
     }
 

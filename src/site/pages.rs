@@ -76,13 +76,22 @@ pub fn percent_decode(s: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// The anchor id of a column on its table page: `column-<name>` (whitespace as `_`).
+/// The anchor id of a column on its table page: `column-<name>`, a whitespace character or `~`
+/// written `~<hex code point>~` (an id holds no whitespace): `first name` →
+/// `column-first~20~name`.
+/// One-to-one, so no two columns of a table share an anchor (`first name` and `first_name`
+/// did when whitespace became `_`).
 pub fn column_anchor(name: &str) -> String {
-    let clean: String = name
-        .chars()
-        .map(|c| if c.is_whitespace() { '_' } else { c })
-        .collect();
-    format!("column-{clean}")
+    let mut out = String::with_capacity(name.len() + 7);
+    out.push_str("column-");
+    for c in name.chars() {
+        if c.is_whitespace() || c == '~' {
+            out.push_str(&format!("~{:x}~", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// The anchor id of a folder on the tables catalog: `folder-<name>` (whitespace as `_`).
@@ -349,14 +358,28 @@ impl<'a> Site<'a> {
         })
     }
 
+    /// The link from the page at `from` to `table`'s page, at `column`'s anchor when the
+    /// table has that column (declared or synced; else at the top of the page, never at an
+    /// anchor that is not there). `None` when the catalog has no such table.
     fn table_href(&self, from: &str, table: &str, column: Option<&str>) -> Option<String> {
         self.tables.get(table)?;
         let mut h = href(from, &table_path(table));
-        if let Some(c) = column {
+        if let Some(c) = column.filter(|c| self.has_column(table, c)) {
             h.push('#');
             h.push_str(&enc(&column_anchor(c)));
         }
         Some(h)
+    }
+
+    /// Whether `table` declares or (after its sync) has a column named `column`.
+    fn has_column(&self, table: &str, column: &str) -> bool {
+        self.tables.get(table).is_some_and(|r| {
+            r.spec.columns.iter().any(|c| c.name == column)
+                || r.synced
+                    .iter()
+                    .flat_map(|s| s.columns.iter())
+                    .any(|c| c.name == column)
+        })
     }
 
     // ---------------------------------------------------------------- dashboard
@@ -834,7 +857,7 @@ impl<'a> Site<'a> {
                 let (t, c) = fk.target().unwrap_or((fk.references.as_str(), ""));
                 json!({
                     "column": fk.column,
-                    "column_href": format!("#{}", enc(&column_anchor(&fk.column))),
+                    "column_href": self.has_column(&spec.name, &fk.column).then(|| format!("#{}", enc(&column_anchor(&fk.column)))),
                     "references": fk.references,
                     "href": self.table_href(path, t, if c.is_empty() { None } else { Some(c) }),
                     "description": fk.description,
@@ -855,7 +878,7 @@ impl<'a> Site<'a> {
                     "from": format!("{from}.{}", fk.column),
                     "href": self.table_href(path, from, Some(&fk.column)),
                     "column": ours,
-                    "column_href": format!("#{}", enc(&column_anchor(ours))),
+                    "column_href": self.has_column(&spec.name, ours).then(|| format!("#{}", enc(&column_anchor(ours)))),
                     "description": fk.description,
                 })
             })
@@ -1221,14 +1244,8 @@ impl<'a> Site<'a> {
                     return self.table_href(from, name, None);
                 }
                 let (table, column) = name.rsplit_once('.')?;
-                let report = self.tables.get(table)?;
-                let known = report.spec.columns.iter().any(|c| c.name == column)
-                    || report
-                        .synced
-                        .iter()
-                        .flat_map(|s| s.columns.iter())
-                        .any(|c| c.name == column);
-                known.then(|| self.table_href(from, table, Some(column)))?
+                self.has_column(table, column)
+                    .then(|| self.table_href(from, table, Some(column)))?
             }
             "metric" => self
                 .input
@@ -1297,14 +1314,35 @@ impl<'a> Site<'a> {
     /// Warnings about references to tables that are not declared.
     pub fn reference_warnings(&self) -> Vec<String> {
         let mut out = Vec::new();
+        let file = match self.input.content.data_description.as_str() {
+            "" => "data_description.md",
+            f => f,
+        };
         for t in &self.input.tables {
+            // A table whose sync failed and that declares no columns has none to check.
+            let knows_columns = !t.spec.columns.is_empty() || t.synced.is_some();
             for fk in &t.spec.foreign_keys {
-                let target = fk.target().map(|(t, _)| t).unwrap_or(&fk.references);
+                let (target, column) = fk.target().unwrap_or((&fk.references, ""));
+                let line = if fk.line > 0 { fk.line } else { t.spec.line };
+                let lead = format!(
+                    "{file}:{line}: table `{}`: foreign key `{}` references `{}`",
+                    t.spec.name, fk.column, fk.references
+                );
                 if !self.tables.contains_key(target) {
+                    out.push(format!("{lead}, which is not a declared table"));
+                    continue;
+                }
+                if knows_columns && !self.has_column(&t.spec.name, &fk.column) {
                     out.push(format!(
-                        "data_description.md:{}: table `{}`: foreign key `{}` references `{}`, which is not a declared table",
-                        t.spec.line, t.spec.name, fk.column, fk.references
+                        "{lead}, but `{}` has no column `{}`",
+                        t.spec.name, fk.column
                     ));
+                }
+                let target_report = self.tables[target];
+                let target_knows =
+                    !target_report.spec.columns.is_empty() || target_report.synced.is_some();
+                if target_knows && !self.has_column(target, column) {
+                    out.push(format!("{lead}, but `{target}` has no column `{column}`"));
                 }
             }
         }

@@ -44,6 +44,7 @@ const PAIRS: &[(&str, &str, f64, &str)] = &[
         4.5,
         "links on the accent's soft background",
     ),
+    ("ok-fg", "ok-bg", 4.5, "completeness badges"),
     ("warn-fg", "warn-bg", 4.5, "warning badges and alerts"),
     ("fg", "warn-bg", 4.5, "text in warnings"),
     ("accent", "warn-bg", 4.5, "links in warnings"),
@@ -82,7 +83,7 @@ fn both_palettes_meet_wcag_aa() {
     let light = palette(STYLE, ":root");
     let dark = palette(STYLE, ":root[data-theme=\"dark\"]");
     let system_dark = palette(STYLE, ":root:not([data-theme=\"light\"])");
-    assert_eq!(light.len(), 16, "{light:?}");
+    assert_eq!(light.len(), 19, "{light:?}");
     assert_eq!(dark, system_dark, "the two dark blocks of style.css differ");
     assert_eq!(
         light.keys().collect::<Vec<_>>(),
