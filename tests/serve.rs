@@ -396,8 +396,16 @@ fn a_doc_edit_rerenders_without_sync_or_profile_and_reloads_the_page() {
         line.contains("after content/docs/getting-started.md changed: ran site; kept sync, profile, metrics from the last build"),
         "{line}"
     );
-    // The data files were kept (hard-linked), not written again.
+    // The data files were kept (hard-linked), not written again, and no table counts as stale:
+    // the rebuild synced nothing, but nothing was left out of the latest sync.
     assert_eq!(inode(&parquet), before);
+    let dashboard: serde_json::Value =
+        serde_json::from_slice(&get(&served.url("/index.json"), None).body).unwrap();
+    assert_eq!(
+        dashboard["stale_tables"],
+        serde_json::json!([]),
+        "{dashboard}"
+    );
     assert_eq!(
         served
             .lines()

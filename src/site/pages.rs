@@ -437,9 +437,17 @@ impl<'a> Site<'a> {
             .collect();
         let failed_metrics: Vec<&MetricResult> =
             input.metrics.iter().filter(|m| m.failed()).collect();
-        // Published data this build did not refresh (the table was left out by --select or
-        // --exclude): stale by as long as since its last successful sync. (Tables whose sync
-        // failed are listed as failures, with the same date.)
+        // Published data the latest sync did not refresh (the table was left out by --select
+        // or --exclude): stale by as long as since its last successful sync. The latest sync is
+        // the newest successful one of any table, not this build: a rebuild of `broker serve`
+        // after a doc edit syncs nothing and leaves every table as fresh as it was. (Tables
+        // whose sync failed are listed as failures, with the same date.)
+        let latest_sync = input
+            .tables
+            .iter()
+            .filter_map(|t| t.sync_state.as_ref()?.last_success.as_deref())
+            .max()
+            .unwrap_or(&input.built_at);
         let stale_tables: Vec<Value> = input
             .tables
             .iter()
@@ -447,7 +455,7 @@ impl<'a> Site<'a> {
             .filter_map(|t| {
                 let s = t.sync_state.as_ref()?;
                 let last = s.last_success.as_deref()?;
-                (last != input.built_at).then(|| {
+                (last < latest_sync).then(|| {
                     json!({
                         "name": t.spec.name,
                         "href": href(path, &table_path(&t.spec.name)),

@@ -565,20 +565,7 @@ fn renders_every_page_and_twin() {
 #[test]
 fn catalog_rows_carry_freshness_and_a_completeness_badge() {
     let mut input = input();
-    input.tables[1].sync_state = Some(crate::state::TableState {
-        strategy: crate::content::SyncStrategy::FullRefresh,
-        layout: "single".into(),
-        cursor: None,
-        last_run: "2025-01-01T00:00:00Z".into(),
-        last_success: Some("2025-01-01T00:00:00Z".into()),
-        rows_read: 2,
-        rows_written: 2,
-        schema_fingerprint: String::new(),
-        columns: Vec::new(),
-        status: crate::state::SyncStatus::Ok,
-        error: None,
-        schema_history: Vec::new(),
-    });
+    input.tables[1].sync_state = Some(synced_at("2025-01-01T00:00:00Z"));
     let dir = crate::testkit::tempdir().unwrap();
     render(&input, dir.path(), None).unwrap();
     let page = read(dir.path(), "tables/index.html");
@@ -1366,4 +1353,50 @@ fn column_anchors_are_one_to_one() {
             "column-id"
         ]
     );
+}
+
+/// A sync state whose last successful sync was at `at`.
+fn synced_at(at: &str) -> crate::state::TableState {
+    crate::state::TableState {
+        strategy: crate::content::SyncStrategy::FullRefresh,
+        layout: "single".into(),
+        cursor: None,
+        last_run: at.into(),
+        last_success: Some(at.into()),
+        rows_read: 2,
+        rows_written: 2,
+        schema_fingerprint: String::new(),
+        columns: Vec::new(),
+        status: crate::state::SyncStatus::Ok,
+        error: None,
+        schema_history: Vec::new(),
+    }
+}
+
+#[test]
+fn stale_tables_are_those_the_latest_sync_left_out_not_those_this_build_did_not_sync() {
+    let stale = |input: &SiteInput| -> Vec<String> {
+        let dir = crate::testkit::tempdir().unwrap();
+        render(input, dir.path(), None).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&read(dir.path(), "index.json")).unwrap();
+        v["stale_tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // A rebuild that synced nothing (`broker serve` after a doc edit): built later than every
+    // sync, nothing is stale.
+    let mut input = input();
+    input.built_at = "2025-01-02T09:00:00Z".into();
+    input.tables[0].sync_state = Some(synced_at("2025-01-01T00:00:00Z"));
+    input.tables[1].sync_state = Some(synced_at("2025-01-01T00:00:00Z"));
+    assert_eq!(stale(&input), Vec::<String>::new());
+    // customers left out of the latest sync (--select orders): stale, on every later rebuild.
+    input.tables[0].sync_state = Some(synced_at("2025-01-02T08:00:00Z"));
+    assert_eq!(stale(&input), ["customers"]);
+    let dir = crate::testkit::tempdir().unwrap();
+    render(&input, dir.path(), None).unwrap();
+    assert!(read(dir.path(), "index.html").contains("Not refreshed by the latest sync (1)"));
 }
