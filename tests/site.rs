@@ -402,3 +402,50 @@ fn table_names_differing_only_in_case_are_an_error_naming_both_lines() {
     assert!(err.contains(&expected), "{err}\nexpected: {expected}");
     assert!(!inst.path().join("public").exists(), "nothing published");
 }
+
+#[test]
+fn a_doc_link_to_an_anchor_that_is_not_there_is_a_warning_naming_file_and_line() {
+    let inst = common::demo_instance(None);
+    let doc = inst.path().join("content/docs/anchors.md");
+    std::fs::write(
+        &doc,
+        "# Anchors\n\n## Here\n\n\
+         Fine: [a](doc:getting-started#query-it-with-duckdb), [b](getting-started.md#where-things-are),\n\
+         [c](#here), [d](../tables/orders.html#column-order_id).\n\
+         Broken: [e](doc:getting-started#nowhere), [f](getting-started.md#nowhere),\n\
+         [g](#nowhere), [h](../tables/orders.html#column-nope), [i](missing.md).\n",
+    )
+    .unwrap();
+    let out = common::broker(&[
+        "build",
+        "--instance",
+        inst.path().to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", common::text(&out));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let file = doc.display().to_string();
+    let mut warnings: Vec<String> = summary["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap().to_string())
+        .filter(|w| w.contains("anchors.md"))
+        .collect();
+    warnings.sort();
+    let mut expected = vec![
+        format!("{file}:7: broken reference doc:getting-started#nowhere: the catalog has no such doc or heading"),
+        format!("{file}:7: broken link getting-started.html#nowhere: docs/getting-started.html has no anchor #nowhere"),
+        format!("{file}:8: broken link #nowhere: no heading of this page has that id"),
+        format!("{file}:8: broken link ../tables/orders.html#column-nope: tables/orders.html has no anchor #column-nope"),
+        format!("{file}:8: broken link missing.html: the site has no such page"),
+    ];
+    expected.sort();
+    assert_eq!(warnings, expected);
+    let html = std::fs::read_to_string(inst.path().join("public/docs/anchors.html")).unwrap();
+    assert!(html.contains(r#"<a href="../docs/getting-started.html#query-it-with-duckdb">a</a>"#));
+    assert!(
+        html.contains(r##"<a href="#">e</a>"##),
+        "a broken reference links nowhere"
+    );
+}

@@ -4,7 +4,8 @@
 //! through; links and images with a scheme other than http, https, mailto or tel are replaced
 //! by `#`. Headings get ids (a slug of their text, unique within the page) for the table of
 //! contents. Relative links to `*.md` files are rewritten to `*.html`, and every relative link
-//! is returned with its source line so the caller can check it.
+//! is returned with its source line so the caller can check it (with links to an anchor of the
+//! page itself that no heading has).
 //!
 //! Catalog references link by name instead of by path: `[orders](table:orders)`,
 //! `[the customer](table:orders.customer_id)` (a column's anchor on its table page),
@@ -44,7 +45,8 @@ pub struct Rendered {
     pub html: String,
     /// Every heading, in order.
     pub headings: Vec<Heading>,
-    /// Relative links (no scheme, not starting with `/` or `#`), in order.
+    /// Relative links (no scheme, not starting with `/` or `#`) and links to an anchor of this
+    /// page that no heading has (`#nowhere`), in order.
     pub links: Vec<Link>,
     /// Catalog references (`table:`, `metric:`, `doc:`) the resolver did not know, in order.
     pub broken: Vec<Link>,
@@ -74,35 +76,8 @@ pub fn render(markdown: &str, resolve: &dyn Fn(&str) -> Option<String>) -> Rende
         .collect();
     let line_of = |offset: usize| line_starts.partition_point(|&s| s <= offset).max(1);
 
-    // Pass 1: heading ids.
-    let mut headings = Vec::new();
-    let mut used = BTreeSet::new();
-    let mut i = 0;
-    while i < events.len() {
-        if let Event::Start(Tag::Heading { level, .. }) = &events[i].0 {
-            let level = *level as u8;
-            let mut text = String::new();
-            let mut j = i + 1;
-            while j < events.len() && !matches!(events[j].0, Event::End(TagEnd::Heading(_))) {
-                match &events[j].0 {
-                    Event::Text(t) | Event::Code(t) | Event::InlineHtml(t) | Event::Html(t) => {
-                        text.push_str(t)
-                    }
-                    Event::SoftBreak | Event::HardBreak => text.push(' '),
-                    _ => {}
-                }
-                j += 1;
-            }
-            let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-            let id = unique_slug(&text, &mut used);
-            if let Event::Start(Tag::Heading { id: slot, .. }) = &mut events[i].0 {
-                *slot = Some(CowStr::from(id.clone()));
-            }
-            headings.push(Heading { level, id, text });
-            i = j;
-        }
-        i += 1;
-    }
+    let headings = assign_heading_ids(&mut events);
+    let ids: BTreeSet<&str> = headings.iter().map(|h| h.id.as_str()).collect();
 
     // Pass 2: neutralise raw HTML and unsafe URLs, resolve references, collect links.
     let mut links = Vec::new();
@@ -128,11 +103,21 @@ pub fn render(markdown: &str, resolve: &dyn Fn(&str) -> Option<String>) -> Rende
             } else {
                 rewrite_link(&dest_url)
             };
-            if is_relative(&dest) && reference(&dest_url).is_none() {
-                links.push(Link {
-                    line: line_of(range.start),
-                    target: dest.clone(),
-                });
+            if reference(&dest_url).is_none() {
+                if is_relative(&dest) {
+                    links.push(Link {
+                        line: line_of(range.start),
+                        target: dest.clone(),
+                    });
+                } else if let Some(fragment) = dest.strip_prefix('#').filter(|f| !f.is_empty()) {
+                    // A heading of this page.
+                    if !ids.contains(decode(fragment).as_str()) {
+                        links.push(Link {
+                            line: line_of(range.start),
+                            target: dest.clone(),
+                        });
+                    }
+                }
             }
             Event::Start(Tag::Link {
                 link_type,
@@ -162,6 +147,58 @@ pub fn render(markdown: &str, resolve: &dyn Fn(&str) -> Option<String>) -> Rende
         links,
         broken,
     }
+}
+
+/// The headings of `markdown` with the ids [`render`] gives them, without rendering it.
+pub fn headings(markdown: &str) -> Vec<Heading> {
+    let options =
+        Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_FOOTNOTES;
+    let mut events: Vec<(Event<'_>, std::ops::Range<usize>)> = Parser::new_ext(markdown, options)
+        .into_offset_iter()
+        .collect();
+    assign_heading_ids(&mut events)
+}
+
+/// A URL path or fragment percent-decoded (as a browser matches a fragment against ids); as
+/// written when it does not decode to UTF-8.
+pub fn decode(fragment: &str) -> String {
+    crate::site::pages::percent_decode(fragment)
+        .and_then(|b| String::from_utf8(b).ok())
+        .unwrap_or_else(|| fragment.to_string())
+}
+
+/// Give every heading an id (a slug of its text, unique within the page); returns them in order.
+fn assign_heading_ids(events: &mut [(Event<'_>, std::ops::Range<usize>)]) -> Vec<Heading> {
+    let mut headings = Vec::new();
+    let mut used = BTreeSet::new();
+    let mut i = 0;
+    while i < events.len() {
+        if let Event::Start(Tag::Heading { level, .. }) = &events[i].0 {
+            let level = *level as u8;
+            let mut text = String::new();
+            let mut j = i + 1;
+            while j < events.len() && !matches!(events[j].0, Event::End(TagEnd::Heading(_))) {
+                match &events[j].0 {
+                    Event::Text(t) | Event::Code(t) | Event::InlineHtml(t) | Event::Html(t) => {
+                        text.push_str(t)
+                    }
+                    Event::SoftBreak | Event::HardBreak => text.push(' '),
+                    _ => {}
+                }
+                j += 1;
+            }
+            let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            let id = unique_slug(&text, &mut used);
+            if let Event::Start(Tag::Heading { id: slot, .. }) = &mut events[i].0 {
+                *slot = Some(CowStr::from(id.clone()));
+            }
+            headings.push(Heading { level, id, text });
+            i = j;
+        }
+        i += 1;
+    }
+
+    headings
 }
 
 /// A slug of heading text: lower-case letters and digits, other runs replaced by `-`; `section`
@@ -240,10 +277,7 @@ fn rewrite_link(url: &str) -> String {
 /// `base` (`docs`, no trailing slash) into a path from the output root; `None` when it climbs
 /// above the root.
 pub fn resolve(base: &str, target: &str) -> Option<String> {
-    let path = target.split(['#', '?']).next().unwrap_or("");
-    let path = crate::site::pages::percent_decode(path)
-        .and_then(|b| String::from_utf8(b).ok())
-        .unwrap_or_else(|| path.to_string());
+    let path = decode(target.split(['#', '?']).next().unwrap_or(""));
     let mut parts: Vec<String> = base
         .split('/')
         .filter(|p| !p.is_empty())
@@ -363,7 +397,8 @@ mod tests {
 
     #[test]
     fn links_are_collected_with_lines() {
-        let r = render("# T\n\nsee [a](other.md#x)\nand [b](../tables/orders.html)\n[c](https://x.y/z.html) [d](#top)\n");
+        // `#t` is the heading's own anchor; `#top` is no heading's.
+        let r = render("# T\n\nsee [a](other.md#x)\nand [b](../tables/orders.html)\n[c](https://x.y/z.html) [d](#top) [e](#t)\n");
         assert_eq!(
             r.links,
             vec![
@@ -374,6 +409,10 @@ mod tests {
                 Link {
                     line: 4,
                     target: "../tables/orders.html".into()
+                },
+                Link {
+                    line: 5,
+                    target: "#top".into()
                 },
             ]
         );

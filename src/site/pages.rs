@@ -285,6 +285,8 @@ pub struct Site<'a> {
     metrics_by_table: BTreeMap<String, Vec<&'a Metric>>,
     /// Every HTML page the site will hold, by path from the output root.
     pub pages: BTreeSet<String>,
+    /// The heading ids of each doc page, by its path from the output root.
+    doc_anchors: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl<'a> Site<'a> {
@@ -319,12 +321,22 @@ impl<'a> Site<'a> {
         for d in &input.content.docs {
             pages.insert(doc_path(&d.slug));
         }
+        let doc_anchors = input
+            .content
+            .docs
+            .iter()
+            .map(|d| {
+                let ids = markdown::headings(&d.markdown).into_iter().map(|h| h.id);
+                (doc_path(&d.slug), ids.collect())
+            })
+            .collect();
         Site {
             input,
             tables,
             fk_in,
             metrics_by_table,
             pages,
+            doc_anchors,
         }
     }
 
@@ -369,6 +381,31 @@ impl<'a> Site<'a> {
             h.push_str(&enc(&column_anchor(c)));
         }
         Some(h)
+    }
+
+    /// Whether `page` (a path from the output root) has an element with id `anchor`, as far as
+    /// can be told: the headings of a doc page, the column anchors of a table page; any other
+    /// anchor is taken to exist.
+    fn has_anchor(&self, page: &str, anchor: &str) -> bool {
+        if let Some(ids) = self.doc_anchors.get(page) {
+            return ids.contains(anchor);
+        }
+        if anchor.starts_with("column-") {
+            if let Some(t) = self
+                .input
+                .tables
+                .iter()
+                .find(|t| table_path(&t.spec.name) == page)
+            {
+                let columns = t.spec.columns.iter().map(|c| c.name.as_str()).chain(
+                    t.synced
+                        .iter()
+                        .flat_map(|s| s.columns.iter().map(|c| c.name.as_str())),
+                );
+                return columns.map(column_anchor).any(|a| a == anchor);
+            }
+        }
+        true
     }
 
     /// Whether `table` declares or (after its sync) has a column named `column`.
@@ -1267,13 +1304,13 @@ impl<'a> Site<'a> {
                     None => (name, None),
                 };
                 self.input.content.docs.iter().find(|d| d.slug == slug)?;
-                let target = if slug == "index" {
-                    "docs/index.html".to_string()
-                } else {
-                    doc_path(slug)
-                };
+                let target = doc_path(slug);
                 let mut h = href(from, &target);
                 if let Some(f) = fragment {
+                    // The doc must have a heading with that id.
+                    self.doc_anchors
+                        .get(&target)
+                        .filter(|ids| ids.contains(&markdown::decode(f)))?;
                     h.push('#');
                     h.push_str(f);
                 }
@@ -1290,17 +1327,38 @@ impl<'a> Site<'a> {
     ) -> Vec<String> {
         let mut out = Vec::new();
         for link in &rendered.links {
+            if link.target.starts_with('#') {
+                // `render` returns only the page's own anchors that no heading has.
+                out.push(format!(
+                    "{}:{}: broken link {}: no heading of this page has that id",
+                    d.source, link.line, link.target
+                ));
+                continue;
+            }
             let path_part = link.target.split(['#', '?']).next().unwrap_or("");
             if !path_part.ends_with(".html") {
                 continue;
             }
-            let ok =
-                markdown::resolve("docs", &link.target).is_some_and(|p| self.pages.contains(&p));
-            if !ok {
+            let Some(page) =
+                markdown::resolve("docs", &link.target).filter(|p| self.pages.contains(p))
+            else {
                 out.push(format!(
-                    "{}:{}: broken link {}",
+                    "{}:{}: broken link {}: the site has no such page",
                     d.source, link.line, link.target
                 ));
+                continue;
+            };
+            let fragment = link
+                .target
+                .split_once('#')
+                .map(|(_, f)| markdown::decode(f));
+            if let Some(f) = fragment.filter(|f| !f.is_empty()) {
+                if !self.has_anchor(&page, &f) {
+                    out.push(format!(
+                        "{}:{}: broken link {}: {page} has no anchor #{f}",
+                        d.source, link.line, link.target
+                    ));
+                }
             }
         }
         for r in &rendered.broken {
@@ -1312,7 +1370,7 @@ impl<'a> Site<'a> {
                 match r.target.split(':').next() {
                     Some("table") => "table or column",
                     Some("metric") => "metric",
-                    _ => "doc",
+                    _ => "doc or heading",
                 }
             ));
         }

@@ -635,8 +635,7 @@ pub fn build(input: &SiteInput) -> anyhow::Result<Vec<SearchFile>> {
         .docs
         .iter()
         .map(|d| {
-            let headings: Vec<Value> = markdown::render(&d.markdown, &|_| None)
-                .headings
+            let headings: Vec<Value> = markdown::headings(&d.markdown)
                 .iter()
                 .filter(|h| !(h.level == 1 && h.text == d.title))
                 .map(|h| json!([h.text, h.id]))

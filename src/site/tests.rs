@@ -673,7 +673,7 @@ fn docs_render_with_toc_and_warn_on_broken_links() {
         .collect();
     assert_eq!(
         broken,
-        vec!["content/docs/guide.md:5: broken link ../tables/nope.html"],
+        vec!["content/docs/guide.md:5: broken link ../tables/nope.html: the site has no such page"],
         "{warnings:?}"
     );
     let page = read(dir.path(), "docs/guide.html");
