@@ -497,3 +497,152 @@ fn catalog_rows_say_when_each_table_was_synced_and_how_complete_it_is() {
     }
     assert!(b.console_errors().is_empty(), "{:?}", b.console_errors());
 }
+
+/// Search `query` in the open search dialog; the titles of the results, in order, once the
+/// index files it needs are loaded.
+fn search_titles(b: &Browser, query: &str) -> Vec<String> {
+    b.script(
+        "var i = document.getElementById('search-q'); i.value = arguments[0]; \
+         i.dispatchEvent(new Event('input'));",
+        &[json!(query)],
+    );
+    wait_for(
+        b,
+        &format!("the results of {query:?}"),
+        "var s = document.querySelector('.search-status').textContent; \
+         return /results?\\.$/.test(s) || s === 'No results.';",
+    );
+    let titles = b.script(
+        "return Array.from(document.querySelectorAll('.search-results .search-title'), \
+         function (t) { return t.textContent; });",
+        &[],
+    );
+    serde_json::from_value(titles).unwrap()
+}
+
+#[test]
+fn search_matches_names_at_word_starts_and_ranks_ties_in_catalog_order() {
+    // The demo (its smallest data) with the folders in another catalog order than the tables
+    // are declared in (crm, sales, marketing), and a word, "zebra", in the descriptions of a
+    // table of each folder and of columns whose names sort against their column order.
+    let inst = common::demo_instance(None);
+    let d = inst.path();
+    let edit = |file: &str, pairs: &[(&str, &str)]| {
+        let path = d.join(file);
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        for (from, to) in pairs {
+            assert_eq!(text.matches(from).count(), 1, "{file}: {from}");
+            text = text.replacen(from, to, 1);
+        }
+        std::fs::write(&path, text).unwrap();
+    };
+    edit(
+        "config/instance.yaml",
+        &[
+            (
+                "order: [sales, crm, marketing]",
+                "order: [marketing, sales, crm]",
+            ),
+            ("size: s\n", "size: xs\n"),
+        ],
+    );
+    edit(
+        "content/data_description.md",
+        &[
+            (
+                "One row per registered customer of the shop",
+                "Zebra herd. One row per registered customer of the shop",
+            ),
+            (
+                "description: E-mail address; unique.",
+                "description: Zebra. E-mail address; unique.",
+            ),
+            (
+                "description: Company name for business",
+                "description: Zebra. Company name for business",
+            ),
+            (
+                "One row per order: who placed it",
+                "Zebra herd. One row per order: who placed it",
+            ),
+            (
+                "Marketing campaigns with channel",
+                "Zebra herd. Marketing campaigns with channel",
+            ),
+            (
+                "description: Campaign name, ",
+                "description: Zebra. Campaign name, ",
+            ),
+        ],
+    );
+    let out = common::browser::build(d);
+    assert_eq!(out.status.code(), Some(0), "{}", common::text(&out));
+    let root = d.join("public");
+
+    let b = Browser::open();
+    b.goto(&url(&root, "index.html"));
+    b.press("/");
+    b.find("#search-q");
+
+    // A name matches where its words start, and a query word ends at the end of a name word or
+    // inside the name word it started: "Customer Satisfaction (CSAT)" is no name match of
+    // `customers` (it comes after the names, through its description), but is of `customer sat`.
+    assert_eq!(
+        search_titles(&b, "customers"),
+        [
+            // 0: the name is the query.
+            "customers",
+            "Data model › Customers",
+            // 2: from a later word of the name ("Active and New Customers"; a synonym of
+            // Repeat Purchase Rate: "returning customers").
+            "Active and New Customers",
+            "Repeat Purchase Rate",
+            // 3: through their descriptions, tables, metrics, columns.
+            "support_tickets",
+            "Cost per Acquisition",
+            "Lead Conversion Rate",
+            "Average Order Value",
+            "Total Revenue",
+            "Customer Satisfaction (CSAT)",
+            "web_leads.customer_id",
+            "payments.method",
+            "customers.email",
+            "customers.company",
+        ]
+    );
+    assert_eq!(
+        search_titles(&b, "customer sat"),
+        [
+            "Customer Satisfaction (CSAT)",
+            "support_tickets",
+            "support_tickets.satisfaction_score",
+        ]
+    );
+    // Not from inside a word.
+    assert_eq!(search_titles(&b, "tomer"), Vec::<String>::new());
+    assert_eq!(search_titles(&b, "ders.id"), Vec::<String>::new());
+    // One query word across the words of a column name, columns in catalog order.
+    assert_eq!(
+        search_titles(&b, "orderid"),
+        [
+            "orders.order_id",
+            "order_items.order_id",
+            "payments.order_id",
+            "support_tickets.order_id",
+        ]
+    );
+    // Equal ranks in catalog order: tables by folder (marketing, sales, crm here), columns by
+    // their table's place, then in column order (email before company).
+    assert_eq!(
+        search_titles(&b, "zebra"),
+        [
+            "campaigns",
+            "orders",
+            "customers",
+            "campaigns.name",
+            "customers.email",
+            "customers.company",
+        ]
+    );
+    assert!(b.console_errors().is_empty(), "{:?}", b.console_errors());
+}

@@ -360,9 +360,14 @@ fn first_search_download_of_1000_tables_by_50_columns_is_under_200_kb() {
     assert_eq!(manifest["tables"].as_array().unwrap().len(), 1000);
     assert_eq!(manifest["metrics"].as_array().unwrap().len(), 100);
 
-    // A known column: `sales_orders_0000.<50th column>` is in the shard of its name's prefix,
-    // pointing at table 0, whose page holds the anchor the link targets.
-    let spec = &input.tables[0].spec;
+    // A known column: the 50th of the first table in catalog order (with no catalog order, the
+    // first of the alphabetically first folder; so also the first at equal rank when its shard
+    // is partial) is in the shard of its name's prefix, pointing at that table, whose page holds
+    // the anchor the link targets.
+    let ti = (0..input.tables.len())
+        .min_by_key(|&i| input.tables[i].spec.folder.as_str())
+        .unwrap();
+    let spec = &input.tables[ti].spec;
     let column = &spec.columns[49];
     let word = fold(column.name.split('_').next().unwrap());
     let key = key_for(&word, &keys).expect("a shard for the word");
@@ -371,7 +376,7 @@ fn first_search_download_of_1000_tables_by_50_columns_is_under_200_kb() {
     let records = shard["c"].as_array().unwrap();
     let j = records
         .iter()
-        .position(|r| r[0] == 0 && r[1] == column.name.as_str())
+        .position(|r| r[0] == ti && r[1] == column.name.as_str())
         .unwrap_or_else(|| panic!("{} not in shard {key}", column.name));
     let words = shard["w"].as_array().unwrap();
     let w = words.iter().position(|w| *w == word.as_str()).unwrap();
@@ -388,9 +393,9 @@ fn first_search_download_of_1000_tables_by_50_columns_is_under_200_kb() {
             .position(|t| t == "string")
             .unwrap()
     );
-    assert_eq!(manifest["tables"][0][0], spec.name.as_str());
+    assert_eq!(manifest["tables"][ti][0], spec.name.as_str());
     assert_eq!(
-        manifest["tables"][0].as_array().unwrap().len(),
+        manifest["tables"][ti].as_array().unwrap().len(),
         2,
         "default path tables/<name>.html"
     );

@@ -16,8 +16,9 @@
 //!   when it is not `metrics/<category>/<name>.html`;
 //! - `docs`: `[title, page path, [[heading text, heading id], ...]]`.
 //!
-//! Names of tables, metrics and docs are searched in the core (substring match); shards hold the
-//! words of descriptions (tables, metrics, columns) and the words of column names.
+//! Names of tables, metrics and docs are searched in the core (from the starts of their words, see
+//! [`name_rank`]); shards hold the words of descriptions (tables, metrics, columns) and the words
+//! of column names.
 //!
 //! `search/<file>.js` (a shard) calls `brokerSearch.load({...})` with:
 //! - `k`: its key, the first 1 to [`MAX_KEY_CHARS`] characters of the folded words it holds;
@@ -262,34 +263,85 @@ pub fn tokens(text: &str, stop: bool) -> Vec<Cow<'_, str>> {
     out
 }
 
-/// [`fold`] without anything but letters and digits: the form names are ranked by
+/// [`fold`] without anything but letters and digits: the form names are matched in
 /// (`Customer ID` and `customer_id` both give `customerid`).
 pub fn compact(s: &str) -> String {
     fold(s).chars().filter(|c| c.is_alphanumeric()).collect()
 }
 
-/// How well a name answers a query (both already [`compact`]): 0 equal, 1 the name starts with
-/// the query, 2 the name contains it, 3 neither (the entry matched by another word: a
-/// description, a synonym). Lower is better; `search.js` ranks the same way.
+/// [`compact`] with a space where each word of the name after the first starts: the starts of
+/// its [`words`], changes from letters to digits and back, and every CJK character
+/// (`Customer ID` → `customer id`, `order2Total` → `order 2 total`, `顧客番号` → `顧 客 番 号`).
+/// `search.js` computes the same word starts (`nameForm`).
+pub fn name_form(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 4);
+    let (mut in_word, mut prev_lower, mut prev) = (false, false, None::<char>);
+    let mut buf = [0u8; 4];
+    for ch in text.chars() {
+        // `fold` works character by character, so the pieces add up to `fold(text)`.
+        let mut start = true;
+        if is_word_char(ch) {
+            start = !in_word || (prev_lower && ch.is_uppercase());
+            in_word = true;
+            prev_lower = ch.is_lowercase();
+        } else {
+            in_word = false;
+            prev_lower = false;
+        }
+        for c in fold(ch.encode_utf8(&mut buf)).chars() {
+            if !c.is_alphanumeric() {
+                continue;
+            }
+            let digit_change = prev.is_some_and(|p| p.is_numeric() != c.is_numeric());
+            if (start || is_cjk(c) || digit_change) && !out.is_empty() {
+                out.push(' ');
+            }
+            start = false;
+            out.push(c);
+            prev = Some(c);
+        }
+    }
+    out
+}
+
+/// How well a name answers a one-word query (`query` [`compact`], `name` a [`name_form`]): 0 the
+/// name is the query, 1 the name matches it from its start, 2 from the start of a later word, 3
+/// not at all (the entry matched by another word: a description, a category). A match starts
+/// where a word of the name starts and ends where one starts, at the end of the name, or inside
+/// the word it started in (`cust` and `customerid` match `customer id`, `tomer` and
+/// `customeri` do not). Lower is better; `search.js` ranks the same way.
 pub fn name_rank(query: &str, name: &str) -> u8 {
     let (q, n) = (query.as_bytes(), name.as_bytes());
     let Some(&q0) = q.first() else {
         return if n.is_empty() { 0 } else { 1 };
     };
-    // `name.contains(query)` (a UTF-8 needle matches only at character boundaries), compared
-    // byte by byte from each place the first byte occurs: names are short and this runs for
-    // every entry of a big shard, where calling `memcmp` or `memchr` cost more than the
-    // comparisons themselves.
-    let Some(last) = n.len().checked_sub(q.len()) else {
-        return 3;
-    };
-    for i in 0..=last {
-        if n[i] == q0 && (1..q.len()).all(|j| n[i + j] == q[j]) {
-            return match (i, n.len() == q.len()) {
-                (0, true) => 0,
-                (0, false) => 1,
-                _ => 2,
-            };
+    // Byte by byte from each word start (a space is ASCII, never inside a UTF-8 character):
+    // names are short and this runs for every entry of a big shard.
+    let mut start = 0;
+    while start < n.len() {
+        if n[start] == q0 {
+            let (mut p, mut j, mut crossed) = (start, 0, false);
+            while j < q.len() && p < n.len() {
+                if n[p] == b' ' {
+                    crossed = true;
+                } else if n[p] == q[j] {
+                    j += 1;
+                } else {
+                    break;
+                }
+                p += 1;
+            }
+            if j == q.len() && (p == n.len() || n[p] == b' ' || !crossed) {
+                return match (start, p == n.len()) {
+                    (0, true) => 0,
+                    (0, false) => 1,
+                    _ => 2,
+                };
+            }
+        }
+        match n[start..].iter().position(|&b| b == b' ') {
+            Some(i) => start += i + 1,
+            None => break,
         }
     }
     3
@@ -368,8 +420,8 @@ pub fn snippet(text: &str) -> String {
     out
 }
 
-/// An entry that shards point at. Ordered as results of equal rank are: tables, metrics, then
-/// columns, each in input order.
+/// An entry that shards point at (tables, metrics, then columns, each in input order; results
+/// of equal rank are in catalog order, see [`Index::order`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum Item {
     Table(usize),
@@ -392,20 +444,22 @@ struct ColumnEntry {
 struct Index {
     /// Number of tables.
     tables: usize,
-    /// Compact name, display name and synonyms per metric.
+    /// Name, display name and synonyms per metric, each a [`name_form`].
     metric_names: Vec<Vec<String>>,
     /// Columns per table.
     columns: Vec<Vec<ColumnEntry>>,
     /// Per table, the [`Index::entry`] number of its first column.
     first_column: Vec<usize>,
-    /// The compact names of the tables and columns, by entry number, end to end in one buffer
+    /// The [`name_form`]s of the tables and columns, by entry number, end to end in one buffer
     /// (metrics' are empty; see `metric_names`): ranking reads one for every entry of a big
     /// shard, so they sit together rather than behind a pointer each.
     names: String,
     /// Per entry, the end of its name in `names` (its start is the previous entry's end).
     name_ends: Vec<u32>,
     /// Per entry, its place among results of equal rank (as in `search.js`): tables, metrics,
-    /// then columns; tables and metrics in input order, columns by table then name.
+    /// then columns, each in catalog order: tables by folder (in the catalog's order), then in
+    /// input order; metrics in input order (by category, then name); columns by their table's
+    /// place, then in column order.
     order: Vec<u32>,
     /// Token → entries, sorted by token; each token's entries sorted and unique.
     postings: Vec<(String, Vec<Item>)>,
@@ -548,7 +602,7 @@ pub fn build(input: &SiteInput) -> anyhow::Result<Vec<SearchFile>> {
         })
         .collect();
 
-    // Per table: its columns' records (type index still to assign), compact names and anchors
+    // Per table: its columns' records (type index still to assign), name forms and anchors
     // (when not `column-<name>`), in parallel.
     type TableColumns<'a> = (
         Vec<(ColumnEntry, &'a str)>,
@@ -565,7 +619,7 @@ pub fn build(input: &SiteInput) -> anyhow::Result<Vec<SearchFile>> {
             for (cname, ctype, desc) in table_columns(t) {
                 let anchor = column_anchor(cname);
                 anchor_row.push((anchor.strip_prefix("column-") != Some(cname)).then_some(anchor));
-                names.push(compact(cname));
+                names.push(name_form(cname));
                 let entry = ColumnEntry {
                     name: cname.to_string(),
                     type_index: 0,
@@ -625,8 +679,8 @@ pub fn build(input: &SiteInput) -> anyhow::Result<Vec<SearchFile>> {
         }
         metrics_json.push(entry);
         add(&mut by_token, &m.description, true, Item::Metric(mi));
-        let mut names = vec![compact(&m.name), compact(&m.display_name)];
-        names.extend(m.synonyms.iter().map(|s| compact(s)));
+        let mut names = vec![name_form(&m.name), name_form(&m.display_name)];
+        names.extend(m.synonyms.iter().map(|s| name_form(s)));
         metric_names.push(names);
     }
 
@@ -662,7 +716,7 @@ pub fn build(input: &SiteInput) -> anyhow::Result<Vec<SearchFile>> {
         .collect();
     let mut names = String::new();
     let mut name_ends = Vec::new();
-    let table_names = input.tables.iter().map(|t| compact(&t.spec.name));
+    let table_names = input.tables.iter().map(|t| name_form(&t.spec.name));
     let metric_slots = metric_names.iter().map(|_| String::new());
     for name in table_names
         .chain(metric_slots)
@@ -671,19 +725,24 @@ pub fn build(input: &SiteInput) -> anyhow::Result<Vec<SearchFile>> {
         names.push_str(&name);
         name_ends.push(names.len() as u32);
     }
-    let mut by_order: Vec<(u8, usize, &str, usize)> = (0..input.tables.len())
-        .map(|t| (0, t, "", t))
-        .chain((0..metric_names.len()).map(|m| (1, m, "", input.tables.len() + m)))
+    // Tables by folder (catalog order), then input order; columns by their table's place, then
+    // column order; metrics in input order (already by category, then name).
+    let folder_of: Vec<usize> = input
+        .tables
+        .iter()
+        .map(|t| folder_ids.get(t.spec.folder.as_str()).copied().unwrap_or(0))
+        .collect();
+    let mut by_order: Vec<(u8, usize, usize, usize, usize)> = (0..input.tables.len())
+        .map(|t| (0, folder_of[t], t, 0, t))
+        .chain((0..metric_names.len()).map(|m| (1, 0, m, 0, input.tables.len() + m)))
         .chain(columns.iter().enumerate().flat_map(|(t, cols)| {
-            let first = first_column[t];
-            cols.iter()
-                .enumerate()
-                .map(move |(c, e)| (3, t, e.name.as_str(), first + c))
+            let (first, folder) = (first_column[t], folder_of[t]);
+            (0..cols.len()).map(move |c| (3, folder, t, c, first + c))
         }))
         .collect();
     by_order.sort_unstable();
     let mut order = vec![0; by_order.len()];
-    for (place, &(_, _, _, entry)) in by_order.iter().enumerate() {
+    for (place, &(_, _, _, _, entry)) in by_order.iter().enumerate() {
         order[entry] = place as u32;
     }
     drop(by_order);
@@ -961,15 +1020,39 @@ mod tests {
     fn ranking_inputs() {
         assert_eq!(compact("Customer ID"), "customerid");
         assert_eq!(compact("customer_id"), "customerid");
-        assert_eq!(name_rank("customerid", "customerid"), 0);
-        assert_eq!(name_rank("cust", "customerid"), 1);
-        assert_eq!(name_rank("id", "customerid"), 2);
-        assert_eq!(name_rank("zip", "customerid"), 3);
-        assert_eq!(name_rank("aab", "aaab"), 2);
-        assert_eq!(name_rank("ida", "id"), 3);
+        assert_eq!(name_form("Customer ID"), "customer id");
+        assert_eq!(name_form("customer_id"), "customer id");
+        assert_eq!(name_form("orderDate"), "order date");
+        assert_eq!(name_form("order2Total"), "order 2 total");
+        assert_eq!(name_form("HTTPStatus"), "httpstatus");
+        assert_eq!(name_form("顧客番号"), "顧 客 番 号");
+        assert_eq!(name_form("Zákazník (CZ)"), "zakaznik cz");
+        assert_eq!(name_form("straße"), "strasse");
+        assert_eq!(name_form(" -- "), "");
+        let n = name_form("customer_id");
+        assert_eq!(name_rank("customerid", &n), 0);
+        assert_eq!(name_rank("cust", &n), 1);
+        assert_eq!(name_rank("customer", &n), 1);
+        assert_eq!(name_rank("id", &n), 2);
+        assert_eq!(name_rank("zip", &n), 3);
+        // Not from inside a word, and not ending inside a later word.
+        assert_eq!(name_rank("tomer", &n), 3);
+        assert_eq!(name_rank("customeri", &n), 3);
+        let n = name_form("Customer Satisfaction");
+        assert_eq!(name_rank("customers", &n), 3);
+        assert_eq!(name_rank("sat", &n), 2);
+        assert_eq!(
+            name_rank("customers", &name_form("Active and New Customers")),
+            2
+        );
+        assert_eq!(name_rank("aab", &name_form("aaab")), 3);
+        assert_eq!(name_rank("aab", &name_form("a_aab")), 2);
+        assert_eq!(name_rank("ida", &name_form("id")), 3);
+        assert_eq!(name_rank("番号", &name_form("顧客番号")), 2);
+        assert_eq!(name_rank("2", &name_form("order2")), 2);
         assert_eq!(name_rank("", ""), 0);
         assert_eq!(name_rank("", "id"), 1);
-        assert_eq!(name_rank("čí", "čísło"), 1);
+        assert_eq!(name_rank(&compact("čí"), &name_form("Čísło")), 1);
     }
 
     #[test]

@@ -54,16 +54,76 @@
     flush();
     return out;
   }
-  function compact(s) {
-    var out = "";
-    for (var c of fold(s)) if (ALNUM.test(c)) out += c;
-    return out;
+  // CJK ideographs, kana and Hangul (as is_cjk in search.rs): every such character starts a word.
+  function isCjk(cp) {
+    return (cp >= 0x2E80 && cp <= 0x2FDF) || (cp >= 0x3040 && cp <= 0x30FF) ||
+      (cp >= 0x3100 && cp <= 0x31FF) || (cp >= 0x3400 && cp <= 0x4DBF) ||
+      (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0xAC00 && cp <= 0xD7AF) ||
+      (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x20000 && cp <= 0x2FFFF);
   }
-  function nameRank(q, name) {
-    if (name === q) return 0;
-    if (name.indexOf(q) === 0) return 1;
-    if (q && name.indexOf(q) !== -1) return 2;
-    return 3;
+  var DIGIT = /\p{N}/u;
+  // A name as it is matched: `s`, its compact form (folded, letters and digits only: `Customer ID`
+  // and `customer_id` both give `customerid`), and `b`, the places in `s` where a word of the name
+  // starts (the starts of its words(), letter/digit changes, each CJK character) and its end.
+  function nameForm(text) {
+    var s = "", b = {}, inWord = false, prevLower = false, prev = "";
+    for (var ch of text) {
+      // `fold` works character by character, so the pieces add up to fold(text).
+      var start = true;
+      if (isWordChar(ch)) {
+        start = !inWord || (prevLower && UPPER.test(ch));
+        inWord = true;
+        prevLower = LOWER.test(ch);
+      } else {
+        inWord = false;
+        prevLower = false;
+      }
+      for (var c of fold(ch)) {
+        if (!ALNUM.test(c)) continue;
+        if (start || isCjk(c.codePointAt(0)) || (prev && DIGIT.test(prev) !== DIGIT.test(c))) {
+          b[s.length] = true;
+        }
+        start = false;
+        s += c;
+        prev = c;
+      }
+    }
+    b[s.length] = true;
+    return { s: s, b: b };
+  }
+  // A query as it is matched: `s`, its words() end to end, and `starts`, where each of them
+  // starts in `s`.
+  function queryForm(ws) {
+    var s = "", starts = {};
+    ws.forEach(function (w) {
+      starts[s.length] = true;
+      for (var c of w) if (ALNUM.test(c)) s += c;
+    });
+    return { s: s, starts: starts };
+  }
+  // Where query `q` matches name `n` (both forms above), -1 if nowhere. A match starts where a
+  // word of the name starts, and ends where one starts or the name ends, or inside a name word
+  // that starts where a word of the query starts (`customer sat` → Customer Satisfaction, but
+  // not `customers` → Customer Satisfaction, nor `tomer` → customer).
+  function matchAt(q, n) {
+    if (!q.s) return -1;
+    for (var i = n.s.indexOf(q.s); i !== -1; i = n.s.indexOf(q.s, i + 1)) {
+      if (!n.b[i]) continue;
+      var end = i + q.s.length;
+      if (!n.b[end]) {
+        var w = end - 1;
+        while (!n.b[w]) w--;
+        if (!q.starts[w - i]) continue;
+      }
+      return i;
+    }
+    return -1;
+  }
+  // 0: the name is the query; 1: it starts with it; 2: it holds it from another word on; 3: none.
+  function nameRank(q, n) {
+    if (n.s === q.s) return 0;
+    var i = matchAt(q, n);
+    return i === 0 ? 1 : i > 0 ? 2 : 3;
   }
   function shardFile(key) {
     var out = "";
@@ -107,26 +167,30 @@
     s.onerror = function () { failed = true; update(); };
     document.head.appendChild(s);
   }
-  // Tables, metrics, docs and doc headings: searched by name in the core file.
+  // Tables, metrics, docs and doc headings: searched by name in the core file. `order` is the
+  // catalog order: tables by folder (`folders` is in catalog order), then as declared; metrics
+  // as the index lists them (by category, then name, as metrics/index.html); docs by slug with
+  // docs/index.html first (as docs/index.html), their headings in page order.
   function prepare(m) {
     m.tables.forEach(function (t, i) {
       var folder = m.folders[t[1]] || [""];
       var label = folder[1] || folder[0];
-      entries.push({ kind: 0, order: i, title: t[0], meta: "table · " + label, code: true,
-        names: [compact(t[0])], extra: words(folder.join(" ")),
-        href: hrefTo(t[2] || "tables/" + t[0] + ".html") });
+      entries.push({ kind: 0, order: t[1] * m.tables.length + i, title: t[0],
+        meta: "table · " + label, code: true, names: [nameForm(t[0])],
+        extra: words(folder.join(" ")), href: hrefTo(t[2] || "tables/" + t[0] + ".html") });
     });
     m.metrics.forEach(function (x, i) {
       entries.push({ kind: 1, order: i, title: x[1] || x[0], meta: "metric · " + x[0] + " · " + x[2],
-        names: [x[0], x[1]].concat(x[3]).map(compact), extra: words(x[2]),
+        names: [x[0], x[1]].concat(x[3]).map(nameForm), extra: words(x[2]),
         href: hrefTo(x[4] || "metrics/" + x[2] + "/" + x[0] + ".html") });
     });
     m.docs.forEach(function (d, i) {
-      entries.push({ kind: 2, order: i * 1000, title: d[0], meta: "doc",
-        names: [compact(d[0])], extra: [], href: hrefTo(d[1]) });
+      var place = d[1] === "docs/index.html" ? 0 : i + 1;
+      entries.push({ kind: 2, order: place * 1000, title: d[0], meta: "doc",
+        names: [nameForm(d[0])], extra: [], href: hrefTo(d[1]) });
       d[2].forEach(function (h, j) {
-        entries.push({ kind: 2, order: i * 1000 + j + 1, title: d[0] + " › " + h[0], meta: "doc section",
-          names: [compact(h[0])], extra: [], href: hrefTo(d[1], h[1]) });
+        entries.push({ kind: 2, order: place * 1000 + j + 1, title: d[0] + " › " + h[0],
+          meta: "doc section", names: [nameForm(h[0])], extra: [], href: hrefTo(d[1], h[1]) });
       });
     });
   }
@@ -139,17 +203,23 @@
     }
     return null;
   }
+  // Whether query word `w` (a queryForm) matches a name of `e` or starts one of its other words.
   function nameMatch(e, w) {
-    for (var i = 0; i < e.names.length; i++) if (e.names[i].indexOf(w) !== -1) return true;
-    for (var j = 0; j < e.extra.length; j++) if (e.extra[j].indexOf(w) === 0) return true;
+    for (var i = 0; i < e.names.length; i++) if (matchAt(w, e.names[i]) !== -1) return true;
+    for (var j = 0; j < e.extra.length; j++) if (e.extra[j].indexOf(w.s) === 0) return true;
     return false;
   }
+  // The `j`-th column record of shard `s` as an entry (made once per shard). Its `order` is its
+  // table's; among the columns of one table, `j` follows the table's column order (a shard's
+  // records are sorted by table, then column position).
   function columnEntry(s, j) {
+    var made = s.made || (s.made = []);
+    if (made[j]) return made[j];
     var c = s.c[j], t = tableEntry(c[0]);
-    return { id: "c" + c[0] + "." + c[1], kind: 3, order: c[0], name: c[1],
+    return (made[j] = { id: "c" + c[0] + "." + c[1], kind: 3, order: t.order, t: c[0], name: c[1],
       title: t.title + "." + c[1], meta: manifest.types[c[2]] || "", code: true, snippet: c[3],
-      names: [compact(c[1])], table: t.names[0], extra: [],
-      href: t.href + "#" + enc(c[4] || "column-" + c[1]) };
+      names: [nameForm(c[1])], table: t.names[0], extra: [],
+      href: t.href + "#" + enc(c[4] || "column-" + c[1]) });
   }
   // Results for `text`: {loading} while index files are on their way, else {items, total, partial}.
   function search(text) {
@@ -159,7 +229,7 @@
     var tablePart = null;
     var dot = raw.indexOf(".");
     if (dot > 0 && dot < raw.length - 1 && !/\s/.test(raw)) {
-      tablePart = compact(raw.slice(0, dot));
+      tablePart = queryForm(words(raw.slice(0, dot)));
       raw = raw.slice(dot + 1);
     }
     var ws = words(raw);
@@ -171,45 +241,73 @@
     });
     if (loading) return { loading: true };
 
+    // Each query word on its own, for "every word must match".
+    var wq = ws.map(function (w) { return queryForm([w]); });
     var found = {}, partial = false;
-    function add(e, wi) {
+    // `at[wi]`: for a column, its record number in the shard of word `wi`.
+    function add(e, wi, j) {
       var id = e.id || (e.id = "e" + e.kind + "." + e.order);
-      var f = found[id] || (found[id] = { e: e, hit: [] });
+      var f = found[id] || (found[id] = { e: e, hit: [], at: [] });
       f.hit[wi] = true;
+      if (j !== undefined) f.at[wi] = j;
     }
     ws.forEach(function (w, wi) {
-      entries.forEach(function (e) { if (nameMatch(e, w)) add(e, wi); });
+      entries.forEach(function (e) { if (nameMatch(e, wq[wi])) add(e, wi); });
       var s = shards[shardKey(w)];
       if (!s) return;
       if (s.p) partial = true;
       for (var i = 0; i < s.w.length; i++) {
-        if (s.w[i].indexOf(w) !== 0) continue;
+        if (s.w[i].indexOf(w) !== 0) {
+          // A shard word that `w` starts with (`order` for `orderid`; it is in this shard when
+          // at least as long as the key): a column named with it may match `w` across its words.
+          if (w.indexOf(s.w[i]) !== 0) continue;
+          s.h[i].forEach(function (h) {
+            if (h % 4 !== 3) return;
+            var c = columnEntry(s, Math.floor(h / 4));
+            if (nameMatch(c, wq[wi])) add(c, wi, Math.floor(h / 4));
+          });
+          continue;
+        }
         s.h[i].forEach(function (h) {
           var n = Math.floor(h / 4);
           if (h % 4 === 0) add(entries[n], wi);
           else if (h % 4 === 1) add(entries[manifest.tables.length + n], wi);
-          else if (h % 4 === 3) add(columnEntry(s, n), wi);
+          else if (h % 4 === 3) add(columnEntry(s, n), wi, n);
         });
       }
     });
-    var q = compact(raw);
-    var items = [];
+    var q = queryForm(ws);
+    var items = [], columnsOf = {};
     Object.keys(found).forEach(function (id) {
       var f = found[id], e = f.e;
-      if (tablePart !== null && (e.kind !== 3 || e.table.indexOf(tablePart) === -1)) return;
+      if (tablePart !== null && (e.kind !== 3 || matchAt(tablePart, e.table) === -1)) return;
       for (var wi = 0; wi < ws.length; wi++) {
         if (f.hit[wi]) continue;
         // A column also answers a word that its table's name holds ("orders id").
-        if (e.kind === 3 && e.table.indexOf(ws[wi]) !== -1) continue;
-        if (nameMatch(e, ws[wi])) continue;
+        if (e.kind === 3 && matchAt(wq[wi], e.table) !== -1) continue;
+        if (nameMatch(e, wq[wi])) continue;
         return;
       }
       var rank = 3;
       e.names.forEach(function (n) { rank = Math.min(rank, nameRank(q, n)); });
-      items.push({ e: e, rank: rank });
+      var it = { e: e, rank: rank, at: f.at, sub: 0 };
+      items.push(it);
+      if (e.kind === 3) (columnsOf[e.t] || (columnsOf[e.t] = [])).push(it);
+    });
+    // The columns of one table in column order: by their records in the shard of the first
+    // query word whose shard holds them all (records are in column order within a shard), else
+    // by name.
+    Object.keys(columnsOf).forEach(function (t) {
+      var cols = columnsOf[t];
+      for (var wi = 0; wi < ws.length; wi++) {
+        if (cols.every(function (it) { return it.at[wi] !== undefined; })) {
+          cols.forEach(function (it) { it.sub = it.at[wi]; });
+          return;
+        }
+      }
     });
     items.sort(function (a, b) {
-      return a.rank - b.rank || a.e.kind - b.e.kind || a.e.order - b.e.order ||
+      return a.rank - b.rank || a.e.kind - b.e.kind || a.e.order - b.e.order || a.sub - b.sub ||
         (a.e.name < b.e.name ? -1 : a.e.name > b.e.name ? 1 : 0);
     });
     return { items: items.slice(0, LIMIT), total: items.length, partial: partial };
