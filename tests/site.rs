@@ -449,3 +449,58 @@ fn a_doc_link_to_an_anchor_that_is_not_there_is_a_warning_naming_file_and_line()
         "a broken reference links nowhere"
     );
 }
+
+#[test]
+fn doc_images_are_published_beside_the_docs_and_remote_or_missing_ones_are_warnings() {
+    let inst = common::demo_instance(None);
+    let docs = inst.path().join("content/docs");
+    std::fs::create_dir_all(docs.join("img")).unwrap();
+    // A 1×1 PNG, and an SVG carrying a script.
+    let png: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\0\x05\0\x01\xff\x89\x99=\x1d\0\0\0\0IEND\xaeB`\x82";
+    std::fs::write(docs.join("img/schema.png"), png).unwrap();
+    std::fs::write(
+        docs.join("img/flow.svg"),
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 4 4\"><script>alert(1)</script><rect width=\"4\" height=\"4\"/></svg>",
+    )
+    .unwrap();
+    let doc = docs.join("pictures.md");
+    std::fs::write(
+        &doc,
+        "# Pictures\n\n![schema](img/schema.png) ![flow](img/flow.svg)\n\
+         ![gone](img/gone.png)\n![remote](https://example.com/chart.png)\n",
+    )
+    .unwrap();
+    let out = common::broker(&[
+        "build",
+        "--instance",
+        inst.path().to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", common::text(&out));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let warnings: Vec<String> = summary["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap().to_string())
+        .filter(|w| w.contains("pictures.md") || w.contains("flow.svg"))
+        .collect();
+    let file = doc.display();
+    assert_eq!(
+        warnings,
+        [
+            format!("{}: removed from the published SVG: <script>", docs.join("img/flow.svg").display()),
+            format!("{file}:4: broken image img/gone.png: no such image under content/docs/ (published are png, jpg, jpeg, gif, webp, avif, svg)"),
+            format!("{file}:5: image https://example.com/chart.png loads from the network: readers offline or behind a firewall do not see it, and its host sees every reader; put the file next to the docs (content/docs/) and link it relatively"),
+        ]
+    );
+    let public = inst.path().join("public/docs");
+    assert_eq!(std::fs::read(public.join("img/schema.png")).unwrap(), png);
+    let svg = std::fs::read_to_string(public.join("img/flow.svg")).unwrap();
+    assert!(!svg.contains("script") && svg.contains("<rect"), "{svg}");
+    let html = std::fs::read_to_string(public.join("pictures.html")).unwrap();
+    assert!(
+        html.contains(r#"<img src="img/schema.png" alt="schema" />"#),
+        "{html}"
+    );
+}

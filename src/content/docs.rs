@@ -18,6 +18,57 @@ pub struct Doc {
     pub source: String,
 }
 
+/// An image next to the docs (`content/docs/img/schema.png`), published at the same path under
+/// `docs/` so a doc links it relatively (`![schema](img/schema.png)`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DocImage {
+    /// Path under the docs folder, `/`-separated (`img/schema.png`).
+    pub path: String,
+    /// The file.
+    pub file: std::path::PathBuf,
+}
+
+/// File extensions published as doc images (SVG is sanitised as a logo is; see
+/// [`crate::site::brand::sanitize_svg`]).
+pub const IMAGE_EXTENSIONS: [&str; 7] = ["png", "jpg", "jpeg", "gif", "webp", "avif", "svg"];
+
+/// The images under `dir` (any depth; names starting with `.` skipped), sorted by path. A
+/// missing folder means none. Errors: a folder that cannot be listed.
+pub fn load_images(dir: &Path) -> anyhow::Result<Vec<DocImage>> {
+    if !dir.exists() {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    let walk = walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+    for entry in walk {
+        let entry = entry.with_context(|| format!("{}: cannot list", dir.display()))?;
+        let ext = entry
+            .path()
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        if !entry.file_type().is_file()
+            || !ext.is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.as_str()))
+        {
+            continue;
+        }
+        let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path());
+        let path = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join("/");
+        out.push(DocImage {
+            path,
+            file: entry.path().to_path_buf(),
+        });
+    }
+    Ok(out)
+}
+
 /// Load every `*.md` directly under `dir`, sorted by slug. A missing folder means no docs.
 /// Errors: a file that cannot be read or is not UTF-8 (naming the file).
 pub fn load_dir(dir: &Path) -> anyhow::Result<Vec<Doc>> {

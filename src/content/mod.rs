@@ -32,6 +32,8 @@ pub struct Content {
     /// Path of `data_description.md` as loaded, for messages (empty when not loaded from a
     /// file).
     pub data_description: String,
+    /// Images under `content/docs/`, published next to the docs.
+    pub doc_images: Vec<docs::DocImage>,
 }
 
 impl Content {
@@ -55,6 +57,10 @@ impl Content {
             errors.push(e);
             Vec::new()
         });
+        let doc_images = docs::load_images(&content_dir.join("docs")).unwrap_or_else(|e| {
+            errors.push(e);
+            Vec::new()
+        });
         if !errors.is_empty() {
             let text: Vec<String> = errors.iter().map(|e| format!("{e:#}")).collect();
             anyhow::bail!("{}", text.join("\n"));
@@ -64,6 +70,7 @@ impl Content {
             metrics,
             docs,
             data_description: data_description.display().to_string(),
+            doc_images,
         })
     }
 

@@ -50,6 +50,8 @@ pub struct Rendered {
     pub links: Vec<Link>,
     /// Catalog references (`table:`, `metric:`, `doc:`) the resolver did not know, in order.
     pub broken: Vec<Link>,
+    /// Images, relative or `http(s)://`, in order.
+    pub images: Vec<Link>,
 }
 
 /// Schemes of catalog references (see the module documentation).
@@ -82,6 +84,7 @@ pub fn render(markdown: &str, resolve: &dyn Fn(&str) -> Option<String>) -> Rende
     // Pass 2: neutralise raw HTML and unsafe URLs, resolve references, collect links.
     let mut links = Vec::new();
     let mut broken = Vec::new();
+    let mut images = Vec::new();
     let events = events.into_iter().map(|(event, range)| match event {
         Event::Html(s) | Event::InlineHtml(s) => Event::Text(s),
         Event::Start(Tag::HtmlBlock) => Event::Start(Tag::CodeBlock(CodeBlockKind::Indented)),
@@ -131,12 +134,21 @@ pub fn render(markdown: &str, resolve: &dyn Fn(&str) -> Option<String>) -> Rende
             dest_url,
             title,
             id,
-        }) => Event::Start(Tag::Image {
-            link_type,
-            dest_url: CowStr::from(safe_url(&dest_url)),
-            title,
-            id,
-        }),
+        }) => {
+            let dest = safe_url(&dest_url);
+            if is_relative(&dest) || matches!(scheme(&dest).as_deref(), Some("http" | "https")) {
+                images.push(Link {
+                    line: line_of(range.start),
+                    target: dest.clone(),
+                });
+            }
+            Event::Start(Tag::Image {
+                link_type,
+                dest_url: CowStr::from(dest),
+                title,
+                id,
+            })
+        }
         other => other,
     });
     let mut html = String::with_capacity(markdown.len() * 3 / 2);
@@ -146,6 +158,7 @@ pub fn render(markdown: &str, resolve: &dyn Fn(&str) -> Option<String>) -> Rende
         headings,
         links,
         broken,
+        images,
     }
 }
 

@@ -334,6 +334,9 @@ impl Render<'_> {
     fn doc_pages(&self) -> anyhow::Result<Vec<String>> {
         let (site, input) = (self.site, self.input);
         let mut warnings = Vec::new();
+        if self.only.is_none() {
+            warnings.extend(self.doc_images()?);
+        }
         let (ctx, twin, intro) = site.docs_index();
         let mut ctx = minijinja::Value::from_serialize(&ctx);
         if let Some(r) = &intro {
@@ -371,6 +374,45 @@ impl Render<'_> {
                 ctx,
                 to_json(&twin)?,
             )?;
+        }
+        Ok(warnings)
+    }
+
+    /// The images next to the docs, at `docs/<path>`: raster files as they are, SVG files
+    /// sanitised ([`brand::sanitize_svg`]: no script, no outside reference). Returns warnings:
+    /// a file that cannot be read or an SVG refused (not published), parts of an SVG removed.
+    /// Errors: the output cannot be written.
+    fn doc_images(&self) -> anyhow::Result<Vec<String>> {
+        let mut warnings = Vec::new();
+        for img in &self.input.content.doc_images {
+            let file = img.file.display();
+            let bytes = match std::fs::read(&img.file) {
+                Ok(b) => b,
+                Err(e) => {
+                    warnings.push(format!("{file}: cannot read, not published: {e}"));
+                    continue;
+                }
+            };
+            let target = format!("docs/{}", img.path);
+            if !img.path.to_ascii_lowercase().ends_with(".svg") {
+                write(self.out, &target, &bytes)?;
+                continue;
+            }
+            let clean = String::from_utf8(bytes)
+                .map_err(|_| "not UTF-8 text".to_string())
+                .and_then(|text| brand::sanitize_svg(&text));
+            match clean {
+                Ok(c) => {
+                    if !c.removed.is_empty() {
+                        warnings.push(format!(
+                            "{file}: removed from the published SVG: {}",
+                            c.removed.join(", ")
+                        ));
+                    }
+                    write(self.out, &target, c.svg.as_bytes())?;
+                }
+                Err(e) => warnings.push(format!("{file}: not published: {e}")),
+            }
         }
         Ok(warnings)
     }

@@ -287,6 +287,8 @@ pub struct Site<'a> {
     pub pages: BTreeSet<String>,
     /// The heading ids of each doc page, by its path from the output root.
     doc_anchors: BTreeMap<String, BTreeSet<String>>,
+    /// The doc images, by path from the output root (`docs/img/schema.png`).
+    doc_images: BTreeSet<String>,
 }
 
 impl<'a> Site<'a> {
@@ -337,6 +339,12 @@ impl<'a> Site<'a> {
             metrics_by_table,
             pages,
             doc_anchors,
+            doc_images: input
+                .content
+                .doc_images
+                .iter()
+                .map(|i| format!("docs/{}", i.path))
+                .collect(),
         }
     }
 
@@ -555,6 +563,8 @@ impl<'a> Site<'a> {
         let twin = json!({
             "version": JSON_VERSION,
             "kind": "dashboard",
+            // Not the time itself: that would make every build rewrite this file.
+            "built_at_in": "meta/manifest.json",
             "instance": {"name": input.instance_name, "subtitle": input.instance_subtitle},
             "broker_version": input.broker_version,
             "counts": {
@@ -1361,6 +1371,24 @@ impl<'a> Site<'a> {
                 }
             }
         }
+        for image in &rendered.images {
+            if !is_local(&image.target) {
+                out.push(format!(
+                    "{}:{}: image {} loads from the network: readers offline or behind a firewall do not see it, and its host sees every reader; put the file next to the docs (content/docs/) and link it relatively",
+                    d.source, image.line, image.target
+                ));
+            } else if !markdown::resolve("docs", &image.target)
+                .is_some_and(|p| self.doc_images.contains(&p))
+            {
+                out.push(format!(
+                    "{}:{}: broken image {}: no such image under content/docs/ (published are {})",
+                    d.source,
+                    image.line,
+                    image.target,
+                    crate::content::docs::IMAGE_EXTENSIONS.join(", ")
+                ));
+            }
+        }
         for r in &rendered.broken {
             out.push(format!(
                 "{}:{}: broken reference {}: the catalog has no such {}",
@@ -1424,6 +1452,11 @@ impl<'a> Site<'a> {
         }
         out
     }
+}
+
+/// Whether a URL has no scheme (a path on the site).
+fn is_local(url: &str) -> bool {
+    !url.contains("://") && !url.starts_with("//")
 }
 
 fn toc(headings: &[markdown::Heading]) -> Vec<Value> {

@@ -428,6 +428,7 @@ pub(crate) fn input() -> SiteInput {
             metrics: vec![metric.clone()],
             docs,
             data_description: "content/data_description.md".into(),
+            doc_images: Vec::new(),
         },
         tables: vec![
             TableReport {
@@ -548,6 +549,9 @@ fn renders_every_page_and_twin() {
     }
     let dash = read(dir.path(), "index.html");
     assert!(dash.contains("Acme &lt;Data&gt;"));
+    // An icon of its own, so a browser asks for no /favicon.ico (a 404 behind the gate).
+    assert!(dash.contains(r#"<link rel="icon" type="image/svg+xml" href="assets/favicon.svg">"#));
+    assert!(read(dir.path(), "assets/favicon.svg").starts_with("<svg "));
     assert!(
         !dash.contains("2025-01-01T00:00:00Z"),
         "the dashboard carries no build time"
@@ -559,6 +563,7 @@ fn renders_every_page_and_twin() {
     let dash_json: serde_json::Value =
         serde_json::from_str(&read(dir.path(), "index.json")).unwrap();
     assert_eq!(dash_json["kind"], "dashboard");
+    assert_eq!(dash_json["built_at_in"], "meta/manifest.json");
     assert_eq!(dash_json["counts"]["tables_failed"], 1);
 }
 

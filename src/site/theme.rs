@@ -63,6 +63,10 @@ pub(crate) const TEMPLATES: &[(&str, &str)] = &[
 /// Static files of the default theme, by name; published under `assets/`.
 const STATIC: &[(&str, &str)] = &[
     (
+        "favicon.svg",
+        include_str!("../../themes/default/static/favicon.svg"),
+    ),
+    (
         "style.css",
         include_str!("../../themes/default/static/style.css"),
     ),
