@@ -646,3 +646,41 @@ fn search_matches_names_at_word_starts_and_ranks_ties_in_catalog_order() {
     );
     assert!(b.console_errors().is_empty(), "{:?}", b.console_errors());
 }
+
+#[test]
+fn line_chart_axis_labels_clear_the_dots_at_desktop_width() {
+    let root = demo_site("axis-labels");
+    let b = Browser::open();
+    b.set_viewport(1280, 900, false);
+    let mut checked = 0;
+    for page in [
+        "metrics/revenue/total_revenue.html",
+        "metrics/revenue/average_order_value.html",
+        "metrics/customers/customer_count.html",
+        "metrics/marketing/lead_conversion_rate.html",
+        "metrics/support/avg_resolution_hours.html",
+    ] {
+        b.goto(&url(&root, page));
+        // For each line chart: the y axis labels (at x = 0) that a dot's box overlaps.
+        let v = b.script(
+            "var out = {charts: 0, hits: []};\
+             document.querySelectorAll('svg.chart-lines').forEach(function (svg) {\
+               out.charts++;\
+               var labels = Array.from(svg.querySelectorAll('text.axis[x=\"0\"]')).map(function (t) { return [t.textContent, t.getBoundingClientRect()]; });\
+               svg.querySelectorAll('circle.dot').forEach(function (d) {\
+                 var r = d.getBoundingClientRect();\
+                 labels.forEach(function (l) {\
+                   var a = l[1];\
+                   if (r.left < a.right && a.left < r.right && r.top < a.bottom && a.top < r.bottom)\
+                     out.hits.push(l[0] + ' / ' + d.getAttribute('data-x') + ': ' + d.getAttribute('data-value'));\
+                 });\
+               });\
+             });\
+             return out;",
+            &[],
+        );
+        assert_eq!(v["hits"], json!([]), "{page}");
+        checked += v["charts"].as_u64().unwrap();
+    }
+    assert!(checked >= 5, "{checked} charts");
+}

@@ -531,8 +531,12 @@ const LINE_TOP: f64 = 14.0;
 /// Width of the inner coordinate system the lines are drawn in (`viewBox` units); stretched to
 /// the chart's width with `preserveAspectRatio="none"`, strokes keep their width.
 const LINE_VIEW_WIDTH: f64 = 1000.0;
-/// Share of the width left empty at each end, so the first and last dots show whole.
+/// Share of the width left empty at the right end, so the last dot shows whole.
 const LINE_INSET: f64 = 0.015;
+/// Share of the width left empty at the left end, for the y axis labels (drawn at x = 0 above
+/// their grid line): 60 px of a 860 px desktop chart, so "200,000" clears the first dot; on a
+/// phone-wide chart a long label may still touch a dot that sits just above a grid line.
+const LINE_LEFT: f64 = 0.07;
 /// Series drawn in one chart at most (the ones with the largest sums of absolute values).
 pub const MAX_SERIES: usize = 8;
 /// Measures (numeric columns) charted per result at most, in column order.
@@ -683,7 +687,7 @@ pub fn metric_charts(r: &crate::metrics::QueryResult) -> Vec<Value> {
         } else {
             0.5
         };
-        LINE_INSET + f * (1.0 - 2.0 * LINE_INSET)
+        LINE_LEFT + f * (1.0 - LINE_LEFT - LINE_INSET)
     };
     let x_name = &r.columns[x_col];
     measures
