@@ -394,7 +394,7 @@ fn table_names_differing_only_in_case_are_an_error_naming_both_lines() {
     assert_eq!(out.status.code(), Some(2), "{}", common::text(&out));
     let err = String::from_utf8_lossy(&out.stderr);
     let expected = format!(
-        "{}:{}: key `name`: duplicate table name `Orders` (first declared at line {} as `orders`, differing only in case (DuckDB and macOS file names ignore case))",
+        "{}:{}: key `name`: duplicate table name `Orders` (first declared at line {} as `orders`: the names differ only in case, which DuckDB and macOS file names ignore)",
         dd.display(),
         line_of("    name: Orders"),
         line_of("    name: orders"),
@@ -411,7 +411,7 @@ fn a_doc_link_to_an_anchor_that_is_not_there_is_a_warning_naming_file_and_line()
         &doc,
         "# Anchors\n\n## Here\n\n\
          Fine: [a](doc:getting-started#query-it-with-duckdb), [b](getting-started.md#where-things-are),\n\
-         [c](#here), [d](../tables/orders.html#column-order_id).\n\
+         [c](#here), [d](../tables/orders.html#column-order_id), [kit](../analyst/AGENTS.md).\n\
          Broken: [e](doc:getting-started#nowhere), [f](getting-started.md#nowhere),\n\
          [g](#nowhere), [h](../tables/orders.html#column-nope), [i](missing.md).\n",
     )
@@ -448,6 +448,8 @@ fn a_doc_link_to_an_anchor_that_is_not_there_is_a_warning_naming_file_and_line()
         html.contains(r##"<a href="#">e</a>"##),
         "a broken reference links nowhere"
     );
+    // A Markdown file published as it is, outside the docs, keeps its name.
+    assert!(html.contains(r#"<a href="../analyst/AGENTS.md">kit</a>"#));
 }
 
 #[test]
@@ -467,7 +469,7 @@ fn doc_images_are_published_beside_the_docs_and_remote_or_missing_ones_are_warni
     std::fs::write(
         &doc,
         "# Pictures\n\n![schema](img/schema.png) ![flow](img/flow.svg)\n\
-         ![gone](img/gone.png)\n![remote](https://example.com/chart.png)\n",
+         ![gone](img/gone.png)\n![remote](https://example.com/chart.png)\n![cdn](//cdn.example.com/b.png)\n",
     )
     .unwrap();
     let out = common::broker(&[
@@ -492,6 +494,7 @@ fn doc_images_are_published_beside_the_docs_and_remote_or_missing_ones_are_warni
             format!("{}: removed from the published SVG: <script>", docs.join("img/flow.svg").display()),
             format!("{file}:4: broken image img/gone.png: no such image under content/docs/ (published are png, jpg, jpeg, gif, webp, avif, svg)"),
             format!("{file}:5: image https://example.com/chart.png loads from the network: readers offline or behind a firewall do not see it, and its host sees every reader; put the file next to the docs (content/docs/) and link it relatively"),
+            format!("{file}:6: image //cdn.example.com/b.png loads from the network: readers offline or behind a firewall do not see it, and its host sees every reader; put the file next to the docs (content/docs/) and link it relatively"),
         ]
     );
     let public = inst.path().join("public/docs");

@@ -444,6 +444,24 @@ fn select_exclude_and_dry_run() {
     );
     assert_eq!(orders(d).len(), 5);
 
+    // An empty --select (an empty shell variable) is an error, not "every table".
+    for empty in ["", ","] {
+        let out = broker(&[
+            "build",
+            "--instance",
+            d.to_str().unwrap(),
+            "--select",
+            empty,
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{empty:?}: {}", text(&out));
+        assert!(
+            text(&out).contains("--select: names no table (an empty value)"),
+            "{}",
+            text(&out)
+        );
+    }
+    assert_eq!(orders(d).len(), 5, "nothing synced");
+
     let (code, s, err) = build_json(d, &["--exclude", "customers,visits"]);
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(table(&s, "customers")["status"], "skipped");

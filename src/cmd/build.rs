@@ -610,12 +610,15 @@ struct Run {
     metrics: Option<Vec<MetricResult>>,
 }
 
-/// Which tables `--select` and `--exclude` leave. Errors: a name that is not a declared table.
+/// Which tables `--select` and `--exclude` leave. Errors: a name that is not a declared table;
+/// a `--select` given but naming no table (`--select ""`, `--select ,`: from an empty shell
+/// variable, and syncing every table would be the opposite of what was asked).
 fn select_tables(
     content: &Content,
     select: &[String],
     exclude: &[String],
 ) -> anyhow::Result<Vec<bool>> {
+    let given = !select.is_empty();
     let trim = |v: &[String]| -> Vec<String> {
         v.iter()
             .map(|s| s.trim().to_string())
@@ -623,6 +626,11 @@ fn select_tables(
             .collect()
     };
     let (select, exclude) = (&trim(select)[..], &trim(exclude)[..]);
+    if given && select.is_empty() {
+        anyhow::bail!(
+            "--select: names no table (an empty value); leave --select out to sync every table"
+        );
+    }
     for name in select.iter().chain(exclude) {
         if !content.tables.iter().any(|t| &t.name == name) {
             anyhow::bail!(

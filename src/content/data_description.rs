@@ -636,7 +636,7 @@ pub fn parse(markdown: &str, path: &Path) -> anyhow::Result<Vec<TableSpec>> {
                         String::new()
                     } else {
                         format!(
-                            " as `{}`, differing only in case (DuckDB and macOS file names ignore case)",
+                            " as `{}`: the names differ only in case, which DuckDB and macOS file names ignore",
                             first.name
                         )
                     };
@@ -859,7 +859,10 @@ fn validate(
         }
     }
     for fk in &t.foreign_keys {
-        if fk.target().is_none() {
+        let ok = fk
+            .target()
+            .is_some_and(|(table, column)| valid_name(table) && !column.trim().is_empty());
+        if !ok {
             return Err(anyhow!(
                 "key `foreign_keys`: `references: {}` of table `{}` must be `table.column`",
                 fk.references,
@@ -954,6 +957,11 @@ mod tests {
             e.starts_with("dd.md:10: key `foreign_keys`: `references: nodot`"),
             "{e}"
         );
+        for bad in ["\".x\"", "\"c.\"", "\"c. \""] {
+            let doc = format!("```yaml\ntables:\n  - id: a.b\n    name: b\n    description: d\n    sync_strategy: full_refresh\n    foreign_keys:\n      - column: x\n        references: {bad}\n```\n");
+            let e = parse(&doc, Path::new("dd.md")).unwrap_err().to_string();
+            assert!(e.starts_with("dd.md:9: key `foreign_keys`"), "{bad}: {e}");
+        }
         let doc = "```yaml\ntables:\n  - id: a.b\n    name: b\n    description: d\n    sync_strategy: full_refresh\n    csv: {decimal: \";\"}\n```\n";
         let e = parse(doc, Path::new("dd.md")).unwrap_err().to_string();
         assert!(e.starts_with("dd.md:7: key `csv.decimal`"), "{e}");

@@ -136,7 +136,10 @@ pub fn render(markdown: &str, resolve: &dyn Fn(&str) -> Option<String>) -> Rende
             id,
         }) => {
             let dest = safe_url(&dest_url);
-            if is_relative(&dest) || matches!(scheme(&dest).as_deref(), Some("http" | "https")) {
+            if is_relative(&dest)
+                || dest.starts_with("//")
+                || matches!(scheme(&dest).as_deref(), Some("http" | "https"))
+            {
                 images.push(Link {
                     line: line_of(range.start),
                     target: dest.clone(),
@@ -270,7 +273,9 @@ fn is_relative(url: &str) -> bool {
     !url.is_empty() && scheme(url).is_none() && !url.starts_with(['/', '#', '?'])
 }
 
-/// Safe URL, with a relative `x.md` (optionally `#fragment`) rewritten to `x.html`.
+/// Safe URL, with a relative `x.md` (optionally `#fragment`) of the docs folder rewritten to
+/// `x.html`, the doc's page. A `.md` outside the docs folder (`../analyst/AGENTS.md`, published
+/// as it is) is left alone.
 fn rewrite_link(url: &str) -> String {
     let url = safe_url(url);
     if !is_relative(&url) {
@@ -280,7 +285,8 @@ fn rewrite_link(url: &str) -> String {
         Some(i) => url.split_at(i),
         None => (url.as_str(), ""),
     };
-    match path.strip_suffix(".md") {
+    let in_docs = resolve("docs", path).is_some_and(|p| p.starts_with("docs/"));
+    match path.strip_suffix(".md").filter(|_| in_docs) {
         Some(stem) => format!("{stem}.html{rest}"),
         None => url,
     }

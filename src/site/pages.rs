@@ -475,11 +475,8 @@ impl<'a> Site<'a> {
             .iter()
             .map(|m| m.metric.category.as_str())
             .collect();
-        let failed_tables: Vec<&TableReport> = input
-            .tables
-            .iter()
-            .filter(|t| t.error.is_some() || t.synced.is_none())
-            .collect();
+        let failed_tables: Vec<&TableReport> =
+            input.tables.iter().filter(|t| t.error.is_some()).collect();
         let failed_metrics: Vec<&MetricResult> =
             input.metrics.iter().filter(|m| m.failed()).collect();
         // Published data the latest sync did not refresh (the table was left out by --select
@@ -493,11 +490,19 @@ impl<'a> Site<'a> {
             .filter_map(|t| t.sync_state.as_ref()?.last_success.as_deref())
             .max()
             .unwrap_or(&input.built_at);
+        // A table left out before it ever synced has no data yet: listed with no date.
         let stale_tables: Vec<Value> = input
             .tables
             .iter()
-            .filter(|t| t.error.is_none() && t.synced.is_some())
+            .filter(|t| t.error.is_none())
             .filter_map(|t| {
+                if t.synced.is_none() {
+                    return Some(json!({
+                        "name": t.spec.name,
+                        "href": href(path, &table_path(&t.spec.name)),
+                        "last_success": null,
+                    }));
+                }
                 let s = t.sync_state.as_ref()?;
                 let last = s.last_success.as_deref()?;
                 (last < latest_sync).then(|| {
@@ -629,9 +634,10 @@ impl<'a> Site<'a> {
                             None => t.spec.columns.iter().map(|c| c.name.as_str()).collect(),
                         };
                         let search = format!(
-                            "{} {} {} {}",
+                            "{} {} {} {} {}",
                             t.spec.name,
                             t.spec.folder,
+                            catalog.label(folder),
                             t.spec.description,
                             columns.join(" ")
                         )
@@ -647,7 +653,7 @@ impl<'a> Site<'a> {
                             "completeness": format::pct(completeness),
                             "quality": completeness.map(quality_level),
                             "synced": t.sync_state.is_some(),
-                            "failed": t.synced.is_none() || t.error.is_some(),
+                            "failed": t.error.is_some(),
                             "private": t.spec.private,
                             "error": t.error.as_deref().map(format::first_line),
                             "alerts": t.profile.as_ref().map(|p| p.alerts.len()).unwrap_or(0),
@@ -1471,12 +1477,19 @@ fn toc(headings: &[markdown::Heading]) -> Vec<Value> {
 /// The catalog's completeness badge for a table whose cells are `pct` % non-NULL: `"ok"` at
 /// least 100 − [`MISSING_PCT`] %, `"warn"` at least 100 − [`HIGH_MISSING_PCT`] %, else
 /// `"error"`: the thresholds of the column alerts `missing` and `high_missing`, applied to the
-/// whole table.
+/// whole table, to the number as the badge shows it ([`format::pct`]: 94.96 shows as 95 % and
+/// is `"ok"`, so colour and number never disagree).
 ///
 /// [`MISSING_PCT`]: crate::profile::alerts::MISSING_PCT
 /// [`HIGH_MISSING_PCT`]: crate::profile::alerts::HIGH_MISSING_PCT
 pub fn quality_level(pct: f64) -> &'static str {
     use crate::profile::alerts::{HIGH_MISSING_PCT, MISSING_PCT};
+    let shown = format::pct(Some(pct));
+    let pct = shown
+        .trim_start_matches(['<', '>'])
+        .trim_end_matches('%')
+        .parse()
+        .unwrap_or(pct);
     if pct >= 100.0 - MISSING_PCT {
         "ok"
     } else if pct >= 100.0 - HIGH_MISSING_PCT {

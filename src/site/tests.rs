@@ -617,6 +617,10 @@ fn catalog_rows_carry_freshness_and_a_completeness_badge() {
     assert_eq!(orders["quality"], "warn");
     assert_eq!(super::pages::quality_level(95.0), "ok");
     assert_eq!(super::pages::quality_level(94.9), "warn");
+    // As shown: 94.96 % is written "95%", and is green like 95 %.
+    assert_eq!(crate::site::format::pct(Some(94.96)), "95%");
+    assert_eq!(super::pages::quality_level(94.96), "ok");
+    assert_eq!(super::pages::quality_level(69.96), "warn");
     assert_eq!(super::pages::quality_level(69.9), "error");
 }
 
@@ -1401,7 +1405,22 @@ fn stale_tables_are_those_the_latest_sync_left_out_not_those_this_build_did_not_
     // customers left out of the latest sync (--select orders): stale, on every later rebuild.
     input.tables[0].sync_state = Some(synced_at("2025-01-02T08:00:00Z"));
     assert_eq!(stale(&input), ["customers"]);
+    // A table left out before it ever synced: stale with no date, not failed.
+    input.tables[3].error = None;
+    assert_eq!(stale(&input), ["customers", "broken"]);
+    let dir = crate::testkit::tempdir().unwrap();
+    render(&input, dir.path(), None).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&read(dir.path(), "index.json")).unwrap();
+    assert_eq!(v["counts"]["tables_failed"], 0);
+    assert_eq!(
+        v["stale_tables"][1]["last_success"],
+        serde_json::Value::Null
+    );
+    assert!(read(dir.path(), "index.html").contains("never synced: no data published yet"));
+    assert!(!read(dir.path(), "tables/index.html").contains(">failed</span>"));
+    input.tables[3].error = Some("sales/broken.csv:4: bad".into());
     let dir = crate::testkit::tempdir().unwrap();
     render(&input, dir.path(), None).unwrap();
     assert!(read(dir.path(), "index.html").contains("Not refreshed by the latest sync (1)"));
+    assert!(read(dir.path(), "tables/index.html").contains(">failed</span>"));
 }

@@ -19,9 +19,13 @@
     box.appendChild(button);
   });
 
-  // Lowercase without accents ("Zákazník" → "zakaznik"), so the filter finds either spelling.
+  // Lowercase without accents ("Zákazník" → "zakaznik"; ß ø æ œ ł đ ð þ ı spelt out as the
+  // search does), so the filter finds either spelling.
+  var SPELT = { "ß": "ss", "ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d",
+    "þ": "th", "ı": "i", "ħ": "h", "ŧ": "t" };
   function fold(s) {
-    return s.toLowerCase().normalize("NFD").replace(/[\u0300-\u036f]/g, "");
+    return s.toLowerCase().normalize("NFD").replace(/[\u0300-\u036f]/g, "")
+      .replace(/[ßøæœłđðþıħŧ]/g, function (c) { return SPELT[c]; });
   }
   // Table catalog filter: by table name, folder, description or column name.
   document.querySelectorAll("[data-filter-for]").forEach(function (box) {
@@ -53,10 +57,11 @@
     var t = Date.parse(iso);
     if (isNaN(t)) return null;
     var s = Math.round((Date.now() - t) / 1000);
+    function n(count, unit) { return count + " " + unit + (count === 1 ? "" : "s") + " ago"; }
     if (s < 60) return "just now";
-    if (s < 3600) return Math.round(s / 60) + " minutes ago";
-    if (s < 172800) return Math.round(s / 3600) + " hours ago";
-    return Math.round(s / 86400) + " days ago";
+    if (s < 3600) return n(Math.round(s / 60), "minute");
+    if (s < 172800) return n(Math.round(s / 3600), "hour");
+    return n(Math.round(s / 86400), "day");
   }
   document.querySelectorAll("time.ago[datetime]").forEach(function (el) {
     var text = ago(el.getAttribute("datetime"));
