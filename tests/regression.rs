@@ -262,6 +262,22 @@ fn case_15_duplicate_and_empty_headers() {
     assert_eq!(column(dir.path(), "name_2"), some(&["src-a", "src-b"]));
 }
 
+/// Case 15's kind, with names that differ only in case: DuckDB resolves `Email` and `email` as
+/// one name (a view over the file calls the second `email_1`), so the catalog must not publish
+/// both as they are.
+#[test]
+fn case_15_headers_differing_only_in_case() {
+    let (dir, code, err) = build_bytes("t.csv", b"id,Email,email\n1,a@x.cz,b@y.cz\n", "");
+    assert_eq!(code, Some(0), "{err}");
+    let names: Vec<String> = schema(dir.path()).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, vec!["id", "Email", "email_2"]);
+    assert_eq!(column(dir.path(), "email_2"), some(&["b@y.cz"]));
+    assert!(
+        err.contains("column `email` is published as `email_2`: another column has the same name, ignoring case"),
+        "{err}"
+    );
+}
+
 #[test]
 fn case_17_ragged_rows_are_an_error_with_the_line() {
     let (dir, code, err) = build_case("17-ragged-rows.csv");

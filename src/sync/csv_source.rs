@@ -468,9 +468,13 @@ impl TableShape {
 
 /// Unique, non-empty column names from header texts: an empty header becomes `column_<n>`
 /// (n = 1-based position); a repeated name gets `_2`, `_3`, … skipping any name the header
-/// already uses. Deterministic: depends only on the header.
+/// already uses. Names are compared without regard to case, as DuckDB resolves them: `Email`
+/// and `email` would be one column in SQL (DuckDB itself calls the second `email_1` in a view),
+/// so the second is published as `email_2`, the name the catalog shows. Deterministic: depends
+/// only on the header.
 pub fn unique_names(headers: &[String]) -> Vec<String> {
-    let taken: std::collections::HashSet<&str> = headers.iter().map(String::as_str).collect();
+    let taken: std::collections::HashSet<String> =
+        headers.iter().map(|h| h.to_lowercase()).collect();
     let mut used: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut out = Vec::with_capacity(headers.len());
     for (i, h) in headers.iter().enumerate() {
@@ -481,11 +485,13 @@ pub fn unique_names(headers: &[String]) -> Vec<String> {
         };
         let mut name = base.clone();
         let mut k = 2;
-        while used.contains(&name) || (name != base && taken.contains(name.as_str())) {
+        while used.contains(&name.to_lowercase())
+            || (name != base && taken.contains(&name.to_lowercase()))
+        {
             name = format!("{base}_{k}");
             k += 1;
         }
-        used.insert(name.clone());
+        used.insert(name.to_lowercase());
         out.push(name);
     }
     out
@@ -981,6 +987,14 @@ mod tests {
         assert_eq!(
             unique_names(&h),
             vec!["id", "name", "name_3", "column_4", "amount", "name_2"]
+        );
+        let h: Vec<String> = ["id", "Email", "email", "EMAIL_2", "ID"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            unique_names(&h),
+            vec!["id", "Email", "email_3", "EMAIL_2", "ID_2"]
         );
     }
 }

@@ -731,6 +731,26 @@ impl std::fmt::Display for ReadAgain {
 impl std::error::Error for ReadAgain {}
 
 /// One read of the table for [`sync_table`].
+/// A note per column published under another name than its header's: an empty header
+/// (`column_4`), or one another column already has, ignoring case as DuckDB does (`email_2`).
+fn renamed_columns(columns: &[SyncedColumn]) -> Vec<String> {
+    columns
+        .iter()
+        .filter(|c| c.name != c.source_name.trim_start_matches('\u{feff}'))
+        .map(|c| {
+            let why = if c.source_name.trim().is_empty() {
+                "its header is empty"
+            } else {
+                "another column has the same name, ignoring case (as DuckDB compares names)"
+            };
+            format!(
+                "column `{}` is published as `{}`: {why}",
+                c.source_name, c.name
+            )
+        })
+        .collect()
+}
+
 fn sync_table_once(
     connector: &dyn Connector,
     run: TableRun<'_>,
@@ -744,6 +764,7 @@ fn sync_table_once(
     };
     let stream = prefetch(stream);
     let source = stream.source.clone();
+    let renamed = renamed_columns(&stream.columns);
     if spec.sync_strategy == SyncStrategy::FullRefresh {
         let columns = stream.columns.clone();
         let rel = format!("{}.parquet", spec.data_stem());
@@ -765,6 +786,7 @@ fn sync_table_once(
             elapsed_ms: started.elapsed().as_millis() as u64,
             run: RunStats {
                 rows_read: rows,
+                notes: renamed,
                 ..RunStats::default()
             },
         });
@@ -779,7 +801,7 @@ fn sync_table_once(
         .incremental_column
         .as_deref()
         .and_then(|c| unified.iter().find(|x| x.name == c));
-    let mut notes = Vec::new();
+    let mut notes = renamed;
     let stored = match (run.cursor, cursor_column) {
         (Some(c), Some(col))
             if c.column == col.name && same_unit(c.column_type, col.column_type) =>
