@@ -374,7 +374,9 @@ fn a_doc_edit_rerenders_without_sync_or_profile_and_reloads_the_page() {
     let edited = Instant::now();
     let doc = dir.path().join("content/docs/getting-started.md");
     let mut text = std::fs::read_to_string(&doc).unwrap();
-    text.push_str("\nA sentence only this test writes: lemon-kiwi-42.\n");
+    text.push_str(
+        "\nA sentence only this test writes: lemon-kiwi-42, with a typo: [x](table:ordres).\n",
+    );
     std::fs::write(&doc, text).unwrap();
 
     let (r, _) = poll.join().unwrap();
@@ -396,6 +398,9 @@ fn a_doc_edit_rerenders_without_sync_or_profile_and_reloads_the_page() {
         line.contains("after content/docs/getting-started.md changed: ran site; kept sync, profile, metrics from the last build"),
         "{line}"
     );
+    // The saved doc's broken reference is shown without -v (the rebuild's own log is quiet).
+    let warning = served.wait_for("broken reference table:ordres", Duration::from_secs(5));
+    assert!(warning.contains("getting-started.md:"), "{warning}");
     // The data files were kept (hard-linked), not written again, and no table counts as stale:
     // the rebuild synced nothing, but nothing was left out of the latest sync.
     assert_eq!(inode(&parquet), before);

@@ -377,6 +377,20 @@ fn a_foreign_key_to_a_missing_table_or_column_is_a_warning_at_its_line_and_links
     assert!(!tickets.contains("#column-order_no"));
     assert!(tickets.contains("<a href=\"../tables/orders.html\"><code>orders.order_no</code></a>"));
     assert!(!orders.contains("#column-order_no"));
+    // The analyst kit marks both keys, so an assistant does not join on them; good ones stay.
+    let agents = std::fs::read_to_string(inst.path().join("public/analyst/AGENTS.md")).unwrap();
+    let broken = "**(declared, but a column is missing: do not join on it)**";
+    assert_eq!(
+        agents.matches(broken).count(),
+        3,
+        "two keys, one listed on both tables"
+    );
+    assert!(agents.contains(&format!(
+        "- `orders.order_no` ← `support_tickets.order_id` {broken}"
+    )));
+    assert!(agents.contains(
+        "- `order_items.order_id` → `orders.order_id` (The order the line belongs to.)\n"
+    ));
     assert!(orders.contains(
         "<a href=\"../tables/support_tickets.html#column-order_id\"><code>support_tickets.order_id</code></a> → <code>order_no</code> <span class=\"muted small\">(no such column)</span>"
     ));

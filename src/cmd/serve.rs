@@ -341,6 +341,13 @@ pub fn run(args: Args) -> i32 {
                     summary.build_id,
                     t.elapsed().as_secs_f64()
                 ));
+                // Without -v the rebuild's own log is quiet: its warnings (a broken link in the
+                // doc just saved) still reach the one editing.
+                if !args.verbose {
+                    for w in &summary.warnings {
+                        log.warn(w);
+                    }
+                }
             }
             Some(Err(e)) => {
                 log.error(&format!(

@@ -319,7 +319,13 @@ pub fn agents_md(input: &SiteInput) -> String {
         .map(|report| {
             let mut section = String::new();
             let incoming = fk_in.get(report.spec.name.as_str());
-            table_section(&mut section, report, incoming.map_or(&[], Vec::as_slice));
+            let resolves = |from: &str, fk: &ForeignKey| fk_resolves(&input.tables, from, fk);
+            table_section(
+                &mut section,
+                report,
+                incoming.map_or(&[], Vec::as_slice),
+                &resolves,
+            );
             section
         })
         .collect();
@@ -349,9 +355,37 @@ pub fn agents_md(input: &SiteInput) -> String {
     s
 }
 
+/// Whether foreign key `fk` of table `from` joins columns that exist: its own column and the
+/// one it references, each declared or synced (a table with neither, not synced yet, counts
+/// as having it).
+fn fk_resolves(tables: &[TableReport], from: &str, fk: &ForeignKey) -> bool {
+    let has = |table: &str, column: &str| {
+        tables
+            .iter()
+            .find(|t| t.spec.name == table)
+            .is_some_and(|t| {
+                let declared = t.spec.columns.iter().map(|c| c.name.as_str());
+                let synced = t
+                    .synced
+                    .iter()
+                    .flat_map(|s| s.columns.iter().map(|c| c.name.as_str()));
+                let mut names = declared.chain(synced).peekable();
+                names.peek().is_none() || names.any(|c| c == column)
+            })
+    };
+    fk.target()
+        .is_some_and(|(table, column)| has(from, &fk.column) && has(table, column))
+}
+
 /// The section of one table: its facts, a row per column, and its joins (`incoming`: the
-/// foreign keys of other tables that point at it, as `(table, key)`).
-fn table_section(s: &mut String, report: &TableReport, incoming: &[(&str, &ForeignKey)]) {
+/// foreign keys of other tables that point at it, as `(table, key)`; `resolves`: whether a
+/// key joins columns that exist; one that does not is marked so an assistant does not use it).
+fn table_section(
+    s: &mut String,
+    report: &TableReport,
+    incoming: &[(&str, &ForeignKey)],
+    resolves: &dyn Fn(&str, &ForeignKey) -> bool,
+) {
     let spec = &report.spec;
     let _ = writeln!(s, "### {}\n", md_code(&spec.name));
     if !spec.description.trim().is_empty() {
@@ -362,7 +396,7 @@ fn table_section(s: &mut String, report: &TableReport, incoming: &[(&str, &Forei
             .error
             .as_deref()
             .map(|e| one_line(first_line(e)))
-            .unwrap_or("sync failed".into());
+            .unwrap_or("not synced yet".into());
         let _ = writeln!(s, "**Not available**: {why}\n");
         return;
     };
@@ -492,23 +526,26 @@ fn table_section(s: &mut String, report: &TableReport, incoming: &[(&str, &Forei
     s.push('\n');
     if !spec.foreign_keys.is_empty() || !incoming.is_empty() {
         s.push_str("Joins:\n\n");
+        const BROKEN: &str = " **(declared, but a column is missing: do not join on it)**";
         for fk in &spec.foreign_keys {
             let desc = fk
                 .description
                 .as_deref()
                 .map(|d| format!(" ({})", one_line(d)))
                 .unwrap_or_default();
+            let broken = if resolves(&spec.name, fk) { "" } else { BROKEN };
             let _ = writeln!(
                 s,
-                "- {} → {}{desc}",
+                "- {} → {}{desc}{broken}",
                 md_code(&format!("{}.{}", spec.name, fk.column)),
                 md_code(&fk.references)
             );
         }
         for (from, fk) in incoming {
+            let broken = if resolves(from, fk) { "" } else { BROKEN };
             let _ = writeln!(
                 s,
-                "- {} ← {}",
+                "- {} ← {}{broken}",
                 md_code(&fk.references),
                 md_code(&format!("{from}.{}", fk.column))
             );
