@@ -483,7 +483,9 @@ fn doc_images_are_published_beside_the_docs_and_remote_or_missing_ones_are_warni
     std::fs::write(
         &doc,
         "# Pictures\n\n![schema](img/schema.png) ![flow](img/flow.svg)\n\
-         ![gone](img/gone.png)\n![remote](https://example.com/chart.png)\n![cdn](//cdn.example.com/b.png)\n",
+         ![gone](img/gone.png)\n![remote](https://example.com/chart.png)\n![cdn](//cdn.example.com/b.png)\n\
+         ![abs](/srv/chart.png) ![inline](data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAAB)\n\
+         [the report](files/report.pdf)\n",
     )
     .unwrap();
     let out = common::broker(&[
@@ -494,13 +496,14 @@ fn doc_images_are_published_beside_the_docs_and_remote_or_missing_ones_are_warni
     ]);
     assert!(out.status.success(), "{}", common::text(&out));
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let warnings: Vec<String> = summary["warnings"]
+    let mut warnings: Vec<String> = summary["warnings"]
         .as_array()
         .unwrap()
         .iter()
         .map(|w| w.as_str().unwrap().to_string())
         .filter(|w| w.contains("pictures.md") || w.contains("flow.svg"))
         .collect();
+    warnings.sort();
     let file = doc.display();
     assert_eq!(
         warnings,
@@ -509,6 +512,9 @@ fn doc_images_are_published_beside_the_docs_and_remote_or_missing_ones_are_warni
             format!("{file}:4: broken image img/gone.png: no such image under content/docs/ (published are png, jpg, jpeg, gif, webp, avif, svg)"),
             format!("{file}:5: image https://example.com/chart.png loads from the network: readers offline or behind a firewall do not see it, and its host sees every reader; put the file next to the docs (content/docs/) and link it relatively"),
             format!("{file}:6: image //cdn.example.com/b.png loads from the network: readers offline or behind a firewall do not see it, and its host sees every reader; put the file next to the docs (content/docs/) and link it relatively"),
+            format!("{file}:7: image /srv/chart.png: an absolute path works only at a web server's root, not from file:// after rsync nor under a path prefix; put the file next to the docs (content/docs/) and link it relatively"),
+            format!("{file}:7: image data:image/png;base64,iV…: a data: URL is not shown (only files next to the docs and http(s) URLs are)"),
+            format!("{file}:8: broken link files/report.pdf: docs/files/report.pdf is not published (of the files beside the docs only images are: png, jpg, jpeg, gif, webp, avif, svg)"),
         ]
     );
     let public = inst.path().join("public/docs");

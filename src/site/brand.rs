@@ -387,7 +387,7 @@ fn value_ok(name: &str, value: &str) -> bool {
 pub fn sanitize_svg(text: &str) -> Result<CleanSvg, String> {
     if text.len() > MAX_LOGO_BYTES {
         return Err(format!(
-            "larger than {} KB; a logo should be small",
+            "larger than {} KB, the most a published SVG (a logo, a doc image) may be",
             MAX_LOGO_BYTES / 1024
         ));
     }
@@ -447,7 +447,7 @@ pub fn sanitize_svg(text: &str) -> Result<CleanSvg, String> {
         if rest.starts_with("<!") {
             return Err(at(
                 i,
-                "DOCTYPE, entity declarations and CDATA are not allowed in a logo",
+                "DOCTYPE, entity declarations and CDATA are not allowed in a published SVG",
             ));
         }
         if let Some(close) = rest.strip_prefix("</") {

@@ -50,7 +50,7 @@ pub struct Rendered {
     pub links: Vec<Link>,
     /// Catalog references (`table:`, `metric:`, `doc:`) the resolver did not know, in order.
     pub broken: Vec<Link>,
-    /// Images, relative or `http(s)://`, in order.
+    /// Every image, its URL as written (an unsafe one is `#` in the HTML), in order.
     pub images: Vec<Link>,
 }
 
@@ -136,15 +136,10 @@ pub fn render(markdown: &str, resolve: &dyn Fn(&str) -> Option<String>) -> Rende
             id,
         }) => {
             let dest = safe_url(&dest_url);
-            if is_relative(&dest)
-                || dest.starts_with("//")
-                || matches!(scheme(&dest).as_deref(), Some("http" | "https"))
-            {
-                images.push(Link {
-                    line: line_of(range.start),
-                    target: dest.clone(),
-                });
-            }
+            images.push(Link {
+                line: line_of(range.start),
+                target: dest_url.to_string(),
+            });
             Event::Start(Tag::Image {
                 link_type,
                 dest_url: CowStr::from(dest),
@@ -246,7 +241,8 @@ fn unique_slug(text: &str, used: &mut BTreeSet<String>) -> String {
 
 /// The scheme of a URL (lower-case), ignoring the whitespace and control characters browsers
 /// ignore; `None` for a relative URL.
-fn scheme(url: &str) -> Option<String> {
+/// The lower-case scheme of `url` (`https`, `data`), `None` for a path.
+pub fn scheme(url: &str) -> Option<String> {
     let cleaned: String = url
         .chars()
         .filter(|c| !c.is_whitespace() && !c.is_control())

@@ -1353,6 +1353,19 @@ impl<'a> Site<'a> {
             }
             let path_part = link.target.split(['#', '?']).next().unwrap_or("");
             if !path_part.ends_with(".html") {
+                // A file beside the docs: published only when it is an image (or a doc).
+                let target = markdown::resolve("docs", path_part);
+                if let Some(p) = target.filter(|p| p.starts_with("docs/")) {
+                    if !self.doc_images.contains(&p) && !path_part.ends_with('/') {
+                        out.push(format!(
+                            "{}:{}: broken link {}: {p} is not published (of the files beside the docs only images are: {})",
+                            d.source,
+                            link.line,
+                            link.target,
+                            crate::content::docs::IMAGE_EXTENSIONS.join(", ")
+                        ));
+                    }
+                }
                 continue;
             }
             let Some(page) =
@@ -1378,13 +1391,28 @@ impl<'a> Site<'a> {
             }
         }
         for image in &rendered.images {
-            if !is_local(&image.target) {
+            let t = image.target.as_str();
+            let scheme = markdown::scheme(t);
+            if t.starts_with("//") || matches!(scheme.as_deref(), Some("http" | "https")) {
                 out.push(format!(
                     "{}:{}: image {} loads from the network: readers offline or behind a firewall do not see it, and its host sees every reader; put the file next to the docs (content/docs/) and link it relatively",
                     d.source, image.line, image.target
                 ));
-            } else if !markdown::resolve("docs", &image.target)
-                .is_some_and(|p| self.doc_images.contains(&p))
+            } else if let Some(s) = scheme {
+                out.push(format!(
+                    "{}:{}: image {}…: a {s}: URL is not shown (only files next to the docs and http(s) URLs are)",
+                    d.source,
+                    image.line,
+                    t.chars().take(24).collect::<String>()
+                ));
+            } else if t.starts_with('/') {
+                out.push(format!(
+                    "{}:{}: image {t}: an absolute path works only at a web server's root, not from file:// after rsync nor under a path prefix; put the file next to the docs (content/docs/) and link it relatively",
+                    d.source, image.line
+                ));
+            } else if !t.is_empty()
+                && !t.starts_with('#')
+                && !markdown::resolve("docs", t).is_some_and(|p| self.doc_images.contains(&p))
             {
                 out.push(format!(
                     "{}:{}: broken image {}: no such image under content/docs/ (published are {})",
@@ -1458,11 +1486,6 @@ impl<'a> Site<'a> {
         }
         out
     }
-}
-
-/// Whether a URL has no scheme (a path on the site).
-fn is_local(url: &str) -> bool {
-    !url.contains("://") && !url.starts_with("//")
 }
 
 fn toc(headings: &[markdown::Heading]) -> Vec<Value> {
