@@ -281,6 +281,21 @@ fn a_metric_chart_draws_the_points_of_its_result() {
     assert!(charts[0].1.iter().all(|d| d.series.is_empty()));
 }
 
+/// `broker build --json` of the instance at `dir`, which must succeed; the warnings of its
+/// summary that `keep` keeps, in order.
+fn build_warnings(dir: &Path, keep: impl Fn(&str) -> bool) -> Vec<String> {
+    let out = common::broker(&["build", "--instance", dir.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", common::text(&out));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    summary["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap().to_string())
+        .filter(|w| keep(w))
+        .collect()
+}
+
 #[test]
 fn a_doc_reference_to_an_unknown_table_is_a_warning_naming_file_and_line() {
     let inst = common::demo_instance(None);
@@ -290,21 +305,7 @@ fn a_doc_reference_to_an_unknown_table_is_a_warning_naming_file_and_line() {
          A typo: [ordres](table:ordres), [a column](table:orders.nope), [m](metric:nope).\n",
     )
     .unwrap();
-    let out = common::broker(&[
-        "build",
-        "--instance",
-        inst.path().to_str().unwrap(),
-        "--json",
-    ]);
-    assert!(out.status.success(), "{}", common::text(&out));
-    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let warnings: Vec<&str> = summary["warnings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|w| w.as_str().unwrap())
-        .filter(|w| w.contains("extra.md"))
-        .collect();
+    let warnings = build_warnings(inst.path(), |w| w.contains("extra.md"));
     assert_eq!(warnings.len(), 3, "{warnings:?}");
     assert!(warnings[0].ends_with(
         "extra.md:4: broken reference table:ordres: the catalog has no such table or column"
@@ -338,21 +339,7 @@ fn a_foreign_key_to_a_missing_table_or_column_is_a_warning_at_its_line_and_links
         );
     std::fs::write(&dd, &text).unwrap();
     let line_of = |needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() + 1;
-    let out = common::broker(&[
-        "build",
-        "--instance",
-        inst.path().to_str().unwrap(),
-        "--json",
-    ]);
-    assert!(out.status.success(), "{}", common::text(&out));
-    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let warnings: Vec<&str> = summary["warnings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|w| w.as_str().unwrap())
-        .filter(|w| w.contains("foreign key"))
-        .collect();
+    let warnings = build_warnings(inst.path(), |w| w.contains("foreign key"));
     let file = inst.path().join("content/data_description.md");
     assert_eq!(
         warnings,
@@ -430,22 +417,8 @@ fn a_doc_link_to_an_anchor_that_is_not_there_is_a_warning_naming_file_and_line()
          [g](#nowhere), [h](../tables/orders.html#column-nope), [i](missing.md).\n",
     )
     .unwrap();
-    let out = common::broker(&[
-        "build",
-        "--instance",
-        inst.path().to_str().unwrap(),
-        "--json",
-    ]);
-    assert!(out.status.success(), "{}", common::text(&out));
-    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let file = doc.display().to_string();
-    let mut warnings: Vec<String> = summary["warnings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|w| w.as_str().unwrap().to_string())
-        .filter(|w| w.contains("anchors.md"))
-        .collect();
+    let mut warnings = build_warnings(inst.path(), |w| w.contains("anchors.md"));
     warnings.sort();
     let mut expected = vec![
         format!("{file}:7: broken reference doc:getting-started#nowhere: the catalog has no such doc or heading"),
@@ -488,21 +461,9 @@ fn doc_images_are_published_beside_the_docs_and_remote_or_missing_ones_are_warni
          [the report](files/report.pdf)\n",
     )
     .unwrap();
-    let out = common::broker(&[
-        "build",
-        "--instance",
-        inst.path().to_str().unwrap(),
-        "--json",
-    ]);
-    assert!(out.status.success(), "{}", common::text(&out));
-    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let mut warnings: Vec<String> = summary["warnings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|w| w.as_str().unwrap().to_string())
-        .filter(|w| w.contains("pictures.md") || w.contains("flow.svg"))
-        .collect();
+    let mut warnings = build_warnings(inst.path(), |w| {
+        w.contains("pictures.md") || w.contains("flow.svg")
+    });
     warnings.sort();
     let file = doc.display();
     assert_eq!(
