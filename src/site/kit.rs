@@ -364,12 +364,7 @@ fn fk_resolves(tables: &[TableReport], from: &str, fk: &ForeignKey) -> bool {
             .iter()
             .find(|t| t.spec.name == table)
             .is_some_and(|t| {
-                let declared = t.spec.columns.iter().map(|c| c.name.as_str());
-                let synced = t
-                    .synced
-                    .iter()
-                    .flat_map(|s| s.columns.iter().map(|c| c.name.as_str()));
-                let mut names = declared.chain(synced).peekable();
+                let mut names = t.column_names().peekable();
                 names.peek().is_none() || names.any(|c| c == column)
             })
     };

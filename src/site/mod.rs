@@ -39,6 +39,16 @@ pub struct TableReport {
     pub sync_state: Option<crate::state::TableState>,
 }
 
+impl TableReport {
+    /// The names of its columns as far as they are known: the declared ones (`columns:`), then
+    /// those of the synced data (repeats possible); none when neither is known.
+    pub fn column_names(&self) -> impl Iterator<Item = &str> {
+        let declared = self.spec.columns.iter().map(|c| c.name.as_str());
+        let synced = self.synced.iter().flat_map(|s| s.columns.iter());
+        declared.chain(synced.map(|c| c.name.as_str()))
+    }
+}
+
 /// What the site renders.
 #[derive(Debug, Clone, Serialize)]
 pub struct SiteInput {

@@ -405,12 +405,7 @@ impl<'a> Site<'a> {
                 .iter()
                 .find(|t| table_path(&t.spec.name) == page)
             {
-                let columns = t.spec.columns.iter().map(|c| c.name.as_str()).chain(
-                    t.synced
-                        .iter()
-                        .flat_map(|s| s.columns.iter().map(|c| c.name.as_str())),
-                );
-                return columns.map(column_anchor).any(|a| a == anchor);
+                return t.column_names().map(column_anchor).any(|a| a == anchor);
             }
         }
         true
@@ -418,13 +413,9 @@ impl<'a> Site<'a> {
 
     /// Whether `table` declares or (after its sync) has a column named `column`.
     fn has_column(&self, table: &str, column: &str) -> bool {
-        self.tables.get(table).is_some_and(|r| {
-            r.spec.columns.iter().any(|c| c.name == column)
-                || r.synced
-                    .iter()
-                    .flat_map(|s| s.columns.iter())
-                    .any(|c| c.name == column)
-        })
+        self.tables
+            .get(table)
+            .is_some_and(|r| r.column_names().any(|c| c == column))
     }
 
     // ---------------------------------------------------------------- dashboard
