@@ -280,7 +280,7 @@ fn generated() -> SiteInput {
             metrics: metrics.iter().map(|m| m.metric.clone()).collect(),
             docs: Vec::new(),
             data_description: String::new(),
-            doc_images: Vec::new(),
+            doc_files: Default::default(),
         },
         tables,
         metrics,

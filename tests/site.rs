@@ -452,6 +452,8 @@ fn doc_images_are_published_beside_the_docs_and_remote_or_missing_ones_are_warni
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 4 4\"><script>alert(1)</script><rect width=\"4\" height=\"4\"/></svg>",
     )
     .unwrap();
+    std::fs::create_dir_all(docs.join("guides")).unwrap();
+    std::fs::write(docs.join("guides/nested.md"), "# Nested\n").unwrap();
     let doc = docs.join("pictures.md");
     std::fs::write(
         &doc,
@@ -462,13 +464,14 @@ fn doc_images_are_published_beside_the_docs_and_remote_or_missing_ones_are_warni
     )
     .unwrap();
     let mut warnings = build_warnings(inst.path(), |w| {
-        w.contains("pictures.md") || w.contains("flow.svg")
+        w.contains("pictures.md") || w.contains("flow.svg") || w.contains("nested.md")
     });
     warnings.sort();
     let file = doc.display();
     assert_eq!(
         warnings,
         [
+            format!("{}: not published: docs are the *.md files of content/docs/ itself, not of its sub-folders", docs.join("guides/nested.md").display()),
             format!("{}: removed from the published SVG: <script>", docs.join("img/flow.svg").display()),
             format!("{file}:4: broken image img/gone.png: no such image under content/docs/ (published are png, jpg, jpeg, gif, webp, avif, svg)"),
             format!("{file}:5: image https://example.com/chart.png loads from the network: readers offline or behind a firewall do not see it, and its host sees every reader; put the file next to the docs (content/docs/) and link it relatively"),

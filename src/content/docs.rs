@@ -32,13 +32,24 @@ pub struct DocImage {
 /// [`crate::site::brand::sanitize_svg`]).
 pub const IMAGE_EXTENSIONS: [&str; 7] = ["png", "jpg", "jpeg", "gif", "webp", "avif", "svg"];
 
-/// The images under `dir` (any depth; names starting with `.` skipped), sorted by path. A
-/// missing folder means none. Errors: a folder that cannot be listed.
-pub fn load_images(dir: &Path) -> anyhow::Result<Vec<DocImage>> {
+/// What lies under the docs folder besides its own `*.md` files.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DocFiles {
+    /// The images (any depth; names starting with `.` skipped), sorted by path.
+    pub images: Vec<DocImage>,
+    /// `*.md` files in sub-folders, which are not docs (only `content/docs/*.md` are): their
+    /// paths, for a warning.
+    pub nested_markdown: Vec<String>,
+}
+
+/// The images and nested Markdown files under `dir` ([`DocFiles`]). A missing folder means
+/// none. Errors: a folder that cannot be listed.
+pub fn load_files(dir: &Path) -> anyhow::Result<DocFiles> {
+    let mut files = DocFiles::default();
     if !dir.exists() {
-        return Ok(Vec::new());
+        return Ok(files);
     }
-    let mut out = Vec::new();
+    let out = &mut files.images;
     let walk = walkdir::WalkDir::new(dir)
         .sort_by_file_name()
         .into_iter()
@@ -50,9 +61,16 @@ pub fn load_images(dir: &Path) -> anyhow::Result<Vec<DocImage>> {
             .extension()
             .and_then(|e| e.to_str())
             .map(str::to_ascii_lowercase);
-        if !entry.file_type().is_file()
-            || !ext.is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.as_str()))
-        {
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        if entry.depth() > 1 && ext.as_deref() == Some("md") {
+            files
+                .nested_markdown
+                .push(entry.path().display().to_string());
+            continue;
+        }
+        if !ext.is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.as_str())) {
             continue;
         }
         let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path());
@@ -66,7 +84,7 @@ pub fn load_images(dir: &Path) -> anyhow::Result<Vec<DocImage>> {
             file: entry.path().to_path_buf(),
         });
     }
-    Ok(out)
+    Ok(files)
 }
 
 /// Load every `*.md` directly under `dir`, sorted by slug. A missing folder means no docs.

@@ -32,8 +32,9 @@ pub struct Content {
     /// Path of `data_description.md` as loaded, for messages (empty when not loaded from a
     /// file).
     pub data_description: String,
-    /// Images under `content/docs/`, published next to the docs.
-    pub doc_images: Vec<docs::DocImage>,
+    /// Images under `content/docs/`, published next to the docs, and the Markdown files of its
+    /// sub-folders, which are not.
+    pub doc_files: docs::DocFiles,
 }
 
 impl Content {
@@ -57,9 +58,9 @@ impl Content {
             errors.push(e);
             Vec::new()
         });
-        let doc_images = docs::load_images(&content_dir.join("docs")).unwrap_or_else(|e| {
+        let doc_files = docs::load_files(&content_dir.join("docs")).unwrap_or_else(|e| {
             errors.push(e);
-            Vec::new()
+            docs::DocFiles::default()
         });
         if !errors.is_empty() {
             let text: Vec<String> = errors.iter().map(|e| format!("{e:#}")).collect();
@@ -70,7 +71,7 @@ impl Content {
             metrics,
             docs,
             data_description: data_description.display().to_string(),
-            doc_images,
+            doc_files,
         })
     }
 

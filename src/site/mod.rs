@@ -394,7 +394,12 @@ impl Render<'_> {
     /// Errors: the output cannot be written.
     fn doc_images(&self) -> anyhow::Result<Vec<String>> {
         let mut warnings = Vec::new();
-        for img in &self.input.content.doc_images {
+        for md in &self.input.content.doc_files.nested_markdown {
+            warnings.push(format!(
+                "{md}: not published: docs are the *.md files of content/docs/ itself, not of its sub-folders"
+            ));
+        }
+        for img in &self.input.content.doc_files.images {
             let file = img.file.display();
             let bytes = match std::fs::read(&img.file) {
                 Ok(b) => b,

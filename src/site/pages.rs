@@ -341,7 +341,8 @@ impl<'a> Site<'a> {
             doc_anchors,
             doc_images: input
                 .content
-                .doc_images
+                .doc_files
+                .images
                 .iter()
                 .map(|i| format!("docs/{}", i.path))
                 .collect(),

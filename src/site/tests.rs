@@ -428,7 +428,7 @@ pub(crate) fn input() -> SiteInput {
             metrics: vec![metric.clone()],
             docs,
             data_description: "content/data_description.md".into(),
-            doc_images: Vec::new(),
+            doc_files: Default::default(),
         },
         tables: vec![
             TableReport {
