@@ -717,6 +717,11 @@ fn error_line(msg: &str, block: &YamlBlock<'_>, from: usize, end: usize) -> Opti
         let value = rest.split('`').next()?;
         return key_line(block, from, "references:", value).filter(|l| *l < end);
     }
+    // Two columns differing only in case: the second one's `name:` line.
+    if let Some(rest) = msg.strip_prefix("key `columns`: columns `") {
+        let second = rest.split('`').nth(2)?;
+        return key_line(block, from + 1, "name:", second).filter(|l| *l < end);
+    }
     let key = msg.strip_prefix("key `")?.split('`').next()?;
     let last = format!("{}:", key.rsplit('.').next()?);
     // A key before `name:` in the entry (`- id: …` first) is searched from the entry's start.
@@ -978,7 +983,7 @@ mod tests {
         let doc = "```yaml\ntables:\n  - id: a.b\n    name: b\n    description: d\n    sync_strategy: full_refresh\n    columns:\n      - name: Email\n      - name: email\n```\n";
         let e = parse(doc, Path::new("dd.md")).unwrap_err().to_string();
         assert!(
-            e.contains("columns `Email` and `email` of table `b` differ only in case"),
+            e.starts_with("dd.md:9: key `columns`: columns `Email` and `email` of table `b` differ only in case"),
             "{e}"
         );
     }
