@@ -313,13 +313,18 @@ pub fn agents_md(input: &SiteInput) -> String {
     }
     // Written in parallel: a section lists every column of its table.
     let fk_in = foreign_keys_in(&input.tables);
+    let by_name: std::collections::HashMap<&str, &TableReport> = input
+        .tables
+        .iter()
+        .map(|t| (t.spec.name.as_str(), t))
+        .collect();
     let sections: Vec<String> = input
         .tables
         .par_iter()
         .map(|report| {
             let mut section = String::new();
             let incoming = fk_in.get(report.spec.name.as_str());
-            let resolves = |from: &str, fk: &ForeignKey| fk_resolves(&input.tables, from, fk);
+            let resolves = |from: &str, fk: &ForeignKey| fk_resolves(&by_name, from, fk);
             table_section(
                 &mut section,
                 report,
@@ -358,15 +363,16 @@ pub fn agents_md(input: &SiteInput) -> String {
 /// Whether foreign key `fk` of table `from` joins columns that exist: its own column and the
 /// one it references, each declared or synced (a table with neither, not synced yet, counts
 /// as having it).
-fn fk_resolves(tables: &[TableReport], from: &str, fk: &ForeignKey) -> bool {
+fn fk_resolves(
+    tables: &std::collections::HashMap<&str, &TableReport>,
+    from: &str,
+    fk: &ForeignKey,
+) -> bool {
     let has = |table: &str, column: &str| {
-        tables
-            .iter()
-            .find(|t| t.spec.name == table)
-            .is_some_and(|t| {
-                let mut names = t.column_names().peekable();
-                names.peek().is_none() || names.any(|c| c == column)
-            })
+        tables.get(table).is_some_and(|t| {
+            let mut names = t.column_names().peekable();
+            names.peek().is_none() || names.any(|c| c == column)
+        })
     };
     fk.target()
         .is_some_and(|(table, column)| has(from, &fk.column) && has(table, column))
