@@ -67,11 +67,7 @@ pub fn reference(url: &str) -> Option<(&str, &str)> {
 /// reference (`table:orders`, `table:orders.customer_id`, `metric:x`, `doc:y`) to the URL to
 /// write, relative to the page; `None` when nothing in the catalog has that name.
 pub fn render(markdown: &str, resolve: &dyn Fn(&str) -> Option<String>) -> Rendered {
-    let options =
-        Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_FOOTNOTES;
-    let mut events: Vec<(Event<'_>, std::ops::Range<usize>)> = Parser::new_ext(markdown, options)
-        .into_offset_iter()
-        .collect();
+    let mut events = events_of(markdown);
 
     let line_starts: Vec<usize> = std::iter::once(0)
         .chain(markdown.match_indices('\n').map(|(i, _)| i + 1))
@@ -160,13 +156,18 @@ pub fn render(markdown: &str, resolve: &dyn Fn(&str) -> Option<String>) -> Rende
     }
 }
 
-/// The headings of `markdown` with the ids [`render`] gives them, without rendering it.
-pub fn headings(markdown: &str) -> Vec<Heading> {
+/// The parser's events of `markdown` (tables, strikethrough, footnotes) with their byte ranges.
+fn events_of(markdown: &str) -> Vec<(Event<'_>, std::ops::Range<usize>)> {
     let options =
         Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_FOOTNOTES;
-    let mut events: Vec<(Event<'_>, std::ops::Range<usize>)> = Parser::new_ext(markdown, options)
+    Parser::new_ext(markdown, options)
         .into_offset_iter()
-        .collect();
+        .collect()
+}
+
+/// The headings of `markdown` with the ids [`render`] gives them, without rendering it.
+pub fn headings(markdown: &str) -> Vec<Heading> {
+    let mut events = events_of(markdown);
     assign_heading_ids(&mut events)
 }
 
